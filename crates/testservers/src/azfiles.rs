@@ -1,0 +1,1 @@
+//! Azure Files REST test server (issue 4).

@@ -1,0 +1,3 @@
+//! Test fixtures for dtutil (not a product).
+pub mod azfiles;
+pub mod msdb;

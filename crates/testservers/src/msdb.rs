@@ -1,0 +1,1 @@
+//! msdb TDS test server (issue 3).

@@ -1,0 +1,320 @@
+//! The validated plan: what the command line asked for, with no I/O done yet.
+//!
+//! `cli` builds a [`Plan`]; `ops` carries it out. Nothing here knows about XML or
+//! storage, and nothing here has resolved a secret: passwords stay as
+//! [`SecretSpec`] until `ops` needs them, so `--dry-run` never reads a file or env var.
+
+use serde::Serialize;
+use std::fmt;
+use zeroize::Zeroize;
+
+/// SSIS protection levels (SPEC 3), by their numbers as dtutil takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+pub enum ProtectionLevel {
+    DontSaveSensitive = 0,
+    EncryptSensitiveWithUserKey = 1,
+    EncryptSensitiveWithPassword = 2,
+    EncryptAllWithPassword = 3,
+    EncryptAllWithUserKey = 4,
+    ServerStorage = 5,
+}
+
+impl ProtectionLevel {
+    pub fn from_number(n: u32) -> Option<Self> {
+        Some(match n {
+            0 => Self::DontSaveSensitive,
+            1 => Self::EncryptSensitiveWithUserKey,
+            2 => Self::EncryptSensitiveWithPassword,
+            3 => Self::EncryptAllWithPassword,
+            4 => Self::EncryptAllWithUserKey,
+            5 => Self::ServerStorage,
+            _ => return None,
+        })
+    }
+
+    /// Project files (.dtproj) spell the level by name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::all()
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(name))
+    }
+
+    pub fn all() -> [Self; 6] {
+        [
+            Self::DontSaveSensitive,
+            Self::EncryptSensitiveWithUserKey,
+            Self::EncryptSensitiveWithPassword,
+            Self::EncryptAllWithPassword,
+            Self::EncryptAllWithUserKey,
+            Self::ServerStorage,
+        ]
+    }
+
+    pub fn number(self) -> u32 {
+        self as u32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DontSaveSensitive => "DontSaveSensitive",
+            Self::EncryptSensitiveWithUserKey => "EncryptSensitiveWithUserKey",
+            Self::EncryptSensitiveWithPassword => "EncryptSensitiveWithPassword",
+            Self::EncryptAllWithPassword => "EncryptAllWithPassword",
+            Self::EncryptAllWithUserKey => "EncryptAllWithUserKey",
+            Self::ServerStorage => "ServerStorage",
+        }
+    }
+
+    /// Levels whose writing needs a password.
+    pub fn needs_password(self) -> bool {
+        matches!(
+            self,
+            Self::EncryptSensitiveWithPassword | Self::EncryptAllWithPassword
+        )
+    }
+
+    /// Levels protected by Windows DPAPI, which cannot be opened or written off Windows.
+    pub fn is_user_key(self) -> bool {
+        matches!(
+            self,
+            Self::EncryptSensitiveWithUserKey | Self::EncryptAllWithUserKey
+        )
+    }
+}
+
+impl fmt::Display for ProtectionLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.number(), self.name())
+    }
+}
+
+/// The cipher used for password-protected nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    /// `xmlenc#tripledes-cbc`: every SSIS version opens it.
+    #[serde(rename = "3des")]
+    TripleDes,
+    /// `xmlenc#aes256-cbc`: written by SSIS 2019+ tools, needs the 2019+ runtime.
+    Aes256,
+}
+
+impl Algorithm {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "3des" | "tripledes" | "des3" | "tripledes-cbc" => Some(Self::TripleDes),
+            "aes256" | "aes-256" | "aes" | "aes256-cbc" => Some(Self::Aes256),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TripleDes => "3des",
+            Self::Aes256 => "aes256",
+        }
+    }
+}
+
+/// A password as given on the command line, not yet read.
+///
+/// `env:NAME` and `file:PATH` keep passwords out of the process list and shell
+/// history; `pass:TEXT` forces a literal that happens to start with `env:` or `file:`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSpec {
+    Literal(String),
+    Env(String),
+    File(String),
+}
+
+impl SecretSpec {
+    pub fn parse(raw: &str) -> Self {
+        if let Some(name) = raw.strip_prefix("env:") {
+            Self::Env(name.to_string())
+        } else if let Some(path) = raw.strip_prefix("file:") {
+            Self::File(path.to_string())
+        } else if let Some(text) = raw.strip_prefix("pass:") {
+            Self::Literal(text.to_string())
+        } else {
+            Self::Literal(raw.to_string())
+        }
+    }
+
+    /// What may be shown of it: never the value, only where it comes from.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Literal(_) => "***".to_string(),
+            Self::Env(name) => format!("env:{name}"),
+            Self::File(path) => format!("file:{path}"),
+        }
+    }
+}
+
+impl Drop for SecretSpec {
+    fn drop(&mut self) {
+        if let Self::Literal(s) = self {
+            s.zeroize();
+        }
+    }
+}
+
+impl fmt::Debug for SecretSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Serialize for SecretSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.describe())
+    }
+}
+
+/// dtutil's three location keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LocationKind {
+    File,
+    Sql,
+    Dts,
+}
+
+impl LocationKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Self::File => "FILE",
+            Self::Sql => "SQL",
+            Self::Dts => "DTS",
+        }
+    }
+}
+
+/// SQL Server credentials for one side (source or destination).
+/// No user means integrated authentication.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SqlConnection {
+    /// `None`: the local default instance, as dtutil does.
+    pub server: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<SecretSpec>,
+}
+
+/// Where a package lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageLocation {
+    pub kind: LocationKind,
+    /// As typed: a file path for FILE, `Folder\Name` for SQL and DTS.
+    pub path: String,
+    /// Server and credentials for SQL (and for DTS roots backed by msdb).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<SqlConnection>,
+}
+
+/// Where a folder action happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FolderLocation {
+    pub kind: LocationKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<SqlConnection>,
+}
+
+/// What to do with the source package (or folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Copy {
+        destination: PackageLocation,
+    },
+    Move {
+        destination: PackageLocation,
+    },
+    Delete,
+    Exists,
+    Encrypt {
+        destination: PackageLocation,
+        level: ProtectionLevel,
+        password: Option<SecretSpec>,
+    },
+    Sign {
+        destination: PackageLocation,
+        hash: String,
+    },
+    /// `/I` with only a source: a new package ID written back in place.
+    RegenerateId,
+    Dump {
+        process_id: String,
+    },
+    FolderCreate {
+        folder: FolderLocation,
+        parent: String,
+        name: String,
+    },
+    FolderDelete {
+        folder: FolderLocation,
+        parent: String,
+        name: String,
+    },
+    FolderDirectory {
+        folder: FolderLocation,
+        path: String,
+        recursive: bool,
+    },
+    FolderExists {
+        folder: FolderLocation,
+        path: String,
+    },
+    FolderRename {
+        folder: FolderLocation,
+        parent: String,
+        old_name: String,
+        new_name: String,
+    },
+    /// `/?`, `/H`, `/H Option`.
+    Help {
+        option: Option<String>,
+    },
+}
+
+impl Action {
+    pub fn destination(&self) -> Option<&PackageLocation> {
+        match self {
+            Action::Copy { destination }
+            | Action::Move { destination }
+            | Action::Encrypt { destination, .. }
+            | Action::Sign { destination, .. } => Some(destination),
+            _ => None,
+        }
+    }
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A validated dtutil command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    #[serde(flatten)]
+    pub action: Action,
+    /// The package acted on; `None` for folder actions and help.
+    pub source: Option<PackageLocation>,
+    /// `/Decrypt`: the password the source package was saved with.
+    pub decrypt: Option<SecretSpec>,
+    /// `/Q`: overwrite without asking (and accept lost user-key values).
+    pub quiet: bool,
+    /// `/R`: comments, ignored as dtutil ignores them.
+    pub remarks: Vec<String>,
+    /// `/I`: a new package ID on the written package.
+    pub regenerate_id: bool,
+    /// `--algorithm`: cipher for re-encrypted nodes; `None` keeps each package's own.
+    pub algorithm: Option<Algorithm>,
+    /// `--allow-lost-sensitive`: write a user-key package whose values cannot be read here.
+    pub allow_lost_sensitive: bool,
+    pub output: OutputMode,
+    pub dry_run: bool,
+}
