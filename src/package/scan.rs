@@ -1,0 +1,716 @@
+//! One pass over a DTSX document that finds every span re-protection may change:
+//! the protection level marker, the package ID, sensitive elements, EncryptedData
+//! nodes and DPAPI blobs. Everything else is left as bytes we never touch.
+
+use super::xml::{self, check_references, Span, MAX_DEPTH};
+use super::PackageError;
+use crate::crypto::CryptoError;
+use crate::plan::Algorithm;
+use base64::Engine;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+pub const DTS_NS: &str = "www.microsoft.com/SqlServer/Dts";
+pub const XMLENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
+pub const DPAPI_PREFIX: &str = "AQAAANCMnd8BFdERjHoAwE/Cl+sB";
+
+/// An element's place in the document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Element {
+    /// From `<` of the start tag to after the end tag's `>`.
+    pub outer: Span,
+    /// Between the start tag and the end tag (empty for `<x/>`).
+    pub content: Span,
+}
+
+/// A password-encrypted node (`<EncryptedData>`), decoded but not decrypted.
+#[derive(Debug, Clone)]
+pub struct EncryptedNode {
+    pub algorithm: Algorithm,
+    pub salt: Vec<u8>,
+    pub cipher_value: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    /// A sensitive value stored in the clear (levels 0, 5, and inside level 3).
+    Clear,
+    /// `<EncryptedData>` standing where the sensitive element was.
+    Encrypted(EncryptedNode),
+    /// A Windows DPAPI blob (`Encrypted="1"`); the span is that attribute, to drop.
+    UserKey { encrypted_attribute: Span },
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub element: Element,
+    /// Where it sits, for messages: `Package\Connection\Password`. Never a value.
+    pub label: String,
+    /// A sensitive parameter value written without SSIS's `ParameterValue` stub
+    /// around it: encrypting it must add the stub.
+    pub needs_stub: bool,
+}
+
+/// Where the protection level is recorded.
+#[derive(Debug, Clone, Copy)]
+pub enum LevelMarker {
+    /// Formats 6 and 8: `DTS:ProtectionLevel="N"` on the root (value span).
+    Attribute(Span),
+    /// Formats 2 and 3: `<DTS:Property DTS:Name="ProtectionLevel">N</DTS:Property>`.
+    Property(Span),
+    /// Left out (level 1, the default): insert `text_before` + attribute at `at`.
+    Absent { at: usize },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootKind {
+    /// `DTS:Executable` (packages, package parts) or `DTS:ConnectionManager`.
+    Dts(String),
+    /// Level 3: the whole package is one EncryptedData.
+    EncryptedAll,
+    Other(String),
+}
+
+/// Everything the scan found.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub root_kind: RootKind,
+    pub root: Element,
+    /// The EncryptedData of a level 3 package.
+    pub root_encrypted: Option<EncryptedNode>,
+    /// Level 4: the root carries a DPAPI blob as its text.
+    pub root_user_key: bool,
+    pub level_marker: Option<LevelMarker>,
+    /// Separator to put before an inserted level attribute.
+    pub attribute_separator: String,
+    pub format: Option<u32>,
+    /// Root metadata: name → raw (escaped) value span. From root attributes
+    /// (formats 6, 8) or the root's `DTS:Property` children (formats 2, 3).
+    pub metadata: Vec<(String, Span)>,
+    pub nodes: Vec<Node>,
+}
+
+impl Scan {
+    pub fn metadata(&self, doc: &[u8], name: &str) -> Option<String> {
+        self.metadata_span(name)
+            .map(|s| xml::unescape(s.slice(doc)).trim().to_string())
+    }
+
+    pub fn metadata_span(&self, name: &str) -> Option<Span> {
+        self.metadata
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, s)| *s)
+    }
+}
+
+/// Root metadata worth reporting or carrying to msdb.
+const METADATA: &[&str] = &[
+    "DTSID",
+    "ExecutableType",
+    "ObjectName",
+    "Description",
+    "VersionMajor",
+    "VersionMinor",
+    "VersionBuild",
+    "VersionGUID",
+    "VersionComments",
+    "PackageType",
+    "LastModifiedProductVersion",
+    "CreationDate",
+    "CreatorName",
+    "CreatorComputerName",
+];
+
+#[derive(Default)]
+struct Frame {
+    start: usize,
+    content_start: usize,
+    qname: Vec<u8>,
+    /// `DTS:Name` of a `DTS:Property`.
+    property_name: Option<String>,
+    object_name: Option<String>,
+    sensitive_parameter: bool,
+    parameter_value_stub: bool,
+    /// This element is a node we record at its end.
+    pending: Option<Pending>,
+    /// Inside a recorded node: ignore nested structure.
+    opaque: bool,
+    encrypted: Option<EncryptedParts>,
+    in_cipher_value: bool,
+    user_key_attribute: Option<Span>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Clear {
+        needs_stub: bool,
+    },
+    Encrypted,
+    UserKey,
+    /// A sensitive parameter's `ParameterValue`: a stub or the value itself,
+    /// decided by whether a nested `ParameterValue` appears.
+    ParameterValue,
+}
+
+#[derive(Default)]
+struct EncryptedParts {
+    salt: Option<String>,
+    iv: Option<String>,
+    cipher_value: String,
+}
+
+fn err_at(doc: &[u8], offset: usize, message: impl Into<String>) -> PackageError {
+    let (line, column) = xml::line_col(doc, offset);
+    PackageError::Malformed {
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
+fn offset_in(doc: &[u8], part: &[u8]) -> usize {
+    part.as_ptr() as usize - doc.as_ptr() as usize
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    )
+}
+
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    let compact: Vec<u8> = text
+        .bytes()
+        .filter(|b| !xml::is_xml_whitespace(b))
+        .collect();
+    b64()
+        .decode(&compact)
+        .map_err(|e| format!("bad base64 ({e})"))
+}
+
+pub fn encode_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Scans a whole document (a package file, or the plaintext of a level 3 package).
+pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
+    let body_start = if doc.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    if doc.starts_with(b"\xFF\xFE") || doc.starts_with(b"\xFE\xFF") {
+        return Err(PackageError::Unsupported(
+            "the file is UTF-16; SSIS packages are UTF-8 (re-save it as UTF-8)".into(),
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(doc) {
+        return Err(err_at(doc, e.valid_up_to(), "invalid UTF-8"));
+    }
+    if let Some(bom) = memchr::memmem::find(&doc[body_start..], b"\xEF\xBB\xBF") {
+        return Err(err_at(
+            doc,
+            body_start + bom,
+            "a byte order mark in the middle of the document",
+        ));
+    }
+
+    let mut reader = Reader::from_reader(&doc[body_start..]);
+    let config = reader.config_mut();
+    config.trim_text(false);
+    config.check_end_names = true;
+    config.expand_empty_elements = false;
+
+    let mut stack: Vec<Frame> = Vec::with_capacity(64);
+    let mut scan = Scan {
+        root_kind: RootKind::Other(String::new()),
+        root: Element::default(),
+        root_encrypted: None,
+        root_user_key: false,
+        level_marker: None,
+        attribute_separator: " ".into(),
+        format: None,
+        metadata: Vec::new(),
+        nodes: Vec::new(),
+    };
+    let mut seen_root = false;
+    let mut root_done = false;
+
+    loop {
+        let before = body_start + reader.buffer_position() as usize;
+        let event = reader.read_event().map_err(|e| {
+            err_at(
+                doc,
+                body_start + reader.error_position() as usize,
+                e.to_string(),
+            )
+        })?;
+        let after = body_start + reader.buffer_position() as usize;
+        match event {
+            Event::Eof => break,
+            Event::DocType(_) => {
+                return Err(err_at(
+                    doc,
+                    before,
+                    "a DTD (<!DOCTYPE>) is not allowed in a package",
+                ))
+            }
+            Event::Decl(d) => {
+                if let Some(Ok(enc)) = d.encoding() {
+                    if !enc.eq_ignore_ascii_case(b"utf-8") {
+                        return Err(PackageError::Unsupported(format!(
+                            "the XML declaration says encoding=\"{}\"; only UTF-8 packages are supported",
+                            String::from_utf8_lossy(&enc)
+                        )));
+                    }
+                }
+            }
+            Event::PI(_) | Event::Comment(_) => {}
+            Event::CData(_) => {
+                if stack.is_empty() {
+                    return Err(err_at(doc, before, "CDATA outside the root element"));
+                }
+            }
+            Event::Text(t) => {
+                let raw: &[u8] = &t;
+                if stack.is_empty() {
+                    if raw.iter().any(|b| !xml::is_xml_whitespace(b)) {
+                        return Err(err_at(doc, before, "text outside the root element"));
+                    }
+                    continue;
+                }
+                check_references(raw).map_err(|m| err_at(doc, before, m))?;
+                if stack.last().is_some_and(|f| f.in_cipher_value) {
+                    if let Some(parts) = stack.iter_mut().rev().find_map(|f| f.encrypted.as_mut()) {
+                        parts
+                            .cipher_value
+                            .push_str(std::str::from_utf8(raw).unwrap_or_default());
+                    }
+                }
+            }
+            Event::Start(e) | Event::Empty(e) if root_done => {
+                let _ = e;
+                return Err(err_at(doc, before, "a second root element"));
+            }
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let self_closing = matches!(event, Event::Empty(_));
+                if stack.len() >= MAX_DEPTH {
+                    return Err(PackageError::TooDeep(MAX_DEPTH));
+                }
+                let frame = open_element(doc, e, before, after, &stack, &mut scan)?;
+                seen_root = true;
+                stack.push(frame);
+                if self_closing {
+                    close_element(doc, after, after, &mut stack, &mut scan, true)?;
+                    root_done = stack.is_empty();
+                }
+            }
+            Event::End(_) => {
+                close_element(doc, after, before, &mut stack, &mut scan, false)?;
+                root_done = stack.is_empty();
+            }
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(err_at(
+            doc,
+            doc.len(),
+            format!(
+                "the file ends before </{}> (truncated?)",
+                String::from_utf8_lossy(&open.qname)
+            ),
+        ));
+    }
+    if !seen_root {
+        return Err(err_at(doc, doc.len(), "no root element (empty or not XML)"));
+    }
+    Ok(scan)
+}
+
+fn attr_value<'a>(doc: &'a [u8], e: &BytesStart<'_>, name: &[u8]) -> Option<(&'a [u8], Span)> {
+    // Attribute values of a slice reader borrow the document, so their spans are exact.
+    for a in e.attributes().with_checks(false).flatten() {
+        if a.key.as_ref() == name {
+            if let std::borrow::Cow::Borrowed(v) = a.value {
+                let start = offset_in(doc, v);
+                let span = Span::new(start, start + v.len());
+                return Some((span.slice(doc), span));
+            }
+        }
+    }
+    None
+}
+
+/// Local name of a possibly prefixed name.
+fn local(name: &[u8]) -> &[u8] {
+    name.iter()
+        .rposition(|&b| b == b':')
+        .map_or(name, |i| &name[i + 1..])
+}
+
+fn open_element(
+    doc: &[u8],
+    e: &BytesStart<'_>,
+    before: usize,
+    after: usize,
+    stack: &[Frame],
+    scan: &mut Scan,
+) -> Result<Frame, PackageError> {
+    // Full attribute checks (duplicates, quoting) and reference checks on every tag.
+    for a in e.attributes().with_checks(true) {
+        let a = a.map_err(|err| err_at(doc, before, format!("bad attribute: {err}")))?;
+        check_references(&a.value).map_err(|m| err_at(doc, before, m))?;
+    }
+    let qname = e.name().as_ref().to_vec();
+    let mut frame = Frame {
+        start: before,
+        content_start: after,
+        qname,
+        ..Frame::default()
+    };
+    let parent = stack.last();
+    let depth = stack.len();
+
+    if parent.is_some_and(|p| p.opaque) {
+        frame.opaque = true;
+        if local(&frame.qname) == b"CipherValue" && stack.iter().any(|f| f.encrypted.is_some()) {
+            frame.in_cipher_value = true;
+        }
+        return Ok(frame);
+    }
+
+    let name = frame.qname.as_slice();
+    let local_name = local(name);
+    let is_encrypted_data = local_name == b"EncryptedData"
+        && attr_value(doc, e, b"xmlns").is_some_and(|(v, _)| v == XMLENC_NS.as_bytes());
+
+    if depth == 0 {
+        scan.root_kind = if is_encrypted_data {
+            RootKind::EncryptedAll
+        } else if name == b"DTS:Executable" || name == b"DTS:ConnectionManager" {
+            RootKind::Dts(String::from_utf8_lossy(name).into_owned())
+        } else {
+            RootKind::Other(String::from_utf8_lossy(name).into_owned())
+        };
+        root_attributes(doc, e, scan)?;
+    }
+
+    if is_encrypted_data {
+        frame.opaque = true;
+        frame.pending = Some(Pending::Encrypted);
+        frame.encrypted = Some(EncryptedParts {
+            salt: attr_value(doc, e, b"Salt").map(|(v, _)| xml::unescape(v)),
+            iv: attr_value(doc, e, b"IV").map(|(v, _)| xml::unescape(v)),
+            ..Default::default()
+        });
+        return Ok(frame);
+    }
+
+    if name == b"DTS:Property" {
+        frame.property_name = attr_value(doc, e, b"DTS:Name").map(|(v, _)| xml::unescape(v));
+    }
+    if let Some((v, _)) = attr_value(doc, e, b"DTS:ObjectName") {
+        frame.object_name = Some(xml::unescape(v));
+    }
+    if name == b"DTS:PackageParameter" {
+        frame.sensitive_parameter = attr_value(doc, e, b"DTS:Sensitive")
+            .is_some_and(|(v, _)| v.eq_ignore_ascii_case(b"true") || v == b"1");
+    }
+
+    let sensitive = attr_value(doc, e, b"Sensitive").is_some_and(|(v, _)| v == b"1");
+    if sensitive {
+        frame.opaque = true;
+        match attr_value(doc, e, b"Encrypted") {
+            Some((v, span)) if v == b"1" => {
+                frame.pending = Some(Pending::UserKey);
+                frame.user_key_attribute = Some(attribute_extent(doc, span));
+            }
+            _ => frame.pending = Some(Pending::Clear { needs_stub: false }),
+        }
+        return Ok(frame);
+    }
+
+    if frame.property_name.as_deref() == Some("ParameterValue") {
+        if let Some(p) = parent {
+            if p.sensitive_parameter {
+                // Either SSIS's stub (holding the value or its EncryptedData) or, in
+                // files not written by SSIS, the value itself.
+                frame.parameter_value_stub = true;
+                frame.pending = Some(Pending::ParameterValue);
+            } else if p.parameter_value_stub {
+                frame.opaque = true;
+                frame.pending = Some(Pending::Clear { needs_stub: false });
+            }
+        }
+    }
+    Ok(frame)
+}
+
+/// The span of ` name="value"` including the whitespace before it.
+fn attribute_extent(doc: &[u8], value: Span) -> Span {
+    // value.start - 1 is the opening quote; walk back over `name=` and whitespace.
+    let mut start = value.start.saturating_sub(1);
+    while start > 0 && doc[start - 1] != b' ' && !xml::is_xml_whitespace(&doc[start - 1]) {
+        start -= 1;
+    }
+    while start > 0 && xml::is_xml_whitespace(&doc[start - 1]) {
+        start -= 1;
+    }
+    Span::new(start, value.end + 1)
+}
+
+fn root_attributes(doc: &[u8], e: &BytesStart<'_>, scan: &mut Scan) -> Result<(), PackageError> {
+    let mut level_attrs = 0;
+    let mut last_attr_end = None;
+    let mut package_type_end = None;
+    for a in e.attributes().with_checks(false).flatten() {
+        let key = a.key.as_ref();
+        let std::borrow::Cow::Borrowed(v) = a.value else {
+            continue;
+        };
+        let start = offset_in(doc, v);
+        let span = Span::new(start, start + v.len());
+        let extent = attribute_extent(doc, span);
+        last_attr_end = Some(extent.end);
+        if let Some(name) = key.strip_prefix(b"DTS:") {
+            if name == b"ProtectionLevel" {
+                level_attrs += 1;
+                scan.level_marker = Some(LevelMarker::Attribute(span));
+            }
+            if name == b"PackageType" {
+                package_type_end = Some(extent.end);
+                // Copy the separator SSIS used before this attribute (newline + indent
+                // in formats 6 and 8).
+                let sep_end = extent.start
+                    + doc[extent.start..]
+                        .iter()
+                        .take_while(|b| xml::is_xml_whitespace(b))
+                        .count();
+                scan.attribute_separator =
+                    String::from_utf8_lossy(&doc[extent.start..sep_end]).into_owned();
+            }
+            if let Some(m) = METADATA.iter().find(|m| m.as_bytes() == name) {
+                scan.metadata.push((m.to_string(), span));
+            }
+        }
+        if key == b"Encrypted" && v == b"1" {
+            scan.root_user_key = true;
+        }
+    }
+    if level_attrs > 1 {
+        return Err(PackageError::Unsupported(
+            "the root carries DTS:ProtectionLevel twice".into(),
+        ));
+    }
+    if scan.level_marker.is_none() {
+        if let Some(at) = package_type_end.or(last_attr_end) {
+            scan.level_marker = Some(LevelMarker::Absent { at });
+        }
+    }
+    Ok(())
+}
+
+fn close_element(
+    doc: &[u8],
+    end_tag_end: usize,
+    content_end: usize,
+    stack: &mut Vec<Frame>,
+    scan: &mut Scan,
+    self_closing: bool,
+) -> Result<(), PackageError> {
+    let frame = stack.pop().expect("balanced by quick-xml");
+    let element = Element {
+        outer: Span::new(frame.start, end_tag_end),
+        content: if self_closing {
+            Span::new(end_tag_end, end_tag_end)
+        } else {
+            Span::new(frame.content_start, content_end)
+        },
+    };
+    let depth = stack.len();
+    if depth == 0 {
+        scan.root = element;
+    }
+
+    // The root's own DTS:Property children: format, level marker, metadata (formats 2, 3).
+    if depth == 1 {
+        if let Some(prop) = frame.property_name.as_deref() {
+            let text = element.content;
+            match prop {
+                "PackageFormatVersion" => {
+                    scan.format = std::str::from_utf8(text.slice(doc))
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok());
+                }
+                "ProtectionLevel" => {
+                    if matches!(scan.level_marker, Some(LevelMarker::Property(_))) {
+                        return Err(err_at(
+                            doc,
+                            frame.start,
+                            "the ProtectionLevel property appears twice",
+                        ));
+                    }
+                    scan.level_marker = Some(LevelMarker::Property(text));
+                }
+                other => {
+                    if let Some(m) = METADATA.iter().find(|m| **m == other) {
+                        scan.metadata.push((m.to_string(), text));
+                    }
+                }
+            }
+        }
+    }
+    // Formats 2 and 3 name objects with a child property rather than an attribute.
+    if frame.property_name.as_deref() == Some("ObjectName") {
+        if let Some(parent) = stack.last_mut() {
+            if parent.object_name.is_none() {
+                parent.object_name = Some(xml::unescape(element.content.slice(doc)));
+            }
+        }
+    }
+
+    if let Some(parts) = frame.encrypted.as_ref() {
+        let node = encrypted_node(doc, element.outer, parts)?;
+        if depth == 0 {
+            scan.root_encrypted = Some(node);
+        } else {
+            record(
+                scan,
+                stack,
+                &frame,
+                element,
+                NodeKind::Encrypted(node),
+                false,
+            );
+        }
+        return Ok(());
+    }
+    if frame.in_cipher_value {
+        return Ok(());
+    }
+    match frame.pending {
+        Some(Pending::Clear { needs_stub }) => {
+            record(scan, stack, &frame, element, NodeKind::Clear, needs_stub)
+        }
+        Some(Pending::UserKey) => {
+            let span = frame.user_key_attribute.expect("set with UserKey");
+            record(
+                scan,
+                stack,
+                &frame,
+                element,
+                NodeKind::UserKey {
+                    encrypted_attribute: span,
+                },
+                false,
+            )
+        }
+        Some(Pending::ParameterValue) => {
+            // A stub holds its value (or the value's EncryptedData) as a child, already
+            // recorded. A value written without the stub is the sensitive element itself.
+            let holds_node = scan
+                .nodes
+                .last()
+                .is_some_and(|n| n.element.outer.start >= element.outer.start);
+            if !holds_node {
+                let content = element.content.slice(doc);
+                if content.iter().any(|b| !xml::is_xml_whitespace(b)) {
+                    record(scan, stack, &frame, element, NodeKind::Clear, true)
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn record(
+    scan: &mut Scan,
+    stack: &[Frame],
+    frame: &Frame,
+    element: Element,
+    kind: NodeKind,
+    needs_stub: bool,
+) {
+    let mut label: Vec<String> = stack.iter().filter_map(|f| f.object_name.clone()).collect();
+    let own = frame
+        .property_name
+        .clone()
+        .unwrap_or_else(|| String::from_utf8_lossy(local(&frame.qname)).into_owned());
+    if matches!(kind, NodeKind::Encrypted(_)) {
+        label.push("(encrypted value)".into());
+    } else {
+        label.push(own);
+    }
+    scan.nodes.push(Node {
+        kind,
+        element,
+        label: label.join("\\"),
+        needs_stub,
+    });
+}
+
+fn encrypted_node(
+    doc: &[u8],
+    outer: Span,
+    parts: &EncryptedParts,
+) -> Result<EncryptedNode, PackageError> {
+    let at = outer.start;
+    let bad = |m: String| err_at(doc, at, format!("EncryptedData: {m}"));
+    // The Algorithm attribute lives on the EncryptionMethod child; read it from the
+    // element's raw text, which the scan has already checked for well-formedness.
+    let algorithm_uri = (|| {
+        let raw = outer.slice(doc);
+        let m = memchr::memmem::find(raw, b"EncryptionMethod")?;
+        let a = memchr::memmem::find(&raw[m..], b"Algorithm=")? + m + 10;
+        let quote = *raw.get(a)?;
+        let end = memchr::memchr(quote, &raw[a + 1..])? + a + 1;
+        Some(String::from_utf8_lossy(&raw[a + 1..end]).into_owned())
+    })();
+    let uri = algorithm_uri.ok_or_else(|| bad("no EncryptionMethod Algorithm".into()))?;
+    let algorithm = Algorithm::from_uri(&uri)
+        .map_err(|e: CryptoError| PackageError::Unsupported(format!("{e}")))?;
+    let salt = match &parts.salt {
+        Some(s) => decode_base64(s).map_err(|m| bad(format!("Salt: {m}")))?,
+        None => Vec::new(),
+    };
+    if parts.cipher_value.trim().is_empty() {
+        return Err(bad("empty CipherValue".into()));
+    }
+    let cipher_value =
+        decode_base64(&parts.cipher_value).map_err(|m| bad(format!("CipherValue: {m}")))?;
+    let block = algorithm.block_len();
+    if let Some(iv) = &parts.iv {
+        let iv = decode_base64(iv).map_err(|m| bad(format!("IV: {m}")))?;
+        if iv.len() != block {
+            return Err(bad(format!(
+                "IV is {} bytes; {} needs {block}",
+                iv.len(),
+                algorithm.name()
+            )));
+        }
+        if !cipher_value.starts_with(&iv) {
+            return Err(bad(
+                "IV attribute differs from CipherValue's first block".into()
+            ));
+        }
+    }
+    if cipher_value.len() < 2 * block || cipher_value.len() % block != 0 {
+        return Err(bad(format!(
+            "CipherValue is {} bytes, not an IV and whole {block}-byte blocks (truncated?)",
+            cipher_value.len()
+        )));
+    }
+    if algorithm == Algorithm::Aes256 && salt.is_empty() {
+        return Err(bad("AES-256 needs a Salt".into()));
+    }
+    Ok(EncryptedNode {
+        algorithm,
+        salt,
+        cipher_value,
+    })
+}

@@ -1,0 +1,147 @@
+use super::*;
+
+const PKG8: &str = r#"<?xml version="1.0"?>
+<DTS:Executable xmlns:DTS="www.microsoft.com/SqlServer/Dts"
+  DTS:refId="Package"
+  DTS:DTSID="{11111111-2222-3333-4444-555555555555}"
+  DTS:ObjectName="Demo"
+  DTS:PackageType="5"
+  DTS:VersionBuild="3"
+  DTS:VersionGUID="{AAAAAAAA-2222-3333-4444-555555555555}">
+  <DTS:Property
+    DTS:Name="PackageFormatVersion">8</DTS:Property>
+  <DTS:ConnectionManagers>
+    <DTS:ConnectionManager DTS:ObjectName="Conn">
+      <DTS:ObjectData>
+        <DTS:ConnectionManager DTS:ConnectionString="Data Source=x;">
+          <DTS:Password
+            DTS:Name="Password"
+            Sensitive="1">s3cr&amp;t</DTS:Password>
+        </DTS:ConnectionManager>
+      </DTS:ObjectData>
+    </DTS:ConnectionManager>
+  </DTS:ConnectionManagers>
+  <DTS:PackageParameters>
+    <DTS:PackageParameter DTS:ObjectName="P" DTS:Sensitive="True">
+      <DTS:Property DTS:Name="ParameterValue"><DTS:Property DTS:DataType="8" DTS:Name="ParameterValue">pv</DTS:Property></DTS:Property>
+    </DTS:PackageParameter>
+  </DTS:PackageParameters>
+</DTS:Executable>
+"#;
+
+fn rw(
+    input: &[u8],
+    dec: Option<&str>,
+    level: u32,
+    pw: Option<&str>,
+) -> Result<Rewritten, PackageError> {
+    rewrite(
+        input,
+        &Options {
+            decrypt_password: dec,
+            target: Target::Level {
+                level: ProtectionLevel::from_number(level).unwrap(),
+                password: pw,
+            },
+            algorithm: None,
+            regenerate_id: false,
+            allow_lost_values: false,
+        },
+    )
+}
+
+#[test]
+fn level1_implicit_becomes_2_3_and_back_to_clear_with_level5() {
+    let info = inspect(PKG8.as_bytes(), None).unwrap();
+    assert_eq!(info.protection_level, Some(1));
+    assert_eq!(info.sensitive_clear, Some(2));
+    assert_eq!(info.format, Some(8));
+
+    let l2 = rw(PKG8.as_bytes(), None, 2, Some("pw")).unwrap();
+    let text = String::from_utf8(l2.bytes.clone()).unwrap();
+    assert!(
+        text.contains("DTS:PackageType=\"5\"\n  DTS:ProtectionLevel=\"2\""),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr"));
+    assert_eq!(text.matches("<EncryptedData").count(), 2);
+    let i2 = inspect(&l2.bytes, None).unwrap();
+    assert_eq!(i2.encrypted, Some(2));
+    assert_eq!(i2.sensitive_clear, Some(0));
+
+    let l5 = rw(&l2.bytes, Some("pw"), 5, None).unwrap();
+    let expect = PKG8.replace(
+        "DTS:PackageType=\"5\"\n",
+        "DTS:PackageType=\"5\"\n  DTS:ProtectionLevel=\"5\"\n",
+    );
+    assert_eq!(String::from_utf8(l5.bytes.clone()).unwrap(), expect);
+
+    let l3 = rw(&l5.bytes, None, 3, Some("new")).unwrap();
+    assert!(l3
+        .bytes
+        .starts_with(b"<?xml version=\"1.0\"?>\n<EncryptedData"));
+    assert!(matches!(
+        rw(&l3.bytes, Some("bad"), 0, None),
+        Err(PackageError::WrongPassword)
+    ));
+    let back = rw(&l3.bytes, Some("new"), 5, None).unwrap();
+    assert_eq!(back.bytes, l5.bytes);
+
+    let l0 = rw(&l5.bytes, None, 0, None).unwrap();
+    let t0 = String::from_utf8(l0.bytes).unwrap();
+    assert!(t0.contains("Sensitive=\"1\"></DTS:Password>"));
+    assert!(t0.contains("DTS:Name=\"ParameterValue\"></DTS:Property></DTS:Property>"));
+}
+
+#[test]
+fn wrong_and_missing_passwords() {
+    let l2 = rw(PKG8.as_bytes(), None, 2, Some("right")).unwrap();
+    assert!(matches!(
+        rw(&l2.bytes, None, 0, None),
+        Err(PackageError::NeedsPassword)
+    ));
+    for bad in ["wrong", "", "Right", "righ"] {
+        assert!(
+            matches!(
+                rw(&l2.bytes, Some(bad), 0, None),
+                Err(PackageError::WrongPassword)
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn malformed_reports_position() {
+    let e = inspect(
+        b"<DTS:Executable xmlns:DTS=\"x\">\n<a></b></DTS:Executable>",
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, PackageError::Malformed { line: 2, .. }),
+        "{e:?}"
+    );
+    let e = inspect(b"<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>", None).unwrap_err();
+    assert!(e.to_string().contains("DTD"), "{e}");
+}
+
+#[test]
+fn regenerate_id_changes_only_root_id() {
+    let r = rewrite(
+        PKG8.as_bytes(),
+        &Options {
+            decrypt_password: None,
+            target: Target::Keep,
+            algorithm: None,
+            regenerate_id: true,
+            allow_lost_values: false,
+        },
+    )
+    .unwrap();
+    let id = r.new_id.unwrap();
+    assert_eq!(
+        String::from_utf8(r.bytes).unwrap(),
+        PKG8.replace("{11111111-2222-3333-4444-555555555555}", &id)
+    );
+}

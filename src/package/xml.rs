@@ -1,0 +1,117 @@
+//! Safe XML scanning helpers: limits, positions, and the checks quick-xml leaves to us.
+//!
+//! SSIS packages come from other people's machines. We never process a DTD, never
+//! expand an entity beyond XML's five and character references, and bound size and
+//! depth, so a hostile file costs bounded memory and time.
+
+/// Largest package we load (SSIS packages of hundreds of MB exist; GBs do not).
+pub const MAX_PACKAGE_BYTES: usize = 1 << 30;
+/// Deepest element nesting we accept. Real packages nest a few dozen levels.
+pub const MAX_DEPTH: usize = 1024;
+
+/// A byte range of the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+    pub fn slice<'a>(&self, doc: &'a [u8]) -> &'a [u8] {
+        &doc[self.start..self.end]
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// 1-based line and column of a byte offset, for error messages.
+pub fn line_col(doc: &[u8], offset: usize) -> (usize, usize) {
+    let offset = offset.min(doc.len());
+    let before = &doc[..offset];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+/// Checks that every `&` in raw text or an attribute value starts one of XML's
+/// predefined entities or a character reference. Any other entity would need a DTD,
+/// which we refuse, so it makes the document malformed.
+pub fn check_references(raw: &[u8]) -> Result<(), String> {
+    for amp in memchr::memchr_iter(b'&', raw) {
+        let rest = &raw[amp + 1..];
+        let Some(semi) = memchr::memchr(b';', &rest[..rest.len().min(12)]) else {
+            return Err("`&` that does not start an entity reference (write `&amp;`)".into());
+        };
+        let name = &rest[..semi];
+        let ok = match name {
+            b"amp" | b"lt" | b"gt" | b"quot" | b"apos" => true,
+            [b'#', b'x', hex @ ..] => {
+                !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit) && valid_char(hex, 16)
+            }
+            [b'#', dec @ ..] => {
+                !dec.is_empty() && dec.iter().all(u8::is_ascii_digit) && valid_char(dec, 10)
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "undefined entity `&{};` (packages may not use DTD entities)",
+                String::from_utf8_lossy(name)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn valid_char(digits: &[u8], radix: u32) -> bool {
+    std::str::from_utf8(digits)
+        .ok()
+        .and_then(|s| u32::from_str_radix(s, radix).ok())
+        .and_then(char::from_u32)
+        .is_some_and(|c| c == '\t' || c == '\n' || c == '\r' || c >= ' ')
+}
+
+/// Unescapes the five predefined entities and character references (already checked).
+pub fn unescape(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    if !text.contains('&') {
+        return text.into_owned();
+    }
+    quick_xml::escape::unescape(&text)
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|_| text.into_owned())
+}
+
+pub fn is_xml_whitespace(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        assert!(check_references(b"a &amp; b &lt; &#65; &#x41;").is_ok());
+        assert!(check_references(b"&xxe;").is_err());
+        assert!(check_references(b"a & b").is_err());
+        assert!(check_references(b"&#0;").is_err());
+        assert!(check_references(b"&#x110000;").is_err());
+    }
+
+    #[test]
+    fn positions() {
+        let doc = b"ab\ncd\nef";
+        assert_eq!(line_col(doc, 0), (1, 1));
+        assert_eq!(line_col(doc, 4), (2, 2));
+        assert_eq!(line_col(doc, 6), (3, 1));
+    }
+}
