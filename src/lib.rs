@@ -10,4 +10,5 @@ pub mod error;
 pub mod ops;
 pub mod package;
 pub mod plan;
+pub mod project;
 pub mod store;

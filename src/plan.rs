@@ -318,3 +318,19 @@ pub struct Plan {
     pub output: OutputMode,
     pub dry_run: bool,
 }
+
+/// Arguments of `dtutil inspect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectArgs {
+    pub paths: Vec<String>,
+    pub password: Option<SecretSpec>,
+    pub json: bool,
+}
+
+/// Everything the command line can ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Dtutil(Box<Plan>),
+    Inspect(InspectArgs),
+    Version,
+}

@@ -212,7 +212,7 @@ pub fn open(
     cipher_value: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let block = algorithm.block_len();
-    if cipher_value.len() < 2 * block || cipher_value.len() % block != 0 {
+    if cipher_value.len() < 2 * block || !cipher_value.len().is_multiple_of(block) {
         return Err(CryptoError::BadLength {
             len: cipher_value.len(),
             block,
@@ -237,7 +237,7 @@ pub fn open_detached(
             expected: block,
         });
     }
-    if ciphertext.is_empty() || ciphertext.len() % block != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(block) {
         return Err(CryptoError::BadLength {
             len: ciphertext.len() + block,
             block,

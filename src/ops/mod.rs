@@ -1,5 +1,426 @@
-//! Carries out a plan over the store interface.
+//! Carries out a plan: each dtutil action written once, over the [`Store`] interface.
 
-pub fn main_entry() -> i32 {
-    1
+mod inspect;
+pub mod output;
+pub mod secrets;
+
+use crate::error::{Error, ExitCode, Result};
+use crate::package::{self, Options, PackageError, Target};
+use crate::plan::{Action, Command, LocationKind, OutputMode, PackageLocation, Plan};
+use crate::store::{file::FileStore, PackageMeta, Store, StoreError};
+use output::Printer;
+use sha2::Digest;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// The printer for a command line: JSON when `--json` appears anywhere, so even a
+/// command-line error comes out as JSON.
+pub fn printer_for(args: &[std::ffi::OsString]) -> Printer {
+    Printer::new(if args.iter().any(|a| a == "--json") {
+        OutputMode::Json
+    } else {
+        OutputMode::Text
+    })
+}
+
+/// Prints an error and returns its exit code.
+pub fn fail(printer: &mut Printer, error: &Error) -> i32 {
+    printer.error(error);
+    error.exit.code()
+}
+
+pub fn run(command: Command, printer: &mut Printer) -> Result<ExitCode> {
+    match command {
+        Command::Version => {
+            println!("dtutil {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::Success)
+        }
+        Command::Inspect(args) => inspect::run(&args, printer),
+        Command::Dtutil(plan) => {
+            printer.mode = plan.output;
+            if plan.dry_run {
+                print_plan(&plan);
+                return Ok(ExitCode::Success);
+            }
+            run_plan(&plan, printer)
+        }
+    }
+}
+
+fn print_plan(plan: &Plan) {
+    let mut value = serde_json::to_value(plan).expect("plans serialise");
+    if let Action::Encrypt { level, .. } = &plan.action {
+        value["protection_change"] = serde_json::json!({
+            "to": level.number(),
+            "to_name": level.name(),
+            "algorithm": plan.algorithm.map(|a| a.name()).unwrap_or("keep"),
+        });
+    }
+    println!("{value}");
+}
+
+fn run_plan(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+    match &plan.action {
+        Action::Help { .. } => Err(Error::failure("help is printed by the command line layer")),
+        Action::Dump { .. } => Err(Error::command_line(
+            "/Dump makes process dumps of running dtexec processes and exists only on Windows; it is not supported on this platform",
+        )),
+        Action::Sign { .. } => Err(Error::failure(
+            "/SIGN is not yet supported: how SSIS stores a package signature has not been confirmed (see README, \"Not yet supported\")",
+        )),
+        Action::FolderCreate { folder, .. }
+        | Action::FolderDelete { folder, .. }
+        | Action::FolderDirectory { folder, .. }
+        | Action::FolderExists { folder, .. }
+        | Action::FolderRename { folder, .. } => Err(not_yet(folder.kind)),
+        _ => run_package_action(plan, printer),
+    }
+}
+
+fn not_yet(kind: LocationKind) -> Error {
+    Error::failure(format!(
+        "the {} location is not yet supported by this build (see README, \"Not yet supported\"); FILE works",
+        kind.keyword()
+    ))
+}
+
+/// Opens the backend for a location.
+fn open_store(location: &PackageLocation) -> Result<Box<dyn Store>> {
+    match location.kind {
+        LocationKind::File => {
+            if is_azure_files_path(&location.path) {
+                return Err(Error::failure(format!(
+                    "`{}` is an Azure Files share; Azure Files is not yet supported by this build (see README, \"Not yet supported\")",
+                    location.path
+                )));
+            }
+            Ok(Box::new(FileStore))
+        }
+        kind => Err(not_yet(kind)),
+    }
+}
+
+fn is_azure_files_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    (lower.starts_with("\\\\") || lower.starts_with("//") || lower.starts_with("https://"))
+        && lower.contains(".file.core.")
+}
+
+fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
+    match error {
+        StoreError::NotFound(m) => Error::new(missing_exit, m),
+        other => Error::failure(other.to_string()),
+    }
+}
+
+fn package_error(error: PackageError, what: &str) -> Error {
+    let exit = match error {
+        PackageError::LostValues(_) => ExitCode::Failure,
+        _ => ExitCode::PackageCannotLoad,
+    };
+    Error::new(exit, format!("{what}: {error}"))
+}
+
+/// The result of one package action, as printed with `--json`.
+#[derive(Default)]
+struct Report {
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Report {
+    fn set(&mut self, key: &str, value: impl Into<serde_json::Value>) {
+        self.fields.insert(key.to_string(), value.into());
+    }
+}
+
+fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+    let source = plan
+        .source
+        .as_ref()
+        .ok_or_else(|| Error::command_line("this action needs a package: /FILE, /SQL or /DTS"))?;
+    let source_store = open_store(source)?;
+    let source_name = source_store.describe(&source.path);
+    let mut report = Report::default();
+    report.set("action", action_name(&plan.action));
+    report.set("source", source_name.clone());
+
+    let code = match &plan.action {
+        Action::Exists => {
+            let exists = source_store
+                .exists(&source.path)
+                .map_err(|e| store_error(e, ExitCode::Failure))?;
+            report.set("exists", exists);
+            printer.line(if exists {
+                output::PACKAGE_EXISTS
+            } else {
+                output::PACKAGE_MISSING
+            });
+            if exists {
+                ExitCode::Success
+            } else {
+                ExitCode::Failure
+            }
+        }
+        Action::Delete => {
+            if !source_store
+                .exists(&source.path)
+                .map_err(|e| store_error(e, ExitCode::Failure))?
+            {
+                return Err(Error::not_found(format!(
+                    "{source_name}: the package does not exist; nothing deleted"
+                )));
+            }
+            source_store
+                .delete(&source.path)
+                .map_err(|e| store_error(e, ExitCode::PackageNotFound))?;
+            printer.line(output::SUCCESS);
+            ExitCode::Success
+        }
+        Action::Copy { destination } | Action::Move { destination } => {
+            let is_move = matches!(plan.action, Action::Move { .. });
+            let bytes = read_source(&*source_store, &source.path, &source_name)?;
+            let bytes = if plan.regenerate_id {
+                rewrite(
+                    plan,
+                    &bytes,
+                    &source_name,
+                    Target::Keep,
+                    printer,
+                    &mut report,
+                )?
+            } else {
+                bytes
+            };
+            let dest_store = open_store(destination)?;
+            if is_move
+                && destination.kind == source.kind
+                && source_store.same_package(&source.path, &destination.path)
+            {
+                return Err(Error::failure(format!(
+                    "{source_name}: /MOVE onto itself would delete the package; nothing done"
+                )));
+            }
+            write_destination(
+                plan,
+                &*dest_store,
+                destination,
+                &bytes,
+                printer,
+                &mut report,
+            )?;
+            if is_move {
+                verify_copy(&*dest_store, destination, &bytes)?;
+                source_store.delete(&source.path).map_err(|e| {
+                    Error::failure(format!(
+                        "the copy is complete and verified, but the source could not be deleted: {e}"
+                    ))
+                })?;
+            }
+            printer.line(output::SUCCESS);
+            ExitCode::Success
+        }
+        Action::Encrypt {
+            destination,
+            level,
+            password,
+        } => {
+            let bytes = read_source(&*source_store, &source.path, &source_name)?;
+            let password = secrets::resolve_opt(password.as_ref(), "/ENCRYPT password")?;
+            let target = Target::Level {
+                level: *level,
+                password: password.as_deref().map(|s| s.as_str()),
+            };
+            let bytes = rewrite(plan, &bytes, &source_name, target, printer, &mut report)?;
+            let dest_store = open_store(destination)?;
+            write_destination(
+                plan,
+                &*dest_store,
+                destination,
+                &bytes,
+                printer,
+                &mut report,
+            )?;
+            printer.line(output::SUCCESS);
+            ExitCode::Success
+        }
+        Action::RegenerateId => {
+            let bytes = read_source(&*source_store, &source.path, &source_name)?;
+            let bytes = rewrite(
+                plan,
+                &bytes,
+                &source_name,
+                Target::Keep,
+                printer,
+                &mut report,
+            )?;
+            source_store
+                .write(&source.path, &bytes, &PackageMeta::default())
+                .map_err(|e| store_error(e, ExitCode::Failure))?;
+            report.set("bytes", bytes.len());
+            report.set("sha256", hex_sha256(&bytes));
+            printer.line(output::SUCCESS);
+            ExitCode::Success
+        }
+        other => unreachable!("not a package action: {other:?}"),
+    };
+    report.set("status", "ok");
+    report.set("exit_code", code.code());
+    printer.json(&serde_json::Value::Object(report.fields));
+    Ok(code)
+}
+
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Copy { .. } => "copy",
+        Action::Move { .. } => "move",
+        Action::Delete => "delete",
+        Action::Exists => "exists",
+        Action::Encrypt { .. } => "encrypt",
+        Action::RegenerateId => "regenerate_id",
+        _ => "other",
+    }
+}
+
+fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<Vec<u8>> {
+    store.read(path).map_err(|e| match e {
+        StoreError::NotFound(_) => Error::not_found(format!(
+            "{name}: the package does not exist (check the path and the location keyword)"
+        )),
+        other => Error::failure(other.to_string()),
+    })
+}
+
+fn rewrite(
+    plan: &Plan,
+    bytes: &[u8],
+    name: &str,
+    target: Target<'_>,
+    printer: &mut Printer,
+    report: &mut Report,
+) -> Result<Vec<u8>> {
+    let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
+    let options = Options {
+        decrypt_password: decrypt.as_deref().map(|s| s.as_str()),
+        target,
+        algorithm: plan.algorithm,
+        regenerate_id: plan.regenerate_id,
+        allow_lost_values: plan.quiet || plan.allow_lost_sensitive,
+    };
+    let rewritten = package::rewrite(bytes, &options).map_err(|e| package_error(e, name))?;
+    if !rewritten.lost_values.is_empty() {
+        printer.warn(&format!(
+            "{name}: protected with EncryptSensitiveWithUserKey (level 1); these values cannot be opened here and are written blank: {}",
+            rewritten.lost_values.join(", ")
+        ));
+    }
+    report.set("level_before", rewritten.level_before.number());
+    report.set("level_after", rewritten.level_after.number());
+    report.set("lost_values", rewritten.lost_values.clone());
+    if let Some(id) = &rewritten.new_id {
+        report.set("new_id", id.clone());
+    }
+    Ok(rewritten.bytes)
+}
+
+/// What msdb needs to file a package, read from the package itself.
+fn package_meta(bytes: &[u8], decrypt: Option<&str>) -> PackageMeta {
+    let Ok(info) = package::inspect(bytes, decrypt) else {
+        return PackageMeta::default();
+    };
+    let version: Vec<i32> = info
+        .version
+        .as_deref()
+        .unwrap_or("1.0.0")
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    PackageMeta {
+        id: info.package_id,
+        description: info.description,
+        version_major: version.first().copied().unwrap_or(1),
+        version_minor: version.get(1).copied().unwrap_or(0),
+        version_build: version.get(2).copied().unwrap_or(0),
+        version_comments: None,
+        version_guid: info.version_guid,
+        package_format: if info.format == Some(2) { 2 } else { 3 },
+        package_type: info.package_type.unwrap_or(0) as i32,
+        is_encrypted: matches!(info.protection_level, Some(3) | Some(4)),
+    }
+}
+
+fn write_destination(
+    plan: &Plan,
+    store: &dyn Store,
+    destination: &PackageLocation,
+    bytes: &[u8],
+    printer: &mut Printer,
+    report: &mut Report,
+) -> Result<()> {
+    let name = store.describe(&destination.path);
+    let exists = store
+        .exists(&destination.path)
+        .map_err(|e| store_error(e, ExitCode::Failure))?;
+    if exists {
+        confirm_overwrite(&name, plan.quiet, printer)?;
+    }
+    let meta = if destination.kind == LocationKind::File {
+        PackageMeta::default()
+    } else {
+        let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
+        package_meta(bytes, decrypt.as_deref().map(|s| s.as_str()))
+    };
+    store
+        .write(&destination.path, bytes, &meta)
+        .map_err(|e| store_error(e, ExitCode::Failure))?;
+    report.set("destination", name);
+    report.set("bytes", bytes.len());
+    report.set("sha256", hex_sha256(bytes));
+    Ok(())
+}
+
+/// dtutil asks before overwriting; `/Q` overwrites silently. Without a terminal to
+/// ask on we must not hang, so we refuse and say how to allow it.
+fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<()> {
+    if quiet {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::failure(format!(
+            "{name} exists; nothing written. Add /Q to overwrite it (there is no terminal to ask on)"
+        )));
+    }
+    printer.banner();
+    print!("{name} exists. Overwrite? (Y/N) ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(Error::failure(format!(
+            "{name} exists and was not overwritten"
+        )))
+    }
+}
+
+/// A move deletes its source only after the destination reads back identical.
+fn verify_copy(store: &dyn Store, destination: &PackageLocation, expected: &[u8]) -> Result<()> {
+    let name = store.describe(&destination.path);
+    let written = store.read(&destination.path).map_err(|e| {
+        Error::failure(format!(
+            "{name}: cannot read back the copy to verify it ({e}); the source is kept"
+        ))
+    })?;
+    if written != expected {
+        return Err(Error::failure(format!(
+            "{name}: the copy does not match what was written; the source is kept"
+        )));
+    }
+    Ok(())
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -390,10 +390,8 @@ pub fn rewrite(input: &[u8], options: &Options<'_>) -> Result<Rewritten, Package
                 edits.push((outer, replacement));
             }
             NodeKind::Clear => match level_after {
-                ProtectionLevel::DontSaveSensitive => {
-                    if !node.element.content.is_empty() {
-                        edits.push((node.element.content, Vec::new()));
-                    }
+                ProtectionLevel::DontSaveSensitive if !node.element.content.is_empty() => {
+                    edits.push((node.element.content, Vec::new()));
                 }
                 ProtectionLevel::EncryptSensitiveWithPassword => {
                     let plain = add_dts_namespace(outer.slice(doc));

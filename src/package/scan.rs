@@ -699,7 +699,7 @@ fn encrypted_node(
             ));
         }
     }
-    if cipher_value.len() < 2 * block || cipher_value.len() % block != 0 {
+    if cipher_value.len() < 2 * block || !cipher_value.len().is_multiple_of(block) {
         return Err(bad(format!(
             "CipherValue is {} bytes, not an IV and whole {block}-byte blocks (truncated?)",
             cipher_value.len()

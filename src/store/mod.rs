@@ -1,1 +1,106 @@
-//! TODO
+//! Where packages live: one small interface, one module per backend.
+//!
+//! Backends move bytes and folders. They know nothing of protection levels or XML;
+//! what msdb needs from the package (its id, versions, format) arrives as
+//! [`PackageMeta`], read by `ops` through the package module.
+
+pub mod file;
+
+use std::fmt;
+
+/// What a store may need to file a package besides its bytes (msdb's columns).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageMeta {
+    pub id: Option<String>,
+    pub description: Option<String>,
+    pub version_major: i32,
+    pub version_minor: i32,
+    pub version_build: i32,
+    pub version_comments: Option<String>,
+    pub version_guid: Option<String>,
+    /// msdb `packageformat`: 2 for SSIS 2005 packages, 3 for later ones.
+    pub package_format: i32,
+    pub package_type: i32,
+    /// Encrypted as a whole (levels 3 and 4).
+    pub is_encrypted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    NotFound(String),
+    /// The operation exists in dtutil but this backend cannot do it (yet).
+    Unsupported(String),
+    PermissionDenied(String),
+    /// Anything else: I/O, network, server errors. The message says what and where.
+    Failed(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound(m)
+            | Self::Unsupported(m)
+            | Self::PermissionDenied(m)
+            | Self::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An entry of a folder listing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Entry {
+    pub name: String,
+    pub is_folder: bool,
+}
+
+/// A package location: the file system, msdb, the package store, Azure Files.
+/// Paths are in the backend's own terms (`Folder\Name` for msdb).
+pub trait Store: Send + Sync {
+    /// How to name a package of this store in messages.
+    fn describe(&self, path: &str) -> String;
+    fn read(&self, path: &str) -> StoreResult<Vec<u8>>;
+    /// Replaces or creates the package atomically: readers see the old bytes or the
+    /// new ones, never a part.
+    fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()>;
+    fn exists(&self, path: &str) -> StoreResult<bool>;
+    fn delete(&self, path: &str) -> StoreResult<()>;
+    /// True when both paths name the same package (a move onto itself must not delete).
+    fn same_package(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+
+    fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
+        let _ = (parent, name);
+        Err(StoreError::Unsupported(
+            "folders are not supported by this location".into(),
+        ))
+    }
+    fn folder_delete(&self, parent: &str, name: &str) -> StoreResult<()> {
+        let _ = (parent, name);
+        Err(StoreError::Unsupported(
+            "folders are not supported by this location".into(),
+        ))
+    }
+    fn folder_exists(&self, path: &str) -> StoreResult<bool> {
+        let _ = path;
+        Err(StoreError::Unsupported(
+            "folders are not supported by this location".into(),
+        ))
+    }
+    fn folder_rename(&self, parent: &str, old: &str, new: &str) -> StoreResult<()> {
+        let _ = (parent, old, new);
+        Err(StoreError::Unsupported(
+            "folders are not supported by this location".into(),
+        ))
+    }
+    fn folder_list(&self, path: &str) -> StoreResult<Vec<Entry>> {
+        let _ = path;
+        Err(StoreError::Unsupported(
+            "folders are not supported by this location".into(),
+        ))
+    }
+}

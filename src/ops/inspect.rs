@@ -1,0 +1,139 @@
+//! `dtutil inspect PATH...`: what each package or project file is. Never values.
+
+use super::output::Printer;
+use super::secrets;
+use crate::error::{Error, ExitCode, Result};
+use crate::package::{self, PackageError};
+use crate::plan::{InspectArgs, OutputMode};
+use crate::project;
+
+pub fn run(args: &InspectArgs, printer: &mut Printer) -> Result<ExitCode> {
+    if args.json {
+        printer.mode = OutputMode::Json;
+    }
+    let password = secrets::resolve_opt(args.password.as_ref(), "--password")?;
+    let password = password.as_deref().map(|s| s.as_str());
+    let mut exit = ExitCode::Success;
+    for path in &args.paths {
+        match inspect_one(path, password) {
+            Ok(record) => print_record(printer, path, &record),
+            Err(error) => {
+                printer.error(&error);
+                // A missing file outranks a bad one: scripts test 4 for "not found".
+                if exit != ExitCode::PackageNotFound {
+                    exit = error.exit;
+                }
+            }
+        }
+    }
+    Ok(exit)
+}
+
+fn inspect_one(path: &str, password: Option<&str>) -> Result<serde_json::Value> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::not_found(format!("`{path}`: no such file")),
+        _ => Error::failure(format!("`{path}`: cannot read: {e}")),
+    })?;
+    match package::inspect(&bytes, password) {
+        Ok(info) => Ok(serde_json::to_value(info).expect("serialisable")),
+        Err(PackageError::NotAPackage(root)) => match project::inspect(&bytes) {
+            Ok(Some(info)) => Ok(serde_json::to_value(info).expect("serialisable")),
+            Ok(None) => Err(Error::cannot_load(format!(
+                "`{path}`: not an SSIS package or project file (root element <{root}>)"
+            ))),
+            Err(m) => Err(Error::cannot_load(format!("`{path}`: {m}"))),
+        },
+        Err(e) => Err(Error::cannot_load(format!("`{path}`: {e}"))),
+    }
+}
+
+fn print_record(printer: &mut Printer, path: &str, record: &serde_json::Value) {
+    let mut with_path = serde_json::Map::new();
+    with_path.insert("path".into(), path.into());
+    if let serde_json::Value::Object(fields) = record {
+        with_path.extend(fields.clone());
+    }
+    printer.json(&serde_json::Value::Object(with_path));
+    if printer.mode == OutputMode::Json {
+        return;
+    }
+    let get = |k: &str| record.get(k).filter(|v| !v.is_null());
+    let text = |k: &str| {
+        get(k).map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+    };
+    printer.line(path);
+    let kind = text("kind").unwrap_or_default();
+    let mut first = format!("  {kind}");
+    if let Some(f) = text("format") {
+        let inferred = get("format_inferred")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        first.push_str(&format!(
+            ", format {f}{}",
+            if inferred {
+                " (inferred from DTS:ExecutableType)"
+            } else {
+                ""
+            }
+        ));
+    }
+    match (text("protection_level"), text("protection_level_name")) {
+        (Some(n), Some(name)) => {
+            let inferred = get("level_inferred")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            first.push_str(&format!(
+                ", protection level {n} ({name}){}",
+                if inferred {
+                    ", inferred from its contents"
+                } else {
+                    ""
+                }
+            ));
+        }
+        _ => first.push_str(", protection level unknown"),
+    }
+    printer.line(&first);
+    if let Some(algs) = get("algorithms")
+        .and_then(|v| v.as_array())
+        .filter(|a| !a.is_empty())
+    {
+        let names: Vec<&str> = algs.iter().filter_map(|a| a.as_str()).collect();
+        printer.line(&format!("  algorithms: {}", names.join(", ")));
+    }
+    if get("contents_visible").and_then(|v| v.as_bool()) == Some(false)
+        && text("protection_level").as_deref() == Some("3")
+    {
+        printer.line("  encrypted as a whole; give --password to look inside");
+    }
+    let count = |k: &str| text(k).unwrap_or_else(|| "?".into());
+    if get("encrypted").is_some() || get("sensitive_clear").is_some() {
+        printer.line(&format!(
+            "  sensitive values: {} in the clear, {} password-encrypted, {} user-key (DPAPI)",
+            get("sensitive_clear")
+                .map(|_| count("sensitive_clear"))
+                .unwrap_or_else(|| "-".into()),
+            count("encrypted"),
+            count("user_key"),
+        ));
+    }
+    let mut ids = Vec::new();
+    for (key, label) in [
+        ("name", "name"),
+        ("package_id", "id"),
+        ("version", "version"),
+        ("version_guid", "version id"),
+        ("last_modified_product_version", "saved by"),
+    ] {
+        if let Some(v) = text(key) {
+            ids.push(format!("{label} {v}"));
+        }
+    }
+    if !ids.is_empty() {
+        printer.line(&format!("  {}", ids.join(", ")));
+    }
+}

@@ -1,0 +1,137 @@
+//! Project deployment files (SPEC 4): `.dtproj`, `.params`, `.conmgr`.
+//!
+//! For now this reads what `inspect` reports; re-protecting project files is a
+//! later step (listed under "Not yet supported" in the README).
+
+use crate::package::{xml, DPAPI_PREFIX};
+use crate::plan::ProtectionLevel;
+use quick_xml::events::Event;
+use serde::Serialize;
+
+const SSIS_NS: &[u8] = b"www.microsoft.com/SqlServer/SSIS";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProjectFileInfo {
+    /// `project manifest`, `project parameters` or `connection manager`.
+    pub kind: String,
+    pub protection_level: Option<u32>,
+    pub protection_level_name: Option<String>,
+    /// True when the level is not written in the file but read off its contents.
+    pub level_inferred: bool,
+    /// Values encrypted with a password (attribute form: Salt and IV on the element).
+    pub encrypted: usize,
+    pub user_key: usize,
+    pub bytes: usize,
+}
+
+/// Reads a project file's kind and protection; `None` when it is not one.
+pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
+    if doc.len() > xml::MAX_PACKAGE_BYTES {
+        return Err("file too large".into());
+    }
+    let mut reader = quick_xml::Reader::from_reader(doc);
+    reader.config_mut().trim_text(false);
+    let mut depth = 0usize;
+    let mut kind = None;
+    let mut declared_level = None;
+    let mut root_encrypted = false;
+    let (mut encrypted, mut user_key) = (0, 0);
+    let mut in_sensitive: Option<usize> = None;
+    loop {
+        let event = reader.read_event().map_err(|e| {
+            let (line, col) = xml::line_col(doc, reader.error_position() as usize);
+            format!("not well-formed XML at line {line}, column {col}: {e}")
+        })?;
+        match event {
+            Event::Eof => break,
+            Event::DocType(_) => return Err("a DTD (<!DOCTYPE>) is not allowed".into()),
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_start = matches!(event, Event::Start(_));
+                if depth >= xml::MAX_DEPTH {
+                    return Err(format!(
+                        "elements nest deeper than {} levels",
+                        xml::MAX_DEPTH
+                    ));
+                }
+                let name = e.name().as_ref().to_vec();
+                let local = name.rsplit(|b| *b == b':').next().unwrap_or(&name).to_vec();
+                let mut has_salt = false;
+                let mut sensitive = false;
+                for a in e.attributes().flatten() {
+                    let key = a.key.as_ref();
+                    let key_local = key.rsplit(|b| *b == b':').next().unwrap_or(key);
+                    match key_local {
+                        b"Salt" => has_salt = true,
+                        b"Sensitive" if a.value.as_ref() == b"1" => sensitive = true,
+                        b"Encrypted" if a.value.as_ref() == b"1" => user_key += 1,
+                        b"ProtectionLevel" if local == b"Project" => {
+                            declared_level =
+                                ProtectionLevel::from_name(&String::from_utf8_lossy(&a.value));
+                        }
+                        _ => {}
+                    }
+                    if key.starts_with(b"xmlns")
+                        && a.value.as_ref() == SSIS_NS
+                        && kind.is_none()
+                        && depth == 0
+                    {
+                        kind = Some(match local.as_slice() {
+                            b"Parameters" => "project parameters",
+                            _ => "project file",
+                        });
+                    }
+                }
+                if depth == 0 {
+                    kind = match local.as_slice() {
+                        b"Project" => Some("project manifest"),
+                        b"Parameters" => Some("project parameters"),
+                        b"ConnectionManager" => Some("connection manager"),
+                        _ => kind,
+                    };
+                    root_encrypted = has_salt;
+                }
+                if has_salt {
+                    encrypted += 1;
+                } else if sensitive && is_start {
+                    in_sensitive = Some(depth);
+                }
+                if is_start {
+                    depth += 1;
+                }
+            }
+            Event::Text(t)
+                if in_sensitive.is_some() && t.as_ref().starts_with(DPAPI_PREFIX.as_bytes()) =>
+            {
+                user_key += 1;
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if in_sensitive == Some(depth) {
+                    in_sensitive = None;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(kind) = kind else { return Ok(None) };
+    // Parameters and connection managers do not record the level; their contents show it.
+    let inferred = if root_encrypted {
+        ProtectionLevel::EncryptAllWithPassword
+    } else if encrypted > 0 {
+        ProtectionLevel::EncryptSensitiveWithPassword
+    } else if user_key > 0 {
+        ProtectionLevel::EncryptSensitiveWithUserKey
+    } else {
+        ProtectionLevel::DontSaveSensitive
+    };
+    let level = declared_level.unwrap_or(inferred);
+    Ok(Some(ProjectFileInfo {
+        kind: kind.to_string(),
+        protection_level: Some(level.number()),
+        protection_level_name: Some(level.name().to_string()),
+        level_inferred: declared_level.is_none(),
+        encrypted,
+        user_key,
+        bytes: doc.len(),
+    }))
+}

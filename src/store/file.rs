@@ -1,0 +1,110 @@
+//! FILE: packages on a local (or mounted) file system.
+
+use super::{PackageMeta, Store, StoreError, StoreResult};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Clone)]
+pub struct FileStore;
+
+fn io_error(what: &str, path: &str, e: std::io::Error) -> StoreError {
+    match e.kind() {
+        ErrorKind::NotFound => StoreError::NotFound(format!("{what} `{path}`: no such file")),
+        ErrorKind::PermissionDenied => StoreError::PermissionDenied(format!(
+            "{what} `{path}`: permission denied (check the file's and folder's permissions)"
+        )),
+        _ => StoreError::Failed(format!("{what} `{path}`: {e}")),
+    }
+}
+
+impl Store for FileStore {
+    fn describe(&self, path: &str) -> String {
+        format!("file `{path}`")
+    }
+
+    fn read(&self, path: &str) -> StoreResult<Vec<u8>> {
+        let p = Path::new(path);
+        if p.is_dir() {
+            return Err(StoreError::Failed(format!(
+                "`{path}` is a directory, not a package file"
+            )));
+        }
+        std::fs::read(p).map_err(|e| io_error("cannot read", path, e))
+    }
+
+    fn write(&self, path: &str, bytes: &[u8], _meta: &PackageMeta) -> StoreResult<()> {
+        write_atomically(Path::new(path), bytes).map_err(|e| io_error("cannot write", path, e))
+    }
+
+    fn exists(&self, path: &str) -> StoreResult<bool> {
+        match std::fs::metadata(path) {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error("cannot check", path, e)),
+        }
+    }
+
+    fn delete(&self, path: &str) -> StoreResult<()> {
+        std::fs::remove_file(path).map_err(|e| io_error("cannot delete", path, e))
+    }
+
+    fn same_package(&self, a: &str, b: &str) -> bool {
+        match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a == b,
+        }
+    }
+}
+
+/// Writes a temporary file beside the target, flushes it to disk, then renames it
+/// over the target, so a crash leaves either the old file or the whole new one.
+pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir: PathBuf = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(std::io::Error::new(
+            ErrorKind::NotFound,
+            format!("folder `{}` does not exist", dir.display()),
+        ));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".dtutil-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    if let Ok(meta) = std::fs::metadata(target) {
+        // Keep the permissions of the file we replace.
+        let _ = tmp.as_file().set_permissions(meta.permissions());
+    }
+    tmp.persist(target).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("p.dtsx");
+        write_atomically(&target, b"one").unwrap();
+        write_atomically(&target, b"two").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn missing_folder_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = write_atomically(&dir.path().join("no/such/p.dtsx"), b"x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+    }
+}
