@@ -331,18 +331,17 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
     Ok(scan)
 }
 
-fn attr_value<'a>(doc: &'a [u8], e: &BytesStart<'_>, name: &[u8]) -> Option<(&'a [u8], Span)> {
-    // Attribute values of a slice reader borrow the document, so their spans are exact.
-    for a in e.attributes().with_checks(false).flatten() {
-        if a.key.as_ref() == name {
-            if let std::borrow::Cow::Borrowed(v) = a.value {
-                let start = offset_in(doc, v);
-                let span = Span::new(start, start + v.len());
-                return Some((span.slice(doc), span));
-            }
-        }
-    }
-    None
+/// Attribute values (spans) the scan looks at.
+#[derive(Default)]
+struct Interesting {
+    xmlns: Option<Span>,
+    salt: Option<Span>,
+    iv: Option<Span>,
+    dts_name: Option<Span>,
+    object_name: Option<Span>,
+    dts_sensitive: Option<Span>,
+    sensitive: Option<Span>,
+    encrypted: Option<Span>,
 }
 
 /// Local name of a possibly prefixed name.
@@ -360,11 +359,29 @@ fn open_element(
     stack: &[Frame],
     scan: &mut Scan,
 ) -> Result<Frame, PackageError> {
-    // Full attribute checks (duplicates, quoting) and reference checks on every tag.
+    // One pass over the attributes: full checks (duplicates, quoting, references) on
+    // every tag, and the few values the scan cares about.
+    let mut attrs = Interesting::default();
     for a in e.attributes().with_checks(true) {
         let a = a.map_err(|err| err_at(doc, before, format!("bad attribute: {err}")))?;
         check_references(&a.value).map_err(|m| err_at(doc, before, m))?;
+        let slot = match a.key.as_ref() {
+            b"xmlns" => &mut attrs.xmlns,
+            b"Salt" => &mut attrs.salt,
+            b"IV" => &mut attrs.iv,
+            b"DTS:Name" => &mut attrs.dts_name,
+            b"DTS:ObjectName" => &mut attrs.object_name,
+            b"DTS:Sensitive" => &mut attrs.dts_sensitive,
+            b"Sensitive" => &mut attrs.sensitive,
+            b"Encrypted" => &mut attrs.encrypted,
+            _ => continue,
+        };
+        if let std::borrow::Cow::Borrowed(v) = a.value {
+            let start = offset_in(doc, v);
+            *slot = Some(Span::new(start, start + v.len()));
+        }
     }
+    let value = |span: Option<Span>| span.map(|s| s.slice(doc));
     let qname = e.name().as_ref().to_vec();
     let mut frame = Frame {
         start: before,
@@ -385,8 +402,8 @@ fn open_element(
 
     let name = frame.qname.as_slice();
     let local_name = local(name);
-    let is_encrypted_data = local_name == b"EncryptedData"
-        && attr_value(doc, e, b"xmlns").is_some_and(|(v, _)| v == XMLENC_NS.as_bytes());
+    let is_encrypted_data =
+        local_name == b"EncryptedData" && value(attrs.xmlns) == Some(XMLENC_NS.as_bytes());
 
     if depth == 0 {
         scan.root_kind = if is_encrypted_data {
@@ -403,29 +420,26 @@ fn open_element(
         frame.opaque = true;
         frame.pending = Some(Pending::Encrypted);
         frame.encrypted = Some(EncryptedParts {
-            salt: attr_value(doc, e, b"Salt").map(|(v, _)| xml::unescape(v)),
-            iv: attr_value(doc, e, b"IV").map(|(v, _)| xml::unescape(v)),
+            salt: value(attrs.salt).map(xml::unescape),
+            iv: value(attrs.iv).map(xml::unescape),
             ..Default::default()
         });
         return Ok(frame);
     }
 
     if name == b"DTS:Property" {
-        frame.property_name = attr_value(doc, e, b"DTS:Name").map(|(v, _)| xml::unescape(v));
+        frame.property_name = value(attrs.dts_name).map(xml::unescape);
     }
-    if let Some((v, _)) = attr_value(doc, e, b"DTS:ObjectName") {
-        frame.object_name = Some(xml::unescape(v));
-    }
+    frame.object_name = value(attrs.object_name).map(xml::unescape);
     if name == b"DTS:PackageParameter" {
-        frame.sensitive_parameter = attr_value(doc, e, b"DTS:Sensitive")
-            .is_some_and(|(v, _)| v.eq_ignore_ascii_case(b"true") || v == b"1");
+        frame.sensitive_parameter = value(attrs.dts_sensitive)
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"true") || v == b"1");
     }
 
-    let sensitive = attr_value(doc, e, b"Sensitive").is_some_and(|(v, _)| v == b"1");
-    if sensitive {
+    if value(attrs.sensitive) == Some(b"1") {
         frame.opaque = true;
-        match attr_value(doc, e, b"Encrypted") {
-            Some((v, span)) if v == b"1" => {
+        match attrs.encrypted {
+            Some(span) if span.slice(doc) == b"1" => {
                 frame.pending = Some(Pending::UserKey);
                 frame.user_key_attribute = Some(attribute_extent(doc, span));
             }
