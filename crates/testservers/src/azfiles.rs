@@ -1,1 +1,0 @@
-//! Azure Files REST test server (issue 4).
