@@ -1,1 +1,0 @@
-//! msdb TDS test server (issue 3).
