@@ -478,25 +478,24 @@ async fn handle(
         &comp,
     );
 
-    // PutRange bodies are checked before they are read.
-    if op == Some(Op::PutRange) {
-        if let Some(len) = ctx
-            .header("content-length")
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            if len > store::MAX_RANGE {
-                let f = Fail::new(
-                    413,
-                    "RequestBodyTooLarge",
-                    "The request body is too large and exceeds the maximum permissible limit.",
-                );
-                return Ok(finish(
-                    error_out(&f, &ctx.request_id, head),
-                    &ctx.request_id,
-                    &ctx.version,
-                    &ctx.headers,
-                ));
-            }
+    // Bodies far above any legal size are refused unread (the connection then closes);
+    // up to MAX_BODY they are read, so a client gets a proper 413 from Put Range.
+    if let Some(len) = ctx
+        .header("content-length")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > MAX_BODY as u64 {
+            let f = Fail::new(
+                413,
+                "RequestBodyTooLarge",
+                "The request body is too large and exceeds the maximum permissible limit.",
+            );
+            return Ok(finish(
+                error_out(&f, &ctx.request_id, head),
+                &ctx.request_id,
+                &ctx.version,
+                &ctx.headers,
+            ));
         }
     }
     let body = match read_body(req.into_body()).await {
@@ -946,7 +945,7 @@ fn put_range(
         .to_ascii_lowercase();
     let p = match write.as_str() {
         "update" => {
-            if span > store::MAX_RANGE {
+            if span > store::MAX_RANGE || body.len() as u64 > store::MAX_RANGE {
                 return Err(Fail::new(
                     413,
                     "RequestBodyTooLarge",
