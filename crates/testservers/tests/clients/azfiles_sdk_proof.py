@@ -27,10 +27,14 @@ from azure.core.exceptions import (
 from azure.storage.fileshare import (
     AccountSasPermissions,
     ResourceTypes,
+    ContentSettings,
+    FileSasPermissions,
     ShareClient,
+    ShareFileClient,
     ShareSasPermissions,
     ShareServiceClient,
     generate_account_sas,
+    generate_file_sas,
     generate_share_sas,
 )
 
@@ -281,6 +285,58 @@ def main():
         assert rules[0]["fired"] == 3, rules  # 1 try + 2 retries
         control(a.control, "DELETE", "/_control/faults")
 
+    def connection_string():
+        cs = (
+            f"DefaultEndpointsProtocol=http;AccountName={a.account};AccountKey={a.key};"
+            f"FileEndpoint={a.endpoint}"
+        )
+        c = ShareServiceClient.from_connection_string(cs).get_share_client(a.share)
+        f = c.get_file_client("cs.dtsx")
+        f.upload_file(b"<DTS:Executable/>", metadata={"origin": "proof"},
+                      content_settings=ContentSettings(content_type="text/xml"))
+        p = f.get_file_properties()
+        assert p.metadata == {"origin": "proof"}, p.metadata
+        assert p.content_settings.content_type == "text/xml", p.content_settings
+        assert f.download_file().readall() == b"<DTS:Executable/>"
+        f.delete_file()
+
+    def file_sas():
+        f = share.get_file_client("sas-file.bin")
+        f.upload_file(b"file sas")
+        tok = generate_file_sas(a.account, a.share, ["sas-file.bin"], a.key,
+                                permission=FileSasPermissions(read=True), expiry=expiry)
+        ro = ShareFileClient(a.endpoint, a.share, "sas-file.bin", credential=tok)
+        assert ro.download_file().readall() == b"file sas"
+        expect_error(ro.delete_file, HttpResponseError, "AuthorizationPermissionMismatch", 403)
+        other = ShareFileClient(a.endpoint, a.share, "other.bin", credential=tok)
+        expect_error(other.get_file_properties, ClientAuthenticationError, "AuthenticationFailed", 403)
+        f.delete_file()
+
+    def empty_and_parallel():
+        e = share.get_file_client("empty.dtsx")
+        e.upload_file(b"")
+        assert e.download_file().readall() == b""
+        assert e.get_file_properties().size == 0
+        e.delete_file()
+        data = payload(13 * MiB + 5, "parallel")
+        f = share.get_file_client("parallel.bin")
+        f.upload_file(data, max_concurrency=4)
+        got = f.download_file(max_concurrency=4).readall()
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+        f.delete_file()
+
+    def range_too_large():
+        f = share.get_file_client("toolarge.bin")
+        f.create_file(8 * MiB)
+        expect_error(lambda: f.upload_range(b"x" * (4 * MiB + 1), offset=0, length=4 * MiB + 1),
+                     HttpResponseError, "RequestBodyTooLarge", 413)
+        f.upload_range(b"x" * (4 * MiB), offset=0, length=4 * MiB)
+        f.delete_file()
+
+    check("connection string with FileEndpoint, metadata and content type", connection_string)
+    check("file SAS (generate_file_sas): read ok, delete refused, other file refused", file_sas)
+    check("empty file; 13 MiB with max_concurrency=4", empty_and_parallel)
+    check("range over 4 MiB -> 413 RequestBodyTooLarge", range_too_large)
     check("wrong key (SharedKey) -> 403 AuthenticationFailed", wrong_key)
     check("wrong key (SAS) -> 403 AuthenticationFailed", wrong_key_sas)
     check("expired SAS -> 403 AuthenticationFailed", expired_sas)
