@@ -442,17 +442,15 @@ fn bind(def: &ProcDef, args: Vec<Arg>) -> Result<Vec<Value>, SqlError> {
         let v = match v {
             Some(v) => v,
             None if param.optional => Value::Null,
-            None => {
-                return Err(SqlError::new(
-                    201,
-                    16,
-                    4,
-                    format!(
-                        "Procedure or function '{}' expects parameter '@{}', which was not supplied.",
-                        def.name, param.name
-                    ),
-                ))
-            }
+            None => return Err(SqlError::new(
+                201,
+                16,
+                4,
+                format!(
+                    "Procedure or function '{}' expects parameter '@{}', which was not supplied.",
+                    def.name, param.name
+                ),
+            )),
         };
         let v = match param.ty {
             PType::Sysname => value::to_string(v, 128)?,
@@ -633,8 +631,7 @@ impl Msdb {
             let row = &self.packages[idx];
             // writerolesid is never set by this fixture (no sp_ssis_setpackageroles), so
             // the default rule applies: admins, or the owner when it is a db_ssisltduser.
-            if !caller.roles.admin() && (row.ownersid != caller.sid || !caller.roles.ssis_ltduser)
-            {
+            if !caller.roles.admin() && (row.ownersid != caller.sid || !caller.roles.ssis_ltduser) {
                 return Err(err_14307(pkgname));
             }
             let new = self.package_from(v, row.ownersid.clone(), "UPDATE")?;
@@ -664,10 +661,22 @@ impl Msdb {
         Ok(ProcOutcome::default())
     }
 
-    fn package_from(&self, v: &[Value], ownersid: Vec<u8>, verb: &str) -> Result<Package, SqlError> {
-        let req_s = |i: usize, col: &str| s(&v[i]).map(str::to_string).ok_or_else(|| not_null(col, "sysssispackages", verb));
-        let req_g = |i: usize, col: &str| g(&v[i]).ok_or_else(|| not_null(col, "sysssispackages", verb));
-        let req_i = |i: usize, col: &str| self::i(&v[i]).ok_or_else(|| not_null(col, "sysssispackages", verb));
+    fn package_from(
+        &self,
+        v: &[Value],
+        ownersid: Vec<u8>,
+        verb: &str,
+    ) -> Result<Package, SqlError> {
+        let req_s = |i: usize, col: &str| {
+            s(&v[i])
+                .map(str::to_string)
+                .ok_or_else(|| not_null(col, "sysssispackages", verb))
+        };
+        let req_g =
+            |i: usize, col: &str| g(&v[i]).ok_or_else(|| not_null(col, "sysssispackages", verb));
+        let req_i = |i: usize, col: &str| {
+            self::i(&v[i]).ok_or_else(|| not_null(col, "sysssispackages", verb))
+        };
         Ok(Package {
             name: req_s(0, "name")?,
             id: req_g(1, "id")?,
@@ -702,8 +711,7 @@ impl Msdb {
         if let Some(idx) = idx {
             let row = &self.packages[idx];
             let r = &caller.roles;
-            if !r.admin() && !r.ssis_operator && (!r.ssis_ltduser || row.ownersid != caller.sid)
-            {
+            if !r.admin() && !r.ssis_operator && (!r.ssis_ltduser || row.ownersid != caller.sid) {
                 return Err(err_14586(name));
             }
         }
@@ -731,8 +739,7 @@ impl Msdb {
         let mut n = 0;
         if let Some(idx) = self.find_package(name, g(&v[1])) {
             let row = &self.packages[idx];
-            if !caller.roles.admin() && (row.ownersid != caller.sid || !caller.roles.ssis_ltduser)
-            {
+            if !caller.roles.admin() && (row.ownersid != caller.sid || !caller.roles.ssis_ltduser) {
                 return Err(err_14307(name));
             }
             self.packages.remove(idx);
@@ -847,7 +854,9 @@ impl Msdb {
         let rows: Vec<Vec<Value>> = self
             .folders
             .iter()
-            .filter(|f| !v[0].is_null() && f.parentfolderid == parent && names_equal(&f.foldername, name))
+            .filter(|f| {
+                !v[0].is_null() && f.parentfolderid == parent && names_equal(&f.foldername, name)
+            })
             .map(|f| {
                 let pname = f
                     .parentfolderid
@@ -880,7 +889,9 @@ impl Msdb {
 
     fn sibling_exists(&self, parent: Option<Uuid>, name: &str, except: Option<Uuid>) -> bool {
         self.folders.iter().any(|f| {
-            f.parentfolderid == parent && names_equal(&f.foldername, name) && Some(f.folderid) != except
+            f.parentfolderid == parent
+                && names_equal(&f.foldername, name)
+                && Some(f.folderid) != except
         })
     }
 
@@ -1079,7 +1090,10 @@ mod tests {
     fn put_args(name: &str, folder: Uuid, data: &[u8]) -> Vec<Arg> {
         vec![
             Arg::named("name", Value::Str(name.into())),
-            Arg::named("id", Value::Str("11111111-2222-3333-4444-555555555555".into())),
+            Arg::named(
+                "id",
+                Value::Str("11111111-2222-3333-4444-555555555555".into()),
+            ),
             Arg::named("description", Value::Null),
             Arg::named("createdate", Value::Str("2024-01-02T03:04:05".into())),
             Arg::named("folderid", Value::Guid(folder)),
@@ -1106,57 +1120,130 @@ mod tests {
     fn fresh_msdb_has_root_and_maintenance_plans() {
         let mut db = Msdb::default();
         let o = call(&mut db, &admin(), "sp_ssis_listfolders", vec![]);
-        assert_eq!(o.result_sets[0].rows, vec![vec![Value::Guid(ROOT_FOLDER), Value::Null, Value::Str(String::new())]]);
+        assert_eq!(
+            o.result_sets[0].rows,
+            vec![vec![
+                Value::Guid(ROOT_FOLDER),
+                Value::Null,
+                Value::Str(String::new())
+            ]]
+        );
         let o = call(
             &mut db,
             &admin(),
             "SP_SSIS_LISTFOLDERS",
-            vec![Arg::positional(Value::Str("00000000-0000-0000-0000-000000000000".into()))],
+            vec![Arg::positional(Value::Str(
+                "00000000-0000-0000-0000-000000000000".into(),
+            ))],
         );
-        assert_eq!(o.result_sets[0].rows[0][2], Value::Str("Maintenance Plans".into()));
+        assert_eq!(
+            o.result_sets[0].rows[0][2],
+            Value::Str("Maintenance Plans".into())
+        );
     }
 
     #[test]
     fn put_get_update_keeps_owner_and_delete() {
         let mut db = Msdb::default();
         let ltd = Caller::new("ltd", Roles::parse("db_ssisltduser").unwrap());
-        let o = call(&mut db, &ltd, "sp_ssis_putpackage", put_args("P", MAINTENANCE_PLANS, b"abc"));
+        let o = call(
+            &mut db,
+            &ltd,
+            "sp_ssis_putpackage",
+            put_args("P", MAINTENANCE_PLANS, b"abc"),
+        );
         assert!(o.error.is_none(), "{o:?}");
         // Case-insensitive name, trailing blanks ignored.
         let o = call(
             &mut db,
             &admin(),
             "sp_ssis_getpackage",
-            vec![Arg::positional(Value::Str("p ".into())), Arg::positional(Value::Guid(MAINTENANCE_PLANS))],
+            vec![
+                Arg::positional(Value::Str("p ".into())),
+                Arg::positional(Value::Guid(MAINTENANCE_PLANS)),
+            ],
         );
-        assert_eq!(o.result_sets[0].rows, vec![vec![Value::Bin(b"abc".to_vec())]]);
+        assert_eq!(
+            o.result_sets[0].rows,
+            vec![vec![Value::Bin(b"abc".to_vec())]]
+        );
         // The admin overwrites it: owner stays ltd.
-        let o = call(&mut db, &admin(), "sp_ssis_putpackage", put_args("p", MAINTENANCE_PLANS, b"xyz"));
+        let o = call(
+            &mut db,
+            &admin(),
+            "sp_ssis_putpackage",
+            put_args("p", MAINTENANCE_PLANS, b"xyz"),
+        );
         assert!(o.error.is_none());
         assert_eq!(db.packages.len(), 1);
         assert_eq!(db.packages[0].ownersid, ltd.sid);
         assert_eq!(db.packages[0].packagedata, b"xyz");
-        assert_eq!(db.packages[0].createdate.format(), "2024-01-02 03:04:05.000");
+        assert_eq!(
+            db.packages[0].createdate.format(),
+            "2024-01-02 03:04:05.000"
+        );
         // Another ltduser may neither overwrite, read nor delete it.
         let other = Caller::new("other", Roles::parse("db_ssisltduser").unwrap());
-        let o = call(&mut db, &other, "sp_ssis_putpackage", put_args("P", MAINTENANCE_PLANS, b"no"));
+        let o = call(
+            &mut db,
+            &other,
+            "sp_ssis_putpackage",
+            put_args("P", MAINTENANCE_PLANS, b"no"),
+        );
         assert_eq!(err(&o), 14307);
         assert_eq!(o.return_status, 1);
-        assert_eq!(o.error.as_ref().unwrap().message, "Access to Integration Services package 'P' is denied.");
-        let ga = vec![Arg::named("name", Value::Str("P".into())), Arg::named("folderid", Value::Guid(MAINTENANCE_PLANS))];
-        assert_eq!(err(&call(&mut db, &other, "sp_ssis_getpackage", ga.clone())), 14586);
-        assert_eq!(err(&call(&mut db, &other, "sp_ssis_deletepackage", ga.clone())), 14307);
+        assert_eq!(
+            o.error.as_ref().unwrap().message,
+            "Access to Integration Services package 'P' is denied."
+        );
+        let ga = vec![
+            Arg::named("name", Value::Str("P".into())),
+            Arg::named("folderid", Value::Guid(MAINTENANCE_PLANS)),
+        ];
+        assert_eq!(
+            err(&call(&mut db, &other, "sp_ssis_getpackage", ga.clone())),
+            14586
+        );
+        assert_eq!(
+            err(&call(&mut db, &other, "sp_ssis_deletepackage", ga.clone())),
+            14307
+        );
         // An operator reads but cannot write or delete.
         let op = Caller::new("op", Roles::parse("db_ssisoperator").unwrap());
-        assert_eq!(err(&call(&mut db, &op, "sp_ssis_getpackage", ga.clone())), 0);
-        assert_eq!(err(&call(&mut db, &op, "sp_ssis_putpackage", put_args("P", MAINTENANCE_PLANS, b"no"))), 14307);
-        assert_eq!(err(&call(&mut db, &op, "sp_ssis_putpackage", put_args("New", MAINTENANCE_PLANS, b"no"))), 14307);
-        assert_eq!(err(&call(&mut db, &op, "sp_ssis_deletepackage", ga.clone())), 14307);
+        assert_eq!(
+            err(&call(&mut db, &op, "sp_ssis_getpackage", ga.clone())),
+            0
+        );
+        assert_eq!(
+            err(&call(
+                &mut db,
+                &op,
+                "sp_ssis_putpackage",
+                put_args("P", MAINTENANCE_PLANS, b"no")
+            )),
+            14307
+        );
+        assert_eq!(
+            err(&call(
+                &mut db,
+                &op,
+                "sp_ssis_putpackage",
+                put_args("New", MAINTENANCE_PLANS, b"no")
+            )),
+            14307
+        );
+        assert_eq!(
+            err(&call(&mut db, &op, "sp_ssis_deletepackage", ga.clone())),
+            14307
+        );
         // checkexists: one unnamed int row.
         let o = call(&mut db, &op, "sp_ssis_checkexists", ga.clone());
         assert_eq!(o.result_sets[0].rows, vec![vec![Value::Int(1)]]);
         // The owner deletes it.
-        assert_eq!(err(&call(&mut db, &ltd, "sp_ssis_deletepackage", ga.clone())), 0);
+        assert_eq!(
+            err(&call(&mut db, &ltd, "sp_ssis_deletepackage", ga.clone())),
+            0
+        );
         let o = call(&mut db, &op, "sp_ssis_checkexists", ga.clone());
         assert!(o.result_sets[0].rows.is_empty());
         let o = call(&mut db, &op, "sp_ssis_getpackage", ga);
@@ -1168,13 +1255,32 @@ mod tests {
         let mut db = Msdb::default();
         let a = admin();
         let add = |parent: Uuid, name: &str| {
-            vec![Arg::named("parentfolderid", Value::Guid(parent)), Arg::named("name", Value::Str(name.into()))]
+            vec![
+                Arg::named("parentfolderid", Value::Guid(parent)),
+                Arg::named("name", Value::Str(name.into())),
+            ]
         };
-        assert_eq!(err(&call(&mut db, &a, "sp_ssis_addfolder", add(ROOT_FOLDER, "F"))), 0);
+        assert_eq!(
+            err(&call(
+                &mut db,
+                &a,
+                "sp_ssis_addfolder",
+                add(ROOT_FOLDER, "F")
+            )),
+            0
+        );
         let o = call(&mut db, &a, "sp_ssis_addfolder", add(ROOT_FOLDER, "f"));
         assert_eq!(err(&o), 14591);
         assert_eq!(o.error.unwrap().procedure, "sp_ssis_addfolder");
-        let o = call(&mut db, &a, "sp_ssis_getfolder", vec![Arg::positional(Value::Str("F".into())), Arg::positional(Value::Guid(ROOT_FOLDER))]);
+        let o = call(
+            &mut db,
+            &a,
+            "sp_ssis_getfolder",
+            vec![
+                Arg::positional(Value::Str("F".into())),
+                Arg::positional(Value::Guid(ROOT_FOLDER)),
+            ],
+        );
         let row = &o.result_sets[0].rows[0];
         let fid = match row[0] {
             Value::Guid(g) => g,
@@ -1182,34 +1288,89 @@ mod tests {
         };
         assert_eq!(row[3], Value::Str(String::new()));
         // Not empty: a subfolder, then a package.
-        assert_eq!(err(&call(&mut db, &a, "sp_ssis_addfolder", add(fid, "Sub"))), 0);
+        assert_eq!(
+            err(&call(&mut db, &a, "sp_ssis_addfolder", add(fid, "Sub"))),
+            0
+        );
         let del = vec![Arg::named("folderid", Value::Guid(fid))];
         let o = call(&mut db, &a, "sp_ssis_deletefolder", del.clone());
         assert_eq!(err(&o), 14593);
-        assert_eq!(o.error.unwrap().message, "SSIS folder 'F' contains packages and/or other folders. You must drop these first.");
+        assert_eq!(
+            o.error.unwrap().message,
+            "SSIS folder 'F' contains packages and/or other folders. You must drop these first."
+        );
         // Root refused.
-        let o = call(&mut db, &a, "sp_ssis_deletefolder", vec![Arg::positional(Value::Guid(ROOT_FOLDER))]);
+        let o = call(
+            &mut db,
+            &a,
+            "sp_ssis_deletefolder",
+            vec![Arg::positional(Value::Guid(ROOT_FOLDER))],
+        );
         assert_eq!(err(&o), 14307);
         // Rename, and the operator may not.
         let op = Caller::new("op", Roles::parse("db_ssisoperator").unwrap());
-        let ren = vec![Arg::positional(Value::Guid(fid)), Arg::positional(Value::Str("G".into()))];
-        assert_eq!(err(&call(&mut db, &op, "sp_ssis_renamefolder", ren.clone())), 14591);
+        let ren = vec![
+            Arg::positional(Value::Guid(fid)),
+            Arg::positional(Value::Str("G".into())),
+        ];
+        assert_eq!(
+            err(&call(&mut db, &op, "sp_ssis_renamefolder", ren.clone())),
+            14591
+        );
         assert_eq!(err(&call(&mut db, &a, "sp_ssis_renamefolder", ren)), 0);
         assert!(db.folders.iter().any(|f| f.foldername == "G"));
-        assert_eq!(err(&call(&mut db, &op, "sp_ssis_deletefolder", del.clone())), 14307);
+        assert_eq!(
+            err(&call(&mut db, &op, "sp_ssis_deletefolder", del.clone())),
+            14307
+        );
     }
 
     #[test]
     fn binding_errors_and_permissions() {
         let mut db = Msdb::default();
         let a = admin();
-        assert_eq!(err(&call(&mut db, &a, "sp_ssis_getpackage", vec![Arg::named("name", Value::Str("x".into()))])), 201);
-        assert_eq!(err(&call(&mut db, &a, "sp_ssis_getpackage", vec![Arg::named("bogus", Value::Null)])), 8145);
-        assert_eq!(err(&call(&mut db, &a, "sp_ssis_listpackages", vec![Arg::positional(Value::Null), Arg::positional(Value::Null)])), 8144);
-        assert_eq!(err(&call(&mut db, &a, "sp_ssis_listpackages", vec![Arg::positional(Value::Str("zz".into()))])), 8169);
+        assert_eq!(
+            err(&call(
+                &mut db,
+                &a,
+                "sp_ssis_getpackage",
+                vec![Arg::named("name", Value::Str("x".into()))]
+            )),
+            201
+        );
+        assert_eq!(
+            err(&call(
+                &mut db,
+                &a,
+                "sp_ssis_getpackage",
+                vec![Arg::named("bogus", Value::Null)]
+            )),
+            8145
+        );
+        assert_eq!(
+            err(&call(
+                &mut db,
+                &a,
+                "sp_ssis_listpackages",
+                vec![Arg::positional(Value::Null), Arg::positional(Value::Null)]
+            )),
+            8144
+        );
+        assert_eq!(
+            err(&call(
+                &mut db,
+                &a,
+                "sp_ssis_listpackages",
+                vec![Arg::positional(Value::Str("zz".into()))]
+            )),
+            8169
+        );
         assert_eq!(err(&call(&mut db, &a, "sp_ssis_nothing", vec![])), 2812);
         let nobody = Caller::new("nobody", Roles::default());
-        assert_eq!(err(&call(&mut db, &nobody, "sp_ssis_listfolders", vec![])), 229);
+        assert_eq!(
+            err(&call(&mut db, &nobody, "sp_ssis_listfolders", vec![])),
+            229
+        );
         let mut args = put_args("P", ROOT_FOLDER, b"x");
         args[5] = Arg::named("packagedata", Value::Null);
         assert_eq!(err(&call(&mut db, &a, "sp_ssis_putpackage", args)), 515);
@@ -1221,10 +1382,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("msdb.json");
         let mut db = Msdb::default();
-        call(&mut db, &admin(), "sp_ssis_putpackage", put_args("P", ROOT_FOLDER, &[0, 1, 2, 255]));
+        call(
+            &mut db,
+            &admin(),
+            "sp_ssis_putpackage",
+            put_args("P", ROOT_FOLDER, &[0, 1, 2, 255]),
+        );
         db.save(&path).unwrap();
         assert_eq!(Msdb::load(&path).unwrap(), db);
-        assert_eq!(Msdb::load(&dir.join("missing.json")).unwrap(), Msdb::default());
+        assert_eq!(
+            Msdb::load(&dir.join("missing.json")).unwrap(),
+            Msdb::default()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

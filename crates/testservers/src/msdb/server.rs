@@ -148,7 +148,8 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> io::Result<()
             ),
         ));
     }
-    let pre = tds::parse_prelogin(&msg.data).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let pre = tds::parse_prelogin(&msg.data)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let client = pre.encryption.unwrap_or(enc::OFF);
     // Without --tls: ENCRYPT_NOT_SUP (a client that requires encryption then gives up).
     // With --tls: the whole connection is encrypted; a client that cannot encrypt is told
@@ -176,7 +177,11 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> io::Result<()
             tls.get_mut().0.passthrough = true;
             Session::new(shared.clone()).run(BufStream::new(tls)).await
         }
-        _ => Session::new(shared.clone()).run(BufStream::new(stream)).await,
+        _ => {
+            Session::new(shared.clone())
+                .run(BufStream::new(stream))
+                .await
+        }
     }
 }
 
@@ -226,7 +231,10 @@ impl Session {
         tds::write_message(s, pkt::REPLY, &t.buf, self.packet_size).await
     }
 
-    async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, mut s: BufStream<S>) -> io::Result<()> {
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+        mut self,
+        mut s: BufStream<S>,
+    ) -> io::Result<()> {
         let Some(msg) = tds::read_message(&mut s, 1 << 16).await? else {
             return Ok(());
         };
@@ -250,7 +258,10 @@ impl Session {
             };
             let n = self.shared.requests.fetch_add(1, Ordering::SeqCst);
             if self.shared.fail_after.is_some_and(|limit| n >= limit) {
-                eprintln!("msdb-testserver: --fail-after reached: dropping connection (spid {})", self.spid);
+                eprintln!(
+                    "msdb-testserver: --fail-after reached: dropping connection (spid {})",
+                    self.spid
+                );
                 return Ok(());
             }
             if !self.shared.latency.is_zero() {
@@ -268,7 +279,9 @@ impl Session {
                 }
                 other => {
                     let mut t = Tokens::default();
-                    t.error(&SqlError::unsupported(format!("TDS packet type {other:#04x}")));
+                    t.error(&SqlError::unsupported(format!(
+                        "TDS packet type {other:#04x}"
+                    )));
                     t.done(done::TOKEN_DONE, done::ERROR, 0, 0);
                     t
                 }
@@ -282,7 +295,14 @@ impl Session {
         let l = match tds::parse_login7(data) {
             Ok(l) => l,
             Err(e) => {
-                t.error(&SqlError::new(4002, 16, 1, format!("The incoming tabular data stream (TDS) protocol stream is incorrect: {e}")));
+                t.error(&SqlError::new(
+                    4002,
+                    16,
+                    1,
+                    format!(
+                        "The incoming tabular data stream (TDS) protocol stream is incorrect: {e}"
+                    ),
+                ));
                 return false;
             }
         };
@@ -322,14 +342,19 @@ impl Session {
         };
         let db = if l.database.is_empty() {
             "msdb".to_string()
-        } else if l.database.eq_ignore_ascii_case("msdb") || l.database.eq_ignore_ascii_case("master") {
+        } else if l.database.eq_ignore_ascii_case("msdb")
+            || l.database.eq_ignore_ascii_case("master")
+        {
             l.database.to_lowercase()
         } else {
             t.error(&SqlError::new(
                 4060,
                 11,
                 1,
-                format!("Cannot open database \"{}\" requested by the login. The login failed.", l.database),
+                format!(
+                    "Cannot open database \"{}\" requested by the login. The login failed.",
+                    l.database
+                ),
             ));
             t.error(&login_failed(&l.user));
             return false;
@@ -376,7 +401,11 @@ impl Session {
         match req {
             tds::TmRequest::Begin => begin(self, &mut t),
             tds::TmRequest::Commit { begin_new } | tds::TmRequest::Rollback { begin_new } => {
-                let ty = if matches!(req, tds::TmRequest::Commit { .. }) { 9 } else { 10 };
+                let ty = if matches!(req, tds::TmRequest::Commit { .. }) {
+                    9
+                } else {
+                    10
+                };
                 t.envchange_bytes(ty, &[], &tds::tx_descriptor(self.tx_seq));
                 self.tx_depth = 0;
                 if begin_new {
@@ -384,7 +413,9 @@ impl Session {
                 }
             }
             tds::TmRequest::Other(n) => {
-                t.error(&SqlError::unsupported(format!("transaction manager request type {n} (distributed transactions)")));
+                t.error(&SqlError::unsupported(format!(
+                    "transaction manager request type {n} (distributed transactions)"
+                )));
                 t.done(done::TOKEN_DONE, done::ERROR, 0, 0);
                 return t;
             }
@@ -501,18 +532,34 @@ impl Session {
         if db.eq_ignore_ascii_case("msdb") && schema_ok && model::is_procedure(&n.name) {
             return Ok(n.name.to_lowercase());
         }
-        Err(SqlError::new(2812, 16, 62, format!("Could not find stored procedure '{shown}'.")))
+        Err(SqlError::new(
+            2812,
+            16,
+            62,
+            format!("Could not find stored procedure '{shown}'."),
+        ))
     }
 
     /// Runs a procedure; at `Level::Batch` (and for RPC) it ends with RETURNSTATUS and
     /// DONEPROC, inside sp_executesql its results simply join the outer procedure's.
-    fn exec(&mut self, t: &mut Tokens, name: &ObjName, args: Vec<Arg>, level: Level, more: bool) -> Option<usize> {
+    fn exec(
+        &mut self,
+        t: &mut Tokens,
+        name: &ObjName,
+        args: Vec<Arg>,
+        level: Level,
+        more: bool,
+    ) -> Option<usize> {
         let proc = match self.resolve_proc(name) {
             Ok(p) => p,
             Err(e) => {
                 t.error(&e);
                 let pos = t.buf.len();
-                let tok = if level == Level::Batch { done::TOKEN_DONE } else { done::TOKEN_DONEINPROC };
+                let tok = if level == Level::Batch {
+                    done::TOKEN_DONE
+                } else {
+                    done::TOKEN_DONEINPROC
+                };
                 t.done(tok, done::MORE | done::ERROR, 0, 0);
                 return Some(pos);
             }
@@ -534,7 +581,10 @@ impl Session {
                         50000,
                         16,
                         1,
-                        format!("msdb-testserver could not persist to {}: {e}", path.display()),
+                        format!(
+                            "msdb-testserver could not persist to {}: {e}",
+                            path.display()
+                        ),
                     ));
                 }
             }
@@ -542,17 +592,33 @@ impl Session {
         out
     }
 
-    fn emit_outcome(&self, t: &mut Tokens, out: ProcOutcome, level: Level, more: bool) -> Option<usize> {
+    fn emit_outcome(
+        &self,
+        t: &mut Tokens,
+        out: ProcOutcome,
+        level: Level,
+        more: bool,
+    ) -> Option<usize> {
         for rs in &out.result_sets {
             t.colmetadata(&rs.columns, "sysssispackages");
             for row in &rs.rows {
                 t.row(&rs.columns, row, self.textsize);
             }
-            t.done(done::TOKEN_DONEINPROC, done::MORE | done::COUNT, done::CMD_SELECT, rs.rows.len() as u64);
+            t.done(
+                done::TOKEN_DONEINPROC,
+                done::MORE | done::COUNT,
+                done::CMD_SELECT,
+                rs.rows.len() as u64,
+            );
         }
         if out.result_sets.is_empty() {
             if let Some(n) = out.rows_affected {
-                t.done(done::TOKEN_DONEINPROC, done::MORE | done::COUNT, done::CMD_INSERT, n);
+                t.done(
+                    done::TOKEN_DONEINPROC,
+                    done::MORE | done::COUNT,
+                    done::CMD_INSERT,
+                    n,
+                );
             }
         }
         if let Some(e) = &out.error {
@@ -574,7 +640,13 @@ impl Session {
     }
 
     /// sp_executesql: @stmt, @params (declarations), then the declared parameters.
-    fn executesql(&mut self, t: &mut Tokens, args: Vec<Arg>, level: Level, more: bool) -> Option<usize> {
+    fn executesql(
+        &mut self,
+        t: &mut Tokens,
+        args: Vec<Arg>,
+        level: Level,
+        more: bool,
+    ) -> Option<usize> {
         let mut stmt = None;
         let mut decl = None;
         let mut vars = HashMap::new();
@@ -592,12 +664,33 @@ impl Session {
         let fail = |t: &mut Tokens, e: SqlError| {
             t.error(&e.in_proc("sp_executesql", 1));
             let pos = t.buf.len();
-            let tok = if level == Level::Batch { done::TOKEN_DONEPROC } else { done::TOKEN_DONEINPROC };
-            t.done(tok, if more { done::MORE | done::ERROR } else { done::ERROR }, done::CMD_EXECUTE, 0);
+            let tok = if level == Level::Batch {
+                done::TOKEN_DONEPROC
+            } else {
+                done::TOKEN_DONEINPROC
+            };
+            t.done(
+                tok,
+                if more {
+                    done::MORE | done::ERROR
+                } else {
+                    done::ERROR
+                },
+                done::CMD_EXECUTE,
+                0,
+            );
             Some(pos)
         };
         let Some(Value::Str(stmt)) = stmt else {
-            return fail(t, SqlError::new(214, 16, 2, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'."));
+            return fail(
+                t,
+                SqlError::new(
+                    214,
+                    16,
+                    2,
+                    "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.",
+                ),
+            );
         };
         if !positional.is_empty() {
             // Positional values follow the order of the @params declarations.
@@ -619,7 +712,8 @@ impl Session {
             let before = t.buf.len();
             if let Stmt::Exec(e) = st {
                 // An EXEC inside sp_executesql: its results join ours.
-                let proc = exec_args(&e.args, &vars).and_then(|a| self.resolve_proc(&e.proc).map(|p| (p, a)));
+                let proc = exec_args(&e.args, &vars)
+                    .and_then(|a| self.resolve_proc(&e.proc).map(|p| (p, a)));
                 match proc {
                     Ok((p, _)) if p == "sp_executesql" => {
                         t.error(&SqlError::unsupported("nested sp_executesql"));
@@ -674,7 +768,16 @@ impl Session {
             let more = i + 1 < n;
             if call.params.iter().any(|p| p.output) {
                 t.error(&SqlError::unsupported("OUTPUT parameters"));
-                t.done(done::TOKEN_DONEPROC, if more { done::MORE | done::ERROR } else { done::ERROR }, done::CMD_EXECUTE, 0);
+                t.done(
+                    done::TOKEN_DONEPROC,
+                    if more {
+                        done::MORE | done::ERROR
+                    } else {
+                        done::ERROR
+                    },
+                    done::CMD_EXECUTE,
+                    0,
+                );
                 continue;
             }
             let args: Vec<Arg> = call
@@ -702,7 +805,16 @@ impl Session {
                 }
                 Err(e) => {
                     t.error(&e);
-                    t.done(done::TOKEN_DONEPROC, if more { done::MORE | done::ERROR } else { done::ERROR }, done::CMD_EXECUTE, 0);
+                    t.done(
+                        done::TOKEN_DONEPROC,
+                        if more {
+                            done::MORE | done::ERROR
+                        } else {
+                            done::ERROR
+                        },
+                        done::CMD_EXECUTE,
+                        0,
+                    );
                 }
             }
         }
@@ -710,18 +822,40 @@ impl Session {
         t
     }
 
-    fn select(&mut self, t: &mut Tokens, s: &SelectStmt, vars: &HashMap<String, Value>) -> Result<u64, SqlError> {
+    fn select(
+        &mut self,
+        t: &mut Tokens,
+        s: &SelectStmt,
+        vars: &HashMap<String, Value>,
+    ) -> Result<u64, SqlError> {
         let Some(from) = &s.from else {
             let mut cols = Vec::new();
             let mut row = Vec::new();
             for item in &s.items {
                 let (name, v) = match item {
-                    SelectItem::Expr { expr, alias } => (alias.clone().unwrap_or_default(), eval(expr, vars)?),
-                    SelectItem::Global { name, alias } => (alias.clone().unwrap_or_default(), self.global(name)?),
-                    SelectItem::Column { name, .. } | SelectItem::DataLength { column: name, .. } => {
-                        return Err(SqlError::new(207, 16, 1, format!("Invalid column name '{name}'.")))
+                    SelectItem::Expr { expr, alias } => {
+                        (alias.clone().unwrap_or_default(), eval(expr, vars)?)
                     }
-                    SelectItem::Star => return Err(SqlError::new(263, 16, 1, "Must specify table to select from.")),
+                    SelectItem::Global { name, alias } => {
+                        (alias.clone().unwrap_or_default(), self.global(name)?)
+                    }
+                    SelectItem::Column { name, .. }
+                    | SelectItem::DataLength { column: name, .. } => {
+                        return Err(SqlError::new(
+                            207,
+                            16,
+                            1,
+                            format!("Invalid column name '{name}'."),
+                        ))
+                    }
+                    SelectItem::Star => {
+                        return Err(SqlError::new(
+                            263,
+                            16,
+                            1,
+                            "Must specify table to select from.",
+                        ))
+                    }
                 };
                 cols.push(Column {
                     name,
@@ -878,7 +1012,12 @@ impl Session {
             .cloned()
             .collect::<Vec<_>>()
             .join(".");
-        Err(SqlError::new(208, 16, 1, format!("Invalid object name '{shown}'.")))
+        Err(SqlError::new(
+            208,
+            16,
+            1,
+            format!("Invalid object name '{shown}'."),
+        ))
     }
 
     fn global(&self, name: &str) -> Result<Value, SqlError> {
@@ -921,7 +1060,10 @@ fn declared_names(decl: &str) -> Vec<String> {
 
 /// Evaluates EXEC arguments. A named `@p = DEFAULT` means "not supplied"; a positional
 /// DEFAULT is passed as NULL (this fixture's procedures default only to NULL).
-fn exec_args(args: &[(Option<String>, Expr)], vars: &HashMap<String, Value>) -> Result<Vec<Arg>, SqlError> {
+fn exec_args(
+    args: &[(Option<String>, Expr)],
+    vars: &HashMap<String, Value>,
+) -> Result<Vec<Arg>, SqlError> {
     args.iter()
         .filter(|(name, ex)| !(name.is_some() && *ex == Expr::Default))
         .map(|(name, ex)| {
@@ -938,7 +1080,12 @@ fn eval(e: &Expr, vars: &HashMap<String, Value>) -> Result<Value, SqlError> {
         Expr::Lit(v) => Ok(v.clone()),
         Expr::Default => Ok(Value::Null),
         Expr::Var(n) => vars.get(&n.to_ascii_lowercase()).cloned().ok_or_else(|| {
-            SqlError::new(137, 15, 2, format!("Must declare the scalar variable \"@{n}\"."))
+            SqlError::new(
+                137,
+                15,
+                2,
+                format!("Must declare the scalar variable \"@{n}\"."),
+            )
         }),
     }
 }
@@ -963,7 +1110,15 @@ fn coerce_for_compare(ty: ColType, v: Value) -> Result<Value, SqlError> {
         ColType::DateTime => value::to_datetime(v),
         ColType::VarBinary(_) => match v {
             Value::Null | Value::Bin(_) => Ok(v),
-            other => Err(SqlError::new(402, 16, 1, format!("The data types varbinary and {} are incompatible in the equal to operator.", other.type_name()))),
+            other => Err(SqlError::new(
+                402,
+                16,
+                1,
+                format!(
+                    "The data types varbinary and {} are incompatible in the equal to operator.",
+                    other.type_name()
+                ),
+            )),
         },
         ColType::Image => Err(SqlError::new(
             402,

@@ -33,10 +33,22 @@ pub struct ExecStmt {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SelectItem {
     Star,
-    Column { name: String, alias: Option<String> },
-    Expr { expr: Expr, alias: Option<String> },
-    Global { name: String, alias: Option<String> },
-    DataLength { column: String, alias: Option<String> },
+    Column {
+        name: String,
+        alias: Option<String>,
+    },
+    Expr {
+        expr: Expr,
+        alias: Option<String>,
+    },
+    Global {
+        name: String,
+        alias: Option<String>,
+    },
+    DataLength {
+        column: String,
+        alias: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +71,10 @@ pub enum Stmt {
     Exec(ExecStmt),
     Select(SelectStmt),
     /// `SET option value`: the lower-cased option words and the value's text.
-    Set { option: String, value: String },
+    Set {
+        option: String,
+        value: String,
+    },
     Use(String),
 }
 
@@ -188,9 +203,7 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SqlError> {
             out.push(Tok::Num(c[start..i].iter().collect()));
         } else if ch.is_alphabetic() || ch == '_' || ch == '@' || ch == '#' {
             let start = i;
-            while i < c.len()
-                && (c[i].is_alphanumeric() || matches!(c[i], '_' | '@' | '#' | '$'))
-            {
+            while i < c.len() && (c[i].is_alphanumeric() || matches!(c[i], '_' | '@' | '#' | '$')) {
                 i += 1;
             }
             out.push(Tok::Word(c[start..i].iter().collect()));
@@ -205,9 +218,33 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SqlError> {
 const STMT_KEYWORDS: &[&str] = &["select", "exec", "execute", "set", "use"];
 /// Statements a client might send that this fixture refuses by name.
 const OTHER_KEYWORDS: &[&str] = &[
-    "insert", "update", "delete", "merge", "create", "alter", "drop", "declare", "begin", "commit",
-    "rollback", "save", "if", "while", "print", "raiserror", "throw", "truncate", "grant", "revoke",
-    "deny", "with", "waitfor", "return", "bulk", "dbcc", "go",
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "create",
+    "alter",
+    "drop",
+    "declare",
+    "begin",
+    "commit",
+    "rollback",
+    "save",
+    "if",
+    "while",
+    "print",
+    "raiserror",
+    "throw",
+    "truncate",
+    "grant",
+    "revoke",
+    "deny",
+    "with",
+    "waitfor",
+    "return",
+    "bulk",
+    "dbcc",
+    "go",
 ];
 
 struct Parser {
@@ -247,7 +284,10 @@ impl Parser {
     fn at_stmt_end(&self) -> bool {
         match self.peek() {
             None | Some(Tok::Sym(';')) => true,
-            Some(t) => STMT_KEYWORDS.iter().chain(OTHER_KEYWORDS).any(|k| t.is_kw(k)),
+            Some(t) => STMT_KEYWORDS
+                .iter()
+                .chain(OTHER_KEYWORDS)
+                .any(|k| t.is_kw(k)),
         }
     }
 
@@ -301,7 +341,10 @@ impl Parser {
             }
             Tok::Word(w) if w.starts_with('@') => Expr::Var(w[1..].to_string()),
             Tok::Word(w) if self.peek() == Some(&Tok::Sym('(')) => {
-                return Err(SqlError::unsupported(format!("the function {}()", w.to_uppercase())))
+                return Err(SqlError::unsupported(format!(
+                    "the function {}()",
+                    w.to_uppercase()
+                )))
             }
             other => return Err(SqlError::syntax(&other.text())),
         };
@@ -328,7 +371,9 @@ impl Parser {
             }
             Some(Tok::Word(w))
                 if !w.starts_with('@')
-                    && !["from", "where", "order", "union"].iter().any(|k| w.eq_ignore_ascii_case(k))
+                    && !["from", "where", "order", "union"]
+                        .iter()
+                        .any(|k| w.eq_ignore_ascii_case(k))
                     && !self.at_stmt_end() =>
             {
                 let w = w.clone();
@@ -341,7 +386,9 @@ impl Parser {
 
     fn exec(&mut self) -> Result<Stmt, SqlError> {
         if matches!(self.peek(), Some(Tok::Word(w)) if w.starts_with('@')) {
-            return Err(SqlError::unsupported("EXEC @variable (return values and dynamic names)"));
+            return Err(SqlError::unsupported(
+                "EXEC @variable (return values and dynamic names)",
+            ));
         }
         if self.peek() == Some(&Tok::Sym('(')) {
             return Err(SqlError::unsupported("EXEC (dynamic SQL)"));
@@ -424,7 +471,9 @@ impl Parser {
                             w.to_uppercase()
                         )))
                     }
-                    Some(Tok::Word(w)) if !w.starts_with('@') && !w.eq_ignore_ascii_case("null") => {
+                    Some(Tok::Word(w))
+                        if !w.starts_with('@') && !w.eq_ignore_ascii_case("null") =>
+                    {
                         self.pos += 1;
                         // `t.col`: a table prefix is accepted and dropped.
                         let mut name = w;
@@ -462,7 +511,9 @@ impl Parser {
             if self.eat_kw("with") || self.peek() == Some(&Tok::Sym('(')) {
                 return Err(SqlError::unsupported("table hints"));
             }
-            if self.peek().is_some_and(|t| t.is_kw("join") || t.is_kw("inner") || t.is_kw("left"))
+            if self
+                .peek()
+                .is_some_and(|t| t.is_kw("join") || t.is_kw("inner") || t.is_kw("left"))
                 || self.peek() == Some(&Tok::Sym(','))
             {
                 return Err(SqlError::unsupported("joins"));
@@ -643,12 +694,18 @@ mod tests {
                 )]
             })]
         );
-        let b = parse_batch("sp_ssis_addfolder N'x''y', @name = 0x0aBC, -5, NULL; exec [dbo].[p] @a=@b").unwrap();
+        let b = parse_batch(
+            "sp_ssis_addfolder N'x''y', @name = 0x0aBC, -5, NULL; exec [dbo].[p] @a=@b",
+        )
+        .unwrap();
         match &b[0] {
             Stmt::Exec(e) => {
                 assert_eq!(e.proc.name, "sp_ssis_addfolder");
                 assert_eq!(e.args[0], (None, Expr::Lit(Value::Str("x'y".into()))));
-                assert_eq!(e.args[1], (Some("name".into()), Expr::Lit(Value::Bin(vec![0x0a, 0xbc]))));
+                assert_eq!(
+                    e.args[1],
+                    (Some("name".into()), Expr::Lit(Value::Bin(vec![0x0a, 0xbc])))
+                );
                 assert_eq!(e.args[2].1, Expr::Lit(Value::Int(-5)));
                 assert_eq!(e.args[3].1, Expr::Lit(Value::Null));
             }
@@ -688,7 +745,10 @@ mod tests {
                 assert_eq!(s.top, Some(1));
                 assert_eq!(s.items.len(), 3);
                 assert_eq!(s.from.as_ref().unwrap().name, "sysssispackages");
-                assert_eq!(s.conds[1], Cond::Eq("folderid".into(), Expr::Var("f".into())));
+                assert_eq!(
+                    s.conds[1],
+                    Cond::Eq("folderid".into(), Expr::Var("f".into()))
+                );
                 assert_eq!(s.order, vec![("name".into(), true)]);
             }
             other => panic!("{other:?}"),

@@ -62,7 +62,9 @@ pub async fn read_message<R: AsyncRead + Unpin>(
         }
         let len = u16::from_be_bytes([h[2], h[3]]) as usize;
         if len < 8 {
-            return Err(bad(format!("TDS packet length {len} is shorter than its header")));
+            return Err(bad(format!(
+                "TDS packet length {len} is shorter than its header"
+            )));
         }
         match ty {
             None => ty = Some(h[0]),
@@ -81,10 +83,7 @@ pub async fn read_message<R: AsyncRead + Unpin>(
         data.resize(start + len - 8, 0);
         r.read_exact(&mut data[start..]).await?;
         if h[1] & 0x01 != 0 {
-            return Ok(Some(Message {
-                ty: h[0],
-                data,
-            }));
+            return Ok(Some(Message { ty: h[0], data }));
         }
     }
 }
@@ -179,7 +178,7 @@ impl<'a> Cursor<'a> {
 }
 
 pub fn utf16(b: &[u8]) -> Result<String, String> {
-    if b.len() % 2 != 0 {
+    if b.len() & 1 != 0 {
         return Err("odd-length UTF-16 text".into());
     }
     let units: Vec<u16> = b
@@ -315,7 +314,9 @@ pub fn parse_login7(d: &[u8]) -> Result<Login7, String> {
                 if id == 0xFF {
                     break;
                 }
-                let Some(len) = d.get(i + 1..i + 5) else { break };
+                let Some(len) = d.get(i + 1..i + 5) else {
+                    break;
+                };
                 let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
                 if id == 0x02 {
                     l.fedauth = true;
@@ -519,11 +520,9 @@ pub fn read_value(c: &mut Cursor, ti: &TypeInfo) -> Result<Value, String> {
                     let mag = uint_le(&b[1..]) as i64;
                     Value::Int(if b[0] == 0 { -mag } else { mag })
                 }
-                _ => {
-                    return Err(format!(
-                        "parameter type {ty:#04x} (float/money/decimal with a scale) is not supported"
-                    ))
-                }
+                _ => return Err(format!(
+                    "parameter type {ty:#04x} (float/money/decimal with a scale) is not supported"
+                )),
             })
         }
         TypeInfo::Temporal { ty, scale } => {
@@ -568,7 +567,11 @@ pub fn read_value(c: &mut Cursor, ti: &TypeInfo) -> Result<Value, String> {
                 if total == u64::MAX {
                     return Ok(Value::Null);
                 }
-                let mut buf = Vec::with_capacity(if total == u64::MAX - 1 { 0 } else { total.min(1 << 30) as usize });
+                let mut buf = Vec::with_capacity(if total == u64::MAX - 1 {
+                    0
+                } else {
+                    total.min(1 << 30) as usize
+                });
                 loop {
                     let n = c.u32()? as usize;
                     if n == 0 {
@@ -882,7 +885,10 @@ mod tests {
     #[test]
     fn rpc_with_typed_params() {
         let mut d = all_headers();
-        let name: Vec<u8> = "sp_x".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let name: Vec<u8> = "sp_x"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
         d.extend_from_slice(&4u16.to_le_bytes());
         d.extend_from_slice(&name);
         d.extend_from_slice(&[0, 0]);
@@ -924,7 +930,10 @@ mod tests {
         assert_eq!(p[4].value, Value::Bit(true));
         assert_eq!(
             p[5].value,
-            Value::DateTime(SqlDateTime { days: 1, ticks: 300 })
+            Value::DateTime(SqlDateTime {
+                days: 1,
+                ticks: 300
+            })
         );
     }
 
@@ -932,7 +941,9 @@ mod tests {
     async fn messages_split_and_reassemble() {
         let payload: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         let mut wire = Vec::new();
-        write_message(&mut wire, pkt::REPLY, &payload, 4096).await.unwrap();
+        write_message(&mut wire, pkt::REPLY, &payload, 4096)
+            .await
+            .unwrap();
         assert_eq!(wire.len(), payload.len() + 3 * 8);
         let mut r = &wire[..];
         let m = read_message(&mut r, 1 << 20).await.unwrap().unwrap();

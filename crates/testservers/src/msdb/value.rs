@@ -331,7 +331,9 @@ pub fn to_int(v: Value) -> Result<Value, SqlError> {
                 245,
                 16,
                 1,
-                format!("Conversion failed when converting the nvarchar value '{s}' to data type int."),
+                format!(
+                    "Conversion failed when converting the nvarchar value '{s}' to data type int."
+                ),
             )),
         },
         _ => Err(clash(&v, "int")),
@@ -349,7 +351,9 @@ pub fn to_bit(v: Value) -> Result<Value, SqlError> {
                 245,
                 16,
                 1,
-                format!("Conversion failed when converting the nvarchar value '{s}' to data type bit."),
+                format!(
+                    "Conversion failed when converting the nvarchar value '{s}' to data type bit."
+                ),
             )),
         },
         _ => Err(clash(&v, "bit")),
@@ -423,11 +427,15 @@ mod tests {
         assert_eq!(d.format(), "2024-02-29 13:45:30.123");
         // .001 rounds to .000 and .002 to .003 in datetime (1/300 s resolution).
         assert_eq!(
-            SqlDateTime::parse("2000-01-01T00:00:00.001").unwrap().format(),
+            SqlDateTime::parse("2000-01-01T00:00:00.001")
+                .unwrap()
+                .format(),
             "2000-01-01 00:00:00.000"
         );
         assert_eq!(
-            SqlDateTime::parse("2000-01-01T00:00:00.002").unwrap().format(),
+            SqlDateTime::parse("2000-01-01T00:00:00.002")
+                .unwrap()
+                .format(),
             "2000-01-01 00:00:00.003"
         );
         assert_eq!(
