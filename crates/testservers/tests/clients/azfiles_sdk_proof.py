@@ -309,7 +309,7 @@ def main():
         assert ro.download_file().readall() == b"file sas"
         expect_error(ro.delete_file, HttpResponseError, "AuthorizationPermissionMismatch", 403)
         other = ShareFileClient(a.endpoint, a.share, "other.bin", credential=tok)
-        expect_error(other.get_file_properties, ClientAuthenticationError, "AuthenticationFailed", 403)
+        expect_error(other.download_file, ClientAuthenticationError, "AuthenticationFailed", 403)
         f.delete_file()
 
     def empty_and_parallel():
