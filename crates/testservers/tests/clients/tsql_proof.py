@@ -9,8 +9,9 @@ tsql sends SQL batches only (no RPC parameters), so the 5 MiB package goes in as
 `0x...` literal in `EXEC sp_ssis_putpackage ...` and comes back as the `image` column of
 `sp_ssis_getpackage`, which tsql prints in hex: that proves FreeTDS decodes the image
 column (TEXTPTR form) byte for byte. Each step is its own tsql run so that errors
-(printed on stderr) belong to one step. `text size` is raised in freetds.conf because
-FreeTDS sends `SET TEXTSIZE` and the server truncates image data to it, as SQL Server does.
+(printed on stderr) belong to one step. `text size` is set high in our freetds.conf:
+FreeTDS sends `SET TEXTSIZE` when it is configured, and the server truncates image data
+to it as SQL Server does (Debian's stock freetds.conf leaves it unset).
 """
 import hashlib
 import json
