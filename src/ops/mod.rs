@@ -1,13 +1,16 @@
 //! Carries out a plan: each dtutil action written once, over the [`Store`] interface.
 
+mod folders;
 mod inspect;
 pub mod output;
 pub mod secrets;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, Options, PackageError, Target};
-use crate::plan::{Action, Command, LocationKind, OutputMode, PackageLocation, Plan};
-use crate::store::{file::FileStore, PackageMeta, Store, StoreError};
+use crate::plan::{
+    Action, Command, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection,
+};
+use crate::store::{file::FileStore, PackageMeta, SqlCredentials, Store, StoreError};
 use output::Printer;
 use sha2::Digest;
 use std::io::{BufRead, IsTerminal, Write};
@@ -67,11 +70,11 @@ fn run_plan(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
         Action::Sign { .. } => Err(Error::failure(
             "/SIGN is not yet supported: how SSIS stores a package signature has not been confirmed (see README, \"Not yet supported\")",
         )),
-        Action::FolderCreate { folder, .. }
-        | Action::FolderDelete { folder, .. }
-        | Action::FolderDirectory { folder, .. }
-        | Action::FolderExists { folder, .. }
-        | Action::FolderRename { folder, .. } => Err(not_yet(folder.kind)),
+        Action::FolderCreate { .. }
+        | Action::FolderDelete { .. }
+        | Action::FolderDirectory { .. }
+        | Action::FolderExists { .. }
+        | Action::FolderRename { .. } => folders::run(plan, printer),
         _ => run_package_action(plan, printer),
     }
 }
@@ -83,20 +86,42 @@ fn not_yet(kind: LocationKind) -> Error {
     ))
 }
 
-/// Opens the backend for a location.
-fn open_store(location: &PackageLocation) -> Result<Box<dyn Store>> {
-    match location.kind {
+/// Resolves the passwords of a SQL connection (only now, when it is used).
+fn sql_credentials(sql: Option<&SqlConnection>, side: &str) -> Result<SqlCredentials> {
+    let sql = sql.cloned().unwrap_or_default();
+    Ok(SqlCredentials {
+        server: sql.server,
+        user: sql.user,
+        password: secrets::resolve_opt(sql.password.as_ref(), &format!("/{side}Password"))?,
+    })
+}
+
+/// Opens the backend for a location. `side` is `Source` or `Dest`, for messages.
+fn open_location(
+    kind: LocationKind,
+    path: &str,
+    sql: Option<&SqlConnection>,
+    side: &str,
+) -> Result<Box<dyn Store>> {
+    match kind {
         LocationKind::File => {
-            if is_azure_files_path(&location.path) {
+            if is_azure_files_path(path) {
                 return Err(Error::failure(format!(
-                    "`{}` is an Azure Files share; Azure Files is not yet supported by this build (see README, \"Not yet supported\")",
-                    location.path
+                    "`{path}` is an Azure Files share; Azure Files is not yet supported by this build (see README, \"Not yet supported\")"
                 )));
             }
             Ok(Box::new(FileStore))
         }
-        kind => Err(not_yet(kind)),
+        LocationKind::Sql => {
+            let credentials = sql_credentials(sql, side)?;
+            crate::store::msdb::open(&credentials).map_err(|e| store_error(e, ExitCode::Failure))
+        }
+        LocationKind::Dts => Err(not_yet(kind)),
     }
+}
+
+fn open_store(location: &PackageLocation, side: &str) -> Result<Box<dyn Store>> {
+    open_location(location.kind, &location.path, location.sql.as_ref(), side)
 }
 
 fn is_azure_files_path(path: &str) -> bool {
@@ -105,7 +130,7 @@ fn is_azure_files_path(path: &str) -> bool {
         && lower.contains(".file.core.")
 }
 
-fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
+pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
     match error {
         StoreError::NotFound(m) => Error::new(missing_exit, m),
         other => Error::failure(other.to_string()),
@@ -137,7 +162,7 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
         .source
         .as_ref()
         .ok_or_else(|| Error::command_line("this action needs a package: /FILE, /SQL or /DTS"))?;
-    let source_store = open_store(source)?;
+    let source_store = open_store(source, "Source")?;
     let source_name = source_store.describe(&source.path);
     let mut report = Report::default();
     report.set("action", action_name(&plan.action));
@@ -190,7 +215,7 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
             } else {
                 bytes
             };
-            let dest_store = open_store(destination)?;
+            let dest_store = open_store(destination, "Dest")?;
             if is_move
                 && destination.kind == source.kind
                 && source_store.same_package(&source.path, &destination.path)
@@ -230,7 +255,7 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
                 password: password.as_deref().map(|s| s.as_str()),
             };
             let bytes = rewrite(plan, &bytes, &source_name, target, printer, &mut report)?;
-            let dest_store = open_store(destination)?;
+            let dest_store = open_store(destination, "Dest")?;
             write_destination(
                 plan,
                 &*dest_store,

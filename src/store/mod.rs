@@ -5,8 +5,19 @@
 //! [`PackageMeta`], read by `ops` through the package module.
 
 pub mod file;
+pub mod msdb;
 
 use std::fmt;
+use zeroize::Zeroizing;
+
+/// A resolved SQL Server connection for one side (source or destination): no user
+/// means integrated authentication; no server means the local default instance.
+#[derive(Debug, Clone, Default)]
+pub struct SqlCredentials {
+    pub server: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<Zeroizing<String>>,
+}
 
 /// What a store may need to file a package besides its bytes (msdb's columns).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,0 +1,117 @@
+//! Folder actions (`/FC /FDe /FDi /FE /FR`) on SQL and DTS, written once over [`Store`].
+
+use super::output::{self, Printer};
+use super::{open_location, store_error};
+use crate::error::{Error, ExitCode, Result};
+use crate::plan::{Action, FolderLocation, Plan};
+use crate::store::{Entry, Store};
+
+fn open(folder: &FolderLocation) -> Result<Box<dyn Store>> {
+    open_location(folder.kind, "", folder.sql.as_ref(), "Source")
+}
+
+fn join(parent: &str, name: &str) -> String {
+    let parent = parent.trim_end_matches(['\\', '/']);
+    if parent.is_empty() {
+        format!("\\{name}")
+    } else {
+        format!("{parent}\\{name}")
+    }
+}
+
+pub fn run(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+    let failed = |e| store_error(e, ExitCode::Failure);
+    match &plan.action {
+        Action::FolderCreate {
+            folder,
+            parent,
+            name,
+        } => {
+            open(folder)?.folder_create(parent, name).map_err(failed)?;
+            done(printer, "folder_create", &join(parent, name))
+        }
+        Action::FolderDelete {
+            folder,
+            parent,
+            name,
+        } => {
+            open(folder)?.folder_delete(parent, name).map_err(failed)?;
+            done(printer, "folder_delete", &join(parent, name))
+        }
+        Action::FolderRename {
+            folder,
+            parent,
+            old_name,
+            new_name,
+        } => {
+            open(folder)?
+                .folder_rename(parent, old_name, new_name)
+                .map_err(failed)?;
+            done(printer, "folder_rename", &join(parent, new_name))
+        }
+        Action::FolderExists { folder, path } => {
+            let exists = open(folder)?.folder_exists(path).map_err(failed)?;
+            printer.line(if exists {
+                output::FOLDER_EXISTS
+            } else {
+                output::FOLDER_MISSING
+            });
+            printer.json(&serde_json::json!({"action": "folder_exists", "folder": path, "exists": exists, "status": "ok"}));
+            Ok(if exists {
+                ExitCode::Success
+            } else {
+                ExitCode::Failure
+            })
+        }
+        Action::FolderDirectory {
+            folder,
+            path,
+            recursive,
+        } => {
+            let store = open(folder)?;
+            let mut listing = Vec::new();
+            list(&*store, path, *recursive, 0, &mut listing)?;
+            for (depth, full, entry) in &listing {
+                printer.line(&format!(
+                    "{}{}{}",
+                    "  ".repeat(*depth),
+                    entry.name,
+                    if entry.is_folder { "\\" } else { "" }
+                ));
+                printer.json(&serde_json::json!({
+                    "path": full, "name": entry.name, "folder": entry.is_folder, "depth": depth,
+                }));
+            }
+            printer.line(output::SUCCESS);
+            Ok(ExitCode::Success)
+        }
+        other => Err(Error::failure(format!("not a folder action: {other:?}"))),
+    }
+}
+
+fn list(
+    store: &dyn Store,
+    path: &str,
+    recursive: bool,
+    depth: usize,
+    out: &mut Vec<(usize, String, Entry)>,
+) -> Result<()> {
+    let entries = store
+        .folder_list(path)
+        .map_err(|e| store_error(e, ExitCode::Failure))?;
+    for entry in entries {
+        let full = join(path, &entry.name);
+        let descend = recursive && entry.is_folder;
+        out.push((depth, full.clone(), entry));
+        if descend {
+            list(store, &full, true, depth + 1, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn done(printer: &mut Printer, action: &str, folder: &str) -> Result<ExitCode> {
+    printer.line(output::SUCCESS);
+    printer.json(&serde_json::json!({"action": action, "folder": folder, "status": "ok"}));
+    Ok(ExitCode::Success)
+}
