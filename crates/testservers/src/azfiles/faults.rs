@@ -65,14 +65,10 @@ pub struct Outcome {
 
 impl Rule {
     fn matches(&self, method: &str, op: &str, path: &str) -> bool {
-        self.method
-            .as_deref()
-            .map_or(true, |m| m.eq_ignore_ascii_case(method))
-            && self
-                .op
-                .as_deref()
-                .map_or(true, |o| o.eq_ignore_ascii_case(op))
-            && self.path.as_deref().map_or(true, |p| path.contains(p))
+        // An omitted filter matches everything.
+        self.method.iter().all(|m| m.eq_ignore_ascii_case(method))
+            && self.op.iter().all(|o| o.eq_ignore_ascii_case(op))
+            && self.path.iter().all(|p| path.contains(p.as_str()))
     }
 
     /// Counts a matching request; true if the rule fires on it.

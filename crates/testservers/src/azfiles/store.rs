@@ -611,7 +611,7 @@ impl Store {
                 let rest = &k[base.len()..];
                 (!rest.contains('/') && rest.starts_with(&prefix_l)).then_some((rest, e))
             })
-            .filter(|(rest, _)| after.as_deref().map_or(true, |a| *rest >= a))
+            .filter(|(rest, _)| after.iter().all(|a| *rest >= a.as_str()))
             .collect();
         children.sort_by(|a, b| a.0.cmp(b.0));
         let max = max_results.clamp(1, MAX_RESULTS);
