@@ -442,15 +442,17 @@ fn bind(def: &ProcDef, args: Vec<Arg>) -> Result<Vec<Value>, SqlError> {
         let v = match v {
             Some(v) => v,
             None if param.optional => Value::Null,
-            None => return Err(SqlError::new(
-                201,
-                16,
-                4,
-                format!(
+            None => {
+                return Err(SqlError::new(
+                    201,
+                    16,
+                    4,
+                    format!(
                     "Procedure or function '{}' expects parameter '@{}', which was not supplied.",
                     def.name, param.name
                 ),
-            )),
+                ))
+            }
         };
         let v = match param.ty {
             PType::Sysname => value::to_string(v, 128)?,

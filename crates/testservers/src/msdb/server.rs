@@ -818,7 +818,6 @@ impl Session {
                 }
             }
         }
-        // A trailing DONE (not DONEPROC) means a failed resolution: make it final.
         t
     }
 

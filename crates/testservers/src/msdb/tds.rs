@@ -520,9 +520,11 @@ pub fn read_value(c: &mut Cursor, ti: &TypeInfo) -> Result<Value, String> {
                     let mag = uint_le(&b[1..]) as i64;
                     Value::Int(if b[0] == 0 { -mag } else { mag })
                 }
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "parameter type {ty:#04x} (float/money/decimal with a scale) is not supported"
-                )),
+                ))
+                }
             })
         }
         TypeInfo::Temporal { ty, scale } => {
