@@ -5,7 +5,7 @@ DEMO_OUT := demo-out
 export DEMO_PASSWORD ?= demo-pass
 export NEW_PASSWORD ?= n3w-Passw0rd
 
-.PHONY: all build demo test lint unit bench clean
+.PHONY: all build demo test lint unit proofs bench clean
 
 all: build
 
@@ -35,7 +35,11 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-test: lint unit
+# Test servers proven with clients we did not write (pytds, FreeTDS tsql, Azure SDK).
+proofs:
+	bash crates/testservers/tests/clients/run.sh
+
+test: lint unit proofs
 
 bench: build
 	$(CARGO) run --release --example bench
