@@ -12,9 +12,9 @@ use super::timefmt;
 
 /// The largest range one Put Range may write.
 pub const MAX_RANGE: u64 = 4 * 1024 * 1024;
-/// The largest file the service allows (4 TiB); we keep files in memory, so the real limit
-/// is the machine's memory.
-pub const MAX_FILE: u64 = 4 * 1024 * 1024 * 1024 * 1024;
+/// The largest file this server accepts: 1 GiB (the service allows 4 TiB, but we keep
+/// files in memory, and a client bug asking for terabytes must not take the server down).
+pub const MAX_FILE: u64 = 1024 * 1024 * 1024;
 /// Listing page size cap.
 pub const MAX_RESULTS: usize = 5000;
 

@@ -29,6 +29,7 @@ from azure.storage.fileshare import (
     ResourceTypes,
     ContentSettings,
     FileSasPermissions,
+    LinearRetry,
     ShareClient,
     ShareFileClient,
     ShareSasPermissions,
@@ -256,12 +257,17 @@ def main():
             d.get_file_client(n).delete_file()
         d.delete_directory()
 
+    def fast_retries(total=3):
+        # The SDK's default storage retry waits 15 s and more between tries.
+        policy = LinearRetry(backoff=0.1, random_jitter_range=0, retry_total=total)
+        return ShareClient(a.endpoint, a.share, credential=key_cred, retry_policy=policy)
+
     def retried_503():
         # One injected 503 ServerBusy on the 2nd range write: the SDK retries; the file is whole.
         control(a.control, "DELETE", "/_control/faults")
         control(a.control, "POST", "/_control/faults", {"op": "PutRange", "nth": 2, "status": 503})
         data = payload(9 * MiB, "retry")
-        f = share.get_file_client("retried.bin")
+        f = fast_retries().get_file_client("retried.bin")
         f.upload_file(data)
         rules = control(a.control, "GET", "/_control/faults")
         assert rules[0]["fired"] == 1 and rules[0]["seen"] >= 4, rules
@@ -271,7 +277,7 @@ def main():
 
     def dropped_connection():
         control(a.control, "POST", "/_control/faults", {"action": "drop", "op": "GetFileProperties"})
-        f = share.get_file_client("dropped.bin")
+        f = fast_retries().get_file_client("dropped.bin")
         f.upload_file(b"abc")
         assert f.get_file_properties().size == 3  # first attempt dropped, retried
         control(a.control, "DELETE", "/_control/faults")
@@ -279,7 +285,7 @@ def main():
 
     def failure_outlasts_retries():
         control(a.control, "POST", "/_control/faults", {"op": "CreateDirectory", "always": True})
-        c = ShareClient(a.endpoint, a.share, credential=key_cred, retry_total=2, retry_backoff_factor=0.05)
+        c = fast_retries(total=2)
         expect_error(c.get_directory_client("never").create_directory, HttpResponseError, "ServerBusy", 503)
         rules = control(a.control, "GET", "/_control/faults")
         assert rules[0]["fired"] == 3, rules  # 1 try + 2 retries
@@ -333,6 +339,26 @@ def main():
         f.upload_range(b"x" * (4 * MiB), offset=0, length=4 * MiB)
         f.delete_file()
 
+    def odd_names_and_extended_listing():
+        d = share.get_directory_client("Folder With Spaces & Ümlauts")
+        d.create_directory()
+        name = "Load Sales (2019) #1 + 50%.dtsx"
+        f = d.get_file_client(name)
+        f.upload_file(b"odd")
+        assert d.get_file_client(name.upper()).download_file().readall() == b"odd"  # case-insensitive
+        items = list(d.list_directories_and_files(
+            include=["timestamps", "Etag", "Attributes", "PermissionKey"], include_extended_info=True))
+        assert [i["name"] for i in items] == [name], items
+        it = items[0]
+        assert it["size"] == 3 and it["file_id"] and it["last_write_time"] and it["etag"], it
+        assert "Archive" in str(it["file_attributes"]), it["file_attributes"]
+        sas_c = ShareClient(a.endpoint, a.share, credential=share_sas)
+        got = sas_c.get_directory_client("Folder With Spaces & Ümlauts").get_file_client(name).download_file().readall()
+        assert got == b"odd"
+        f.delete_file()
+        d.delete_directory()
+
+    check("names with spaces, unicode, &, %, +, #; extended listing", odd_names_and_extended_listing)
     check("connection string with FileEndpoint, metadata and content type", connection_string)
     check("file SAS (generate_file_sas): read ok, delete refused, other file refused", file_sas)
     check("empty file; 13 MiB with max_concurrency=4", empty_and_parallel)
