@@ -321,6 +321,11 @@ async fn twenty_mib_in_ranges_and_ranged_reads() {
         .await
         .unwrap();
     assert_eq!((r.status, code(&r)), (413, "RequestBodyTooLarge"));
+    assert!(
+        r.text().contains("<MaxLimit>4194304</MaxLimit>"),
+        "{}",
+        r.text()
+    );
     // Body length differs from the range.
     let r = c
         .send(

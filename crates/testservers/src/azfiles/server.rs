@@ -270,6 +270,17 @@ impl Fail {
     }
 }
 
+/// 413 RequestBodyTooLarge, with the service's `MaxLimit` element.
+fn too_large() -> Fail {
+    let mut f = Fail::new(
+        413,
+        "RequestBodyTooLarge",
+        "The request body is too large and exceeds the maximum permissible limit.",
+    );
+    f.extra.push(("MaxLimit", store::MAX_RANGE.to_string()));
+    f
+}
+
 impl From<StoreError> for Fail {
     fn from(e: StoreError) -> Self {
         let (s, c, m) = e.describe();
@@ -485,11 +496,7 @@ async fn handle(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > MAX_BODY as u64 {
-            let f = Fail::new(
-                413,
-                "RequestBodyTooLarge",
-                "The request body is too large and exceeds the maximum permissible limit.",
-            );
+            let f = too_large();
             return Ok(finish(
                 error_out(&f, &ctx.request_id, head),
                 &ctx.request_id,
@@ -501,11 +508,7 @@ async fn handle(
     let body = match read_body(req.into_body()).await {
         Ok(b) => b,
         Err(_) => {
-            let f = Fail::new(
-                413,
-                "RequestBodyTooLarge",
-                "The request body is too large and exceeds the maximum permissible limit.",
-            );
+            let f = too_large();
             return Ok(finish(
                 error_out(&f, &ctx.request_id, head),
                 &ctx.request_id,
@@ -946,11 +949,7 @@ fn put_range(
     let p = match write.as_str() {
         "update" => {
             if span > store::MAX_RANGE || body.len() as u64 > store::MAX_RANGE {
-                return Err(Fail::new(
-                    413,
-                    "RequestBodyTooLarge",
-                    "The request body is too large and exceeds the maximum permissible limit.",
-                ));
+                return Err(too_large());
             }
             if body.len() as u64 != span {
                 return Err(Fail::header("Content-Length", &body.len().to_string()));
