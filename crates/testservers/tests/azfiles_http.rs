@@ -45,6 +45,7 @@ async fn server(extra: &[&str]) -> Client {
         key: KEY.into(),
         shares: vec!["share".into()],
         latency_ms: 0,
+        log_requests: false,
         faults: extra
             .iter()
             .map(|j| serde_json::from_str(j).unwrap())

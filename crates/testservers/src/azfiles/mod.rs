@@ -29,6 +29,8 @@ pub struct Config {
     /// Shares that exist at startup.
     pub shares: Vec<String>,
     pub latency_ms: u64,
+    /// Print one line per request to stderr.
+    pub log_requests: bool,
     pub faults: Vec<faults::Rule>,
 }
 
@@ -40,6 +42,9 @@ pub async fn bind(cfg: &Config) -> Result<(TcpListener, Arc<State>), String> {
         r.validate()?;
     }
     let state = State::new(creds, cfg.latency_ms, cfg.faults.clone());
+    state
+        .log_requests
+        .store(cfg.log_requests, std::sync::atomic::Ordering::Relaxed);
     {
         let mut st = state.store.lock().unwrap();
         for s in &cfg.shares {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -38,6 +38,8 @@ pub struct State {
     pub store: Mutex<Store>,
     pub faults: Mutex<Faults>,
     pub latency_ms: AtomicU64,
+    /// Print one line per request to stderr.
+    pub log_requests: AtomicBool,
     stats: Mutex<BTreeMap<String, u64>>,
     requests: AtomicU64,
 }
@@ -49,6 +51,7 @@ impl State {
             store: Mutex::new(Store::new()),
             faults: Mutex::new(Faults { rules }),
             latency_ms: AtomicU64::new(latency_ms),
+            log_requests: AtomicBool::new(false),
             stats: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
         }
@@ -552,10 +555,33 @@ async fn handle(
     .await;
     let out = match result {
         Ok(o) => o,
-        Err(None) => return Err(DropConnection),
+        Err(None) => {
+            log(&state, &ctx, op, "dropped");
+            return Err(DropConnection);
+        }
         Err(Some(f)) => error_out(&f, &ctx.request_id, head),
     };
+    let code = out
+        .headers
+        .iter()
+        .find(|(n, _)| n == "x-ms-error-code")
+        .map(|(_, v)| format!(" {v}"))
+        .unwrap_or_default();
+    log(&state, &ctx, op, &format!("{}{code}", out.status));
     Ok(finish(out, &ctx.request_id, &ctx.version, &ctx.headers))
+}
+
+fn log(state: &State, ctx: &Ctx, op: Option<Op>, outcome: &str) {
+    if state.log_requests.load(Ordering::Relaxed) {
+        eprintln!(
+            "azfiles-testserver: {} {} [{}] share={:?} path={:?} -> {outcome}",
+            ctx.method,
+            ctx.raw_path,
+            op.map_or("?", Op::name),
+            ctx.share.as_deref().unwrap_or(""),
+            ctx.path
+        );
+    }
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, ()> {

@@ -9,6 +9,7 @@ use testservers::azfiles::{self, faults::Rule, Config};
 const USAGE: &str = "\
 usage: azfiles-testserver [--listen ADDR] --account NAME --key BASE64KEY
                           [--share NAME]... [--latency-ms N] [--fault JSON]...
+                          [--log-requests]
 
   --listen ADDR     address to bind (default 127.0.0.1:0); the first stdout line is
                     `listening IP:PORT`
@@ -16,6 +17,7 @@ usage: azfiles-testserver [--listen ADDR] --account NAME --key BASE64KEY
   --key BASE64KEY   account key (default: the well-known development storage key)
   --share NAME      create this share at startup (repeatable)
   --latency-ms N    wait N ms before serving each request
+  --log-requests    print one line per request to stderr (method, path, operation, status)
   --fault JSON      add a fault rule at startup (repeatable), e.g.
                     '{\"op\":\"PutRange\",\"nth\":2}' (see README: Fault injection)
 
@@ -31,6 +33,7 @@ fn parse_args() -> Result<Config, String> {
         key: DEV_KEY.into(),
         shares: Vec::new(),
         latency_ms: 0,
+        log_requests: false,
         faults: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -54,6 +57,7 @@ fn parse_args() -> Result<Config, String> {
                 let v = value()?;
                 cfg.listen = v.parse().map_err(|e| format!("--listen {v}: {e}"))?;
             }
+            "--log-requests" => cfg.log_requests = true,
             "--account" => cfg.account = value()?,
             "--key" => cfg.key = value()?,
             "--share" => cfg.shares.push(value()?),

@@ -37,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" --listen 127.0.0.1:0 --account "$account" --key "$key" --share "$share" >"$tmp/out" 2>"$tmp/err" &
+"$bin" --listen 127.0.0.1:0 --account "$account" --key "$key" --share "$share" --log-requests >"$tmp/out" 2>"$tmp/err" &
 server_pid=$!
 
 # The first stdout line is `listening IP:PORT`.
