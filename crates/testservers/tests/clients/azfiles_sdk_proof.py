@@ -355,7 +355,9 @@ def main():
         sas_c = ShareClient(a.endpoint, a.share, credential=share_sas)
         got = sas_c.get_directory_client("Folder With Spaces & Ümlauts").get_file_client(name).download_file().readall()
         assert got == b"odd"
-        f.delete_file()
+        moved = f.rename_file("Folder With Spaces & Ümlauts/Renamed ü #2.dtsx")
+        assert moved.download_file().readall() == b"odd"
+        moved.delete_file()
         d.delete_directory()
 
     check("names with spaces, unicode, &, %, +, #; extended listing", odd_names_and_extended_listing)

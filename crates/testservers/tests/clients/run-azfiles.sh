@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Proves azfiles-testserver with Microsoft's Python SDK (azure-storage-file-share).
 # Starts the server on a free port, runs azfiles_sdk_proof.py against it, stops it.
-# Set DTUTIL_SKIP_CLIENT_PROOFS=1 to skip when the SDK is not installed.
+# Without the SDK it fails (run .ci/install-test-deps); DTUTIL_SKIP_CLIENT_PROOFS=1 skips it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
 py=${PYTHON:-python3}
 
+if [ "${DTUTIL_SKIP_CLIENT_PROOFS:-}" = 1 ]; then
+    echo "run-azfiles: azfiles-testserver SDK proof skipped (DTUTIL_SKIP_CLIENT_PROOFS=1)"
+    exit 0
+fi
 if ! "$py" -c 'import azure.storage.fileshare' 2>/dev/null; then
-    if [ "${DTUTIL_SKIP_CLIENT_PROOFS:-}" = 1 ]; then
-        echo "run-azfiles: SKIPPED: azure-storage-file-share is not installed (DTUTIL_SKIP_CLIENT_PROOFS=1)"
-        exit 0
-    fi
     echo "run-azfiles: FAIL: the Python package azure-storage-file-share is not installed." >&2
     echo "run-azfiles: run .ci/install-test-deps (or set DTUTIL_SKIP_CLIENT_PROOFS=1 to skip)." >&2
     exit 1
