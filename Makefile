@@ -38,6 +38,7 @@ unit:
 # Test servers proven with clients we did not write (pytds, FreeTDS tsql, Azure SDK).
 proofs:
 	bash crates/testservers/tests/clients/run.sh
+	bash crates/testservers/tests/clients/run-azfiles.sh
 
 test: lint unit proofs
 
