@@ -1,0 +1,454 @@
+//! Connecting to SQL Server: server name forms, authentication, TLS options from the
+//! environment, timeouts, and turning driver errors into messages that say what to check.
+
+use super::super::{SqlCredentials, StoreError};
+use std::time::Duration;
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel, SqlBrowser};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+pub type SqlClient = Client<Compat<TcpStream>>;
+
+/// Environment variables read when connecting (documented in docs/msdb.md).
+pub const ENV_CA: &str = "DTUTIL_SQL_CA";
+pub const ENV_TRUST: &str = "DTUTIL_SQL_TRUST_SERVER_CERTIFICATE";
+pub const ENV_ENCRYPT: &str = "DTUTIL_SQL_ENCRYPT";
+pub const ENV_TOKEN: &str = "DTUTIL_SQL_ACCESS_TOKEN";
+pub const ENV_CONNECT_TIMEOUT: &str = "DTUTIL_SQL_CONNECT_TIMEOUT";
+pub const ENV_COMMAND_TIMEOUT: &str = "DTUTIL_SQL_COMMAND_TIMEOUT";
+
+const DEFAULT_CONNECT_TIMEOUT: u64 = 15;
+const DEFAULT_COMMAND_TIMEOUT: u64 = 30;
+
+/// Where to connect, from a dtutil server name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddr {
+    pub host: String,
+    pub port: Option<u16>,
+    pub instance: Option<String>,
+}
+
+impl ServerAddr {
+    /// `host`, `host\instance`, `host,port`, `tcp:host,port`, `host\instance,port`,
+    /// `.`/`(local)`/`localhost` (or none) for the local default instance, `[::1],port`.
+    pub fn parse(server: Option<&str>) -> Result<Self, String> {
+        let raw = server.unwrap_or("").trim();
+        let mut s = raw;
+        if let Some(rest) = strip_prefix_ci(s, "tcp:") {
+            s = rest.trim();
+        } else if let Some((proto, _)) = s.split_once(':') {
+            if ["np", "lpc", "admin"].contains(&proto.to_ascii_lowercase().as_str()) {
+                return Err(format!(
+                    "server `{raw}`: only TCP connections are supported (named pipes and shared memory are Windows-only); give `host`, `host,port` or `host\\instance`"
+                ));
+            }
+        }
+        let (s, port) = match s.rsplit_once(',') {
+            Some((h, p)) => {
+                let port: u16 = p.trim().parse().ok().filter(|p| *p != 0).ok_or_else(|| {
+                    format!(
+                        "server `{raw}`: `{}` is not a TCP port number (host,port)",
+                        p.trim()
+                    )
+                })?;
+                (h.trim(), Some(port))
+            }
+            None => (s, None),
+        };
+        let (host, instance) = match s.split_once('\\') {
+            Some((h, i)) if !i.trim().is_empty() => (h.trim(), Some(i.trim().to_string())),
+            Some((h, _)) => (h.trim(), None),
+            None => (s, None),
+        };
+        if host.eq_ignore_ascii_case("(localdb)") {
+            return Err(format!(
+                "server `{raw}`: LocalDB is reached through Windows named pipes and is not supported; use a SQL Server instance listening on TCP"
+            ));
+        }
+        let host = match host.to_ascii_lowercase().as_str() {
+            "" | "." | "(local)" | "localhost" => "localhost".to_string(),
+            _ => host.to_string(),
+        };
+        // A port wins over an instance name, as in SQL Server's own clients.
+        let instance = if port.is_some() { None } else { instance };
+        Ok(Self {
+            host,
+            port,
+            instance,
+        })
+    }
+
+    /// `host:port` or `host\instance` for messages.
+    pub fn describe(&self) -> String {
+        match (&self.instance, self.port) {
+            (Some(i), _) => format!("{}\\{i} (port from SQL Browser, UDP 1434)", self.host),
+            (None, port) => format!("{}:{}", self.host, port.unwrap_or(1433)),
+        }
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &s[prefix.len()..])
+}
+
+/// Everything needed to (re)connect: the tiberius config and what to say about it.
+#[derive(Clone)]
+pub struct Target {
+    pub config: Config,
+    /// The server as the user named it (`(local)` when none).
+    pub server: String,
+    pub addr: ServerAddr,
+    pub user: Option<String>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub encrypt: String,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
+    match env(name) {
+        None => Ok(Duration::from_secs(default)),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{name}=`{v}`: expected a number of seconds (> 0)")),
+    }
+}
+
+fn env_bool(name: &str) -> Result<bool, String> {
+    match env(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(format!("{name}=`{v}`: expected true or false")),
+    }
+}
+
+impl Target {
+    pub fn new(credentials: &SqlCredentials) -> Result<Self, StoreError> {
+        let fail = StoreError::Failed;
+        let server = credentials
+            .server
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "(local)".into());
+        let addr = ServerAddr::parse(credentials.server.as_deref()).map_err(fail)?;
+        let mut config = Config::new();
+        config.host(&addr.host);
+        if let Some(port) = addr.port {
+            config.port(port);
+        }
+        if let Some(instance) = &addr.instance {
+            config.instance_name(instance);
+        }
+        if let Some(bare) = addr
+            .host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+        {
+            config.hostname_in_certificate(bare);
+        }
+        config.database("msdb");
+        config.application_name("dtutil");
+
+        // Authentication: a SQL login when a user is given, else an Azure AD token,
+        // else integrated authentication, which this build cannot do off Windows.
+        match (&credentials.user, env(ENV_TOKEN)) {
+            (Some(user), _) => {
+                let password = credentials
+                    .password
+                    .as_ref()
+                    .map(|p| p.as_str())
+                    .unwrap_or("");
+                config.authentication(AuthMethod::sql_server(user, password));
+            }
+            (None, Some(token)) => config.authentication(AuthMethod::aad_token(token.trim())),
+            (None, None) => {
+                return Err(fail(format!(
+                    "SQL Server `{server}`: no user given, so dtutil would use integrated (Windows/Kerberos) authentication, which needs Kerberos through the system's GSSAPI libraries and is not available in this build; give /SourceUser and /SourcePassword (or /DestUser and /DestPassword) for a SQL login, or set {ENV_TOKEN} to an Azure AD access token"
+                )))
+            }
+        }
+
+        // TLS.
+        let encrypt = env(ENV_ENCRYPT)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_else(|| "on".into());
+        let ca = env(ENV_CA);
+        let trust = env_bool(ENV_TRUST).map_err(fail)?;
+        if ca.is_some() && trust {
+            return Err(fail(format!(
+                "set either {ENV_CA} (trust this CA) or {ENV_TRUST}=true (trust any certificate), not both"
+            )));
+        }
+        let level = match encrypt.as_str() {
+            "on" | "true" | "yes" | "required" | "mandatory" => EncryptionLevel::Required,
+            "strict" => EncryptionLevel::Strict,
+            "off" | "false" | "no" | "optional" => EncryptionLevel::Off,
+            other => {
+                return Err(fail(format!(
+                    "{ENV_ENCRYPT}=`{other}`: expected on (the default: TLS required, certificate verified), strict (TDS 8.0, SQL Server 2022+) or off"
+                )))
+            }
+        };
+        config.encryption(level);
+        if let Some(path) = &ca {
+            std::fs::metadata(path).map_err(|e| {
+                fail(format!(
+                    "{ENV_CA}=`{path}`: cannot read the CA certificate ({e}); give the path of a PEM file"
+                ))
+            })?;
+            config.trust_cert_ca(path);
+        } else if trust || level == EncryptionLevel::Off {
+            // `off` encrypts at most the login packet, as ODBC's Encrypt=no does, and
+            // like it does not verify the certificate used for that.
+            config.trust_cert();
+        }
+
+        let connect_timeout =
+            env_seconds(ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT).map_err(fail)?;
+        let command_timeout =
+            env_seconds(ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT).map_err(fail)?;
+        config.handshake_timeout(Some(connect_timeout));
+        config.command_timeout(Some(command_timeout));
+        Ok(Self {
+            config,
+            server,
+            addr,
+            user: credentials.user.clone(),
+            connect_timeout,
+            command_timeout,
+            encrypt,
+        })
+    }
+
+    /// Opens a connection, following one Azure SQL redirection.
+    pub async fn connect(&self) -> Result<SqlClient, StoreError> {
+        let mut config = self.config.clone();
+        for _ in 0..2 {
+            let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect_named(&config))
+                .await
+                .map_err(|_| {
+                    StoreError::Failed(format!(
+                        "cannot reach SQL Server `{}` at {}: no answer within {} s. {}",
+                        self.server,
+                        self.addr.describe(),
+                        self.connect_timeout.as_secs(),
+                        self.reach_hint()
+                    ))
+                })?
+                .map_err(|e| self.error(e, "connecting"))?;
+            let _ = tcp.set_nodelay(true);
+            match Client::connect(config.clone(), tcp.compat_write()).await {
+                Ok(client) => return Ok(client),
+                Err(tiberius::error::Error::Routing { host, port }) => {
+                    config.host(&host);
+                    config.port(port);
+                }
+                Err(e) => return Err(self.error(e, "connecting")),
+            }
+        }
+        Err(StoreError::Failed(format!(
+            "SQL Server `{}` redirected the connection more than once; giving up",
+            self.server
+        )))
+    }
+
+    fn reach_hint(&self) -> String {
+        let mut hint = String::from(
+            "Check the server name and port (host or host,port; the default port is 1433), that SQL Server accepts TCP connections there, and that no firewall blocks the port",
+        );
+        if self.addr.instance.is_some() {
+            hint.push_str("; for a named instance, that the SQL Server Browser service runs and UDP port 1434 is open (or give host,port instead)");
+        }
+        hint.push('.');
+        hint
+    }
+
+    fn tls_hint(&self) -> String {
+        format!(
+            "TLS is required by default ({ENV_ENCRYPT}={}). If the server's certificate comes from a private CA, set {ENV_CA}=PATH to that CA's PEM file; to trust the server's certificate without verifying it, set {ENV_TRUST}=true; for a server without TLS, {ENV_ENCRYPT}=off (the data then travels in clear).",
+            self.encrypt
+        )
+    }
+
+    /// A driver error as a message naming the server, what was being done, and what to check.
+    pub fn error(&self, error: impl Into<tiberius::error::Error>, doing: &str) -> StoreError {
+        use tiberius::error::Error as E;
+        let server = &self.server;
+        let error = error.into();
+        match &error {
+            E::Server(token) => self.server_error(token.code(), token.message(), doing),
+            E::Io { kind, message } => {
+                use std::io::ErrorKind as K;
+                match kind {
+                    K::TimedOut => StoreError::Failed(format!(
+                        "SQL Server `{server}` did not answer in time while {doing} ({message}); the connection timeout is {} s ({ENV_CONNECT_TIMEOUT}), the command timeout {} s ({ENV_COMMAND_TIMEOUT})",
+                        self.connect_timeout.as_secs(),
+                        self.command_timeout.as_secs()
+                    )),
+                    K::ConnectionRefused
+                    | K::NotFound
+                    | K::HostUnreachable
+                    | K::NetworkUnreachable
+                    | K::AddrNotAvailable => StoreError::Failed(format!(
+                        "cannot reach SQL Server `{server}` at {} ({message}). {}",
+                        self.addr.describe(),
+                        self.reach_hint()
+                    )),
+                    K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+                        if doing == "connecting" =>
+                    {
+                        StoreError::Failed(format!(
+                            "SQL Server `{server}` closed the connection during the handshake ({message}). {}",
+                            self.tls_hint()
+                        ))
+                    }
+                    _ => StoreError::Failed(format!(
+                        "SQL Server `{server}`: the connection failed while {doing} ({message})"
+                    )),
+                }
+            }
+            E::Tls(message) => StoreError::Failed(format!(
+                "SQL Server `{server}`: the TLS handshake failed ({message}). {}",
+                self.tls_hint()
+            )),
+            E::Conversion(message)
+                if message.contains("browser") || message.contains("SQL browser") =>
+            {
+                StoreError::Failed(format!(
+                    "cannot reach SQL Server `{server}`: {message}. {}",
+                    self.reach_hint()
+                ))
+            }
+            E::Protocol(message)
+                if doing == "connecting" && message.to_ascii_lowercase().contains("encrypt") =>
+            {
+                StoreError::Failed(format!(
+                    "SQL Server `{server}`: {message}. {}",
+                    self.tls_hint()
+                ))
+            }
+            other => StoreError::Failed(format!("SQL Server `{server}`: {other} (while {doing})")),
+        }
+    }
+
+    /// Server errors by number (SPEC 2), with what to do about them.
+    pub fn server_error(&self, code: u32, message: &str, doing: &str) -> StoreError {
+        let server = &self.server;
+        let user = self.user.as_deref().unwrap_or("(token)");
+        match code {
+            18456 => StoreError::PermissionDenied(format!(
+                "login failed for user '{user}' on SQL Server `{server}` (error 18456). Check the user name and the password (passwords are case-sensitive), that the login exists and is enabled, and that the server accepts SQL Server authentication (mixed mode)"
+            )),
+            18452 => StoreError::PermissionDenied(format!(
+                "login failed on SQL Server `{server}` (error 18452: {message}); the server does not accept this kind of login; give a SQL login (/SourceUser, /DestUser)"
+            )),
+            4060 => StoreError::Failed(format!(
+                "SQL Server `{server}`: cannot open database msdb as '{user}' (error 4060: {message}); the login needs a user in msdb"
+            )),
+            229 => StoreError::PermissionDenied(format!(
+                "access denied on SQL Server `{server}` while {doing} (error 229: {message}). '{user}' needs a role in msdb: db_ssisoperator to read and list packages, db_ssisltduser to write its own packages and manage folders, db_ssisadmin for everything"
+            )),
+            14307 => StoreError::PermissionDenied(format!(
+                "access denied on SQL Server `{server}` while {doing} (error 14307: {message}). Writing or deleting a package that another login owns needs db_ssisadmin (or sysadmin) in msdb; db_ssisltduser may change only its own packages and db_ssisoperator may only read"
+            )),
+            14586 => StoreError::PermissionDenied(format!(
+                "access denied on SQL Server `{server}` while {doing} (error 14586: {message}). Reading this package needs db_ssisoperator or db_ssisadmin in msdb, or db_ssisltduser as its owner"
+            )),
+            14591 => StoreError::Failed(format!(
+                "SQL Server `{server}`: cannot {doing}: a folder with that name already exists there, or '{user}' lacks db_ssisltduser/db_ssisadmin in msdb (error 14591: {message})"
+            )),
+            14593 => StoreError::Failed(format!(
+                "SQL Server `{server}`: cannot {doing}: the folder is not empty (error 14593: {message}). Delete or move its packages and subfolders first"
+            )),
+            2812 => StoreError::Failed(format!(
+                "SQL Server `{server}`: {message} (error 2812) while {doing}; is this SQL Server 2008 or later, with the SSIS procedures in msdb?"
+            )),
+            _ => StoreError::Failed(format!(
+                "SQL Server `{server}`: error {code} while {doing}: {message}"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerAddr;
+
+    fn addr(s: &str) -> ServerAddr {
+        ServerAddr::parse(Some(s)).unwrap()
+    }
+
+    #[test]
+    fn server_forms() {
+        let local = ServerAddr {
+            host: "localhost".into(),
+            port: None,
+            instance: None,
+        };
+        assert_eq!(ServerAddr::parse(None).unwrap(), local);
+        assert_eq!(addr("."), local);
+        assert_eq!(addr("(local)"), local);
+        assert_eq!(addr("LOCALHOST"), local);
+        assert_eq!(
+            addr("tcp:db1,14330"),
+            ServerAddr {
+                host: "db1".into(),
+                port: Some(14330),
+                instance: None
+            }
+        );
+        assert_eq!(
+            addr("TCP:127.0.0.1, 5000"),
+            ServerAddr {
+                host: "127.0.0.1".into(),
+                port: Some(5000),
+                instance: None
+            }
+        );
+        assert_eq!(
+            addr("db1\\SQLEXPRESS"),
+            ServerAddr {
+                host: "db1".into(),
+                port: None,
+                instance: Some("SQLEXPRESS".into())
+            }
+        );
+        assert_eq!(
+            addr(".\\SQLEXPRESS"),
+            ServerAddr {
+                host: "localhost".into(),
+                port: None,
+                instance: Some("SQLEXPRESS".into())
+            }
+        );
+        assert_eq!(
+            addr("db1\\INST,1500"),
+            ServerAddr {
+                host: "db1".into(),
+                port: Some(1500),
+                instance: None
+            }
+        );
+        assert_eq!(
+            addr("mi1.public.abc123.database.windows.net,3342"),
+            ServerAddr {
+                host: "mi1.public.abc123.database.windows.net".into(),
+                port: Some(3342),
+                instance: None
+            }
+        );
+        assert!(ServerAddr::parse(Some("db1,port")).is_err());
+        assert!(ServerAddr::parse(Some("db1,0")).is_err());
+        assert!(ServerAddr::parse(Some("np:\\\\.\\pipe\\sql\\query")).is_err());
+        assert!(ServerAddr::parse(Some("(localdb)\\MSSQLLocalDB")).is_err());
+    }
+}

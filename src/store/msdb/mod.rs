@@ -1,0 +1,358 @@
+//! SQL: packages in SQL Server's `msdb`, over TDS with tiberius (SPEC 2, issue 3).
+//!
+//! Everything goes through msdb's `sp_ssis_*` procedures, as SSMS does, so the SSIS
+//! roles (db_ssisadmin, db_ssisltduser, db_ssisoperator) apply. Folder paths resolve
+//! segment by segment from the root folder id with `sp_ssis_getfolder`; the server
+//! compares names (case-insensitively under msdb's default collation).
+//!
+//! The store owns a small current-thread tokio runtime and one connection, reused for
+//! every call and reopened after a connection-level failure.
+
+mod connect;
+pub mod path;
+
+use super::{Entry, PackageMeta, SqlCredentials, Store, StoreError, StoreResult};
+use connect::{SqlClient, Target};
+use std::sync::Mutex;
+use tiberius::{Command, Row};
+use uuid::Uuid;
+
+pub use connect::ServerAddr;
+
+/// The id of msdb's root package folder.
+pub const ROOT_FOLDER: Uuid = Uuid::nil();
+
+/// Opens the msdb store of one server and connects to it (failing fast with a message
+/// that says what to check).
+pub fn open(credentials: &SqlCredentials) -> StoreResult<Box<dyn Store>> {
+    Ok(Box::new(MsdbStore::open(credentials)?))
+}
+
+pub struct MsdbStore {
+    runtime: tokio::runtime::Runtime,
+    target: Target,
+    client: Mutex<Option<SqlClient>>,
+}
+
+/// A procedure call's result sets.
+type Results = Vec<Vec<Row>>;
+
+impl MsdbStore {
+    pub fn open(credentials: &SqlCredentials) -> StoreResult<Self> {
+        let target = Target::new(credentials)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| StoreError::Failed(format!("cannot start the network runtime: {e}")))?;
+        let client = runtime.block_on(target.connect())?;
+        Ok(Self {
+            runtime,
+            target,
+            client: Mutex::new(Some(client)),
+        })
+    }
+
+    /// The server as named by the user.
+    pub fn server(&self) -> &str {
+        &self.target.server
+    }
+
+    /// Runs one procedure. `doing` names the operation for error messages.
+    fn call(&self, command: Command<'_>, doing: &str) -> StoreResult<Results> {
+        let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        self.runtime.block_on(async {
+            if guard.is_none() {
+                *guard = Some(self.target.connect().await?);
+            }
+            let client = guard.as_mut().expect("connected above");
+            let result = match command.exec(client).await {
+                Ok(stream) => stream.into_command_result().await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(result) => Ok(result.into_iter().collect()),
+                Err(e) => {
+                    // A server error leaves the connection usable; anything else
+                    // (I/O, timeout, protocol) may leave it mid-response: reconnect
+                    // next time.
+                    if !matches!(e, tiberius::error::Error::Server(_)) {
+                        *guard = None;
+                    }
+                    Err(self.target.error(e, doing))
+                }
+            }
+        })
+    }
+
+    fn proc<'a>(name: &str) -> Command<'a> {
+        Command::new(format!("msdb.dbo.{name}"))
+    }
+
+    fn describe_folder(&self, path: &str) -> String {
+        format!(
+            "msdb folder `{}` on {}",
+            path::display(path),
+            self.target.server
+        )
+    }
+
+    /// The id of a child folder, if it exists.
+    fn child_folder(&self, parent: Uuid, name: &str, doing: &str) -> StoreResult<Option<Uuid>> {
+        let mut cmd = Self::proc("sp_ssis_getfolder");
+        cmd.bind_param("@name", name.to_string());
+        cmd.bind_param("@parentfolderid", parent);
+        let results = self.call(cmd, doing)?;
+        Ok(first_row(&results).and_then(|row| row.get::<Uuid, _>(0)))
+    }
+
+    /// Resolves a folder path from the root, segment by segment; `Ok(None)` when a
+    /// segment is missing.
+    fn resolve(&self, segments: &[String], doing: &str) -> StoreResult<Option<Uuid>> {
+        let mut id = ROOT_FOLDER;
+        for segment in segments {
+            match self.child_folder(id, segment, doing)? {
+                Some(child) => id = child,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(id))
+    }
+
+    /// As [`resolve`](Self::resolve), with a missing folder as `NotFound`.
+    fn folder_id(&self, path: &str, doing: &str) -> StoreResult<Uuid> {
+        self.resolve(&path::folder_segments(path), doing)?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "{} does not exist (create it with /FC SQL;ParentPath;Name)",
+                    self.describe_folder(path)
+                ))
+            })
+    }
+
+    /// The package's folder id and name; `NotFound` when the folder is missing.
+    fn package_location(&self, path: &str, doing: &str) -> StoreResult<Option<(Uuid, String)>> {
+        let (folders, name) = path::package_parts(path).ok_or_else(|| {
+            StoreError::Failed(format!(
+                "`{path}` names no package: give Folder\\Name (a package in the root folder is just Name)"
+            ))
+        })?;
+        Ok(self.resolve(&folders, doing)?.map(|id| (id, name)))
+    }
+
+    fn missing_package(&self, path: &str) -> StoreError {
+        StoreError::NotFound(format!("{} does not exist", self.describe(path)))
+    }
+
+    fn get_package(&self, folder: Uuid, name: &str, doing: &str) -> StoreResult<Option<Vec<u8>>> {
+        let mut cmd = Self::proc("sp_ssis_getpackage");
+        cmd.bind_param("@name", name.to_string());
+        cmd.bind_param("@folderid", folder);
+        let results = self.call(cmd, doing)?;
+        Ok(first_row(&results).map(|row| {
+            row.get::<&[u8], _>(0)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        }))
+    }
+
+    /// The sub-folders and packages of a folder, each by name as msdb returns them.
+    fn list(&self, folder: Uuid, doing: &str) -> StoreResult<Vec<Entry>> {
+        let mut entries = Vec::new();
+        let mut cmd = Self::proc("sp_ssis_listfolders");
+        cmd.bind_param("@parentfolderid", folder);
+        for row in self.call(cmd, doing)?.iter().flatten() {
+            // Columns: folderid, parentfolderid, foldername. Skip the folder itself
+            // (the root lists itself when asked for NULL).
+            if row.get::<Uuid, _>(0) == Some(folder) {
+                continue;
+            }
+            if let Some(name) = row.get::<&str, _>(2) {
+                entries.push(Entry {
+                    name: name.to_string(),
+                    is_folder: true,
+                });
+            }
+        }
+        let mut cmd = Self::proc("sp_ssis_listpackages");
+        cmd.bind_param("@folderid", folder);
+        for row in self.call(cmd, doing)?.iter().flatten() {
+            if let Some(name) = row.get::<&str, _>(0) {
+                entries.push(Entry {
+                    name: name.to_string(),
+                    is_folder: false,
+                });
+            }
+        }
+        Ok(entries)
+    }
+}
+
+fn first_row(results: &Results) -> Option<&Row> {
+    results.iter().flatten().next()
+}
+
+/// A GUID from the package (`{...}` or bare), or a new one.
+fn guid_or_new(value: Option<&str>) -> Uuid {
+    value
+        .and_then(|v| Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(Uuid::new_v4)
+}
+
+/// Now, as `sp_ssis_putpackage`'s `@createdate`. UTC: the local offset cannot be read
+/// soundly on every platform, and msdb only displays it.
+fn now() -> time::PrimitiveDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    time::PrimitiveDateTime::new(now.date(), now.time())
+}
+
+impl Store for MsdbStore {
+    fn describe(&self, path: &str) -> String {
+        format!(
+            "msdb package `{}` on {}",
+            path::display(path).trim_start_matches('\\'),
+            self.target.server
+        )
+    }
+
+    fn read(&self, path: &str) -> StoreResult<Vec<u8>> {
+        let doing = format!("reading {}", self.describe(path));
+        let (folder, name) = self
+            .package_location(path, &doing)?
+            .ok_or_else(|| self.missing_package(path))?;
+        self.get_package(folder, &name, &doing)?
+            .ok_or_else(|| self.missing_package(path))
+    }
+
+    fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
+        let doing = format!("writing {}", self.describe(path));
+        let (folders, name) = path::package_parts(path).ok_or_else(|| {
+            StoreError::Failed(format!(
+                "`{path}` names no package: give Folder\\Name (a package in the root folder is just Name)"
+            ))
+        })?;
+        let folder = self.resolve(&folders, &doing)?.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "cannot write {}: {} does not exist (create it first with /FC SQL;ParentPath;Name)",
+                self.describe(path),
+                self.describe_folder(&folders.join("\\"))
+            ))
+        })?;
+        let created = now();
+        let mut cmd = Self::proc("sp_ssis_putpackage");
+        cmd.bind_param("@name", name);
+        cmd.bind_param("@id", guid_or_new(meta.id.as_deref()));
+        cmd.bind_param("@description", meta.description.clone());
+        cmd.bind_param("@createdate", tiberius::ToSql::to_sql(&created));
+        cmd.bind_param("@folderid", folder);
+        cmd.bind_param("@packagedata", bytes);
+        cmd.bind_param("@packageformat", meta.package_format);
+        cmd.bind_param("@packagetype", meta.package_type);
+        cmd.bind_param("@vermajor", meta.version_major);
+        cmd.bind_param("@verminor", meta.version_minor);
+        cmd.bind_param("@verbuild", meta.version_build);
+        cmd.bind_param("@vercomments", meta.version_comments.clone());
+        cmd.bind_param("@verid", guid_or_new(meta.version_guid.as_deref()));
+        self.call(cmd, &doing)?;
+        Ok(())
+    }
+
+    fn exists(&self, path: &str) -> StoreResult<bool> {
+        let doing = format!("looking for {}", self.describe(path));
+        let Some((folder, name)) = self.package_location(path, &doing)? else {
+            return Ok(false);
+        };
+        let mut cmd = Self::proc("sp_ssis_checkexists");
+        cmd.bind_param("@name", name);
+        cmd.bind_param("@folderid", folder);
+        Ok(first_row(&self.call(cmd, &doing)?).is_some())
+    }
+
+    fn delete(&self, path: &str) -> StoreResult<()> {
+        let doing = format!("deleting {}", self.describe(path));
+        let (folder, name) = self
+            .package_location(path, &doing)?
+            .ok_or_else(|| self.missing_package(path))?;
+        let mut cmd = Self::proc("sp_ssis_deletepackage");
+        cmd.bind_param("@name", name);
+        cmd.bind_param("@folderid", folder);
+        self.call(cmd, &doing)?;
+        Ok(())
+    }
+
+    fn same_package(&self, a: &str, b: &str) -> bool {
+        path::same(a, b)
+    }
+
+    fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
+        let full = format!("{}\\{name}", path::display(parent));
+        let doing = format!("create {}", self.describe_folder(&full));
+        let parent_id = self.folder_id(parent, &doing)?;
+        let mut cmd = Self::proc("sp_ssis_addfolder");
+        cmd.bind_param("@parentfolderid", parent_id);
+        cmd.bind_param("@name", name.trim().to_string());
+        cmd.bind_param("@folderid", Uuid::new_v4());
+        self.call(cmd, &doing)?;
+        Ok(())
+    }
+
+    fn folder_delete(&self, parent: &str, name: &str) -> StoreResult<()> {
+        let full = format!("{}\\{name}", path::display(parent));
+        let doing = format!("delete {}", self.describe_folder(&full));
+        let id = self.folder_id(&full, &doing)?;
+        if id == ROOT_FOLDER {
+            return Err(StoreError::Failed(
+                "the root folder of msdb cannot be deleted".into(),
+            ));
+        }
+        let mut cmd = Self::proc("sp_ssis_deletefolder");
+        cmd.bind_param("@folderid", id);
+        self.call(cmd, &doing)?;
+        Ok(())
+    }
+
+    fn folder_exists(&self, path: &str) -> StoreResult<bool> {
+        let doing = format!("looking for {}", self.describe_folder(path));
+        Ok(self
+            .resolve(&path::folder_segments(path), &doing)?
+            .is_some())
+    }
+
+    fn folder_rename(&self, parent: &str, old: &str, new: &str) -> StoreResult<()> {
+        let full = format!("{}\\{old}", path::display(parent));
+        let doing = format!("rename {} to `{new}`", self.describe_folder(&full));
+        let id = self.folder_id(&full, &doing)?;
+        if id == ROOT_FOLDER {
+            return Err(StoreError::Failed(
+                "the root folder of msdb cannot be renamed".into(),
+            ));
+        }
+        let mut cmd = Self::proc("sp_ssis_renamefolder");
+        cmd.bind_param("@folderid", id);
+        cmd.bind_param("@name", new.trim().to_string());
+        self.call(cmd, &doing)?;
+        Ok(())
+    }
+
+    fn folder_list(&self, path: &str) -> StoreResult<Vec<Entry>> {
+        let doing = format!("listing {}", self.describe_folder(path));
+        let id = self.folder_id(path, &doing)?;
+        self.list(id, &doing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guid_or_new;
+
+    #[test]
+    fn guids_from_packages() {
+        let braced = "{6A2E4B1C-98C5-4C8E-A1F8-3C2E7E5B9D10}";
+        assert_eq!(
+            guid_or_new(Some(braced)).to_string(),
+            "6a2e4b1c-98c5-4c8e-a1f8-3c2e7e5b9d10"
+        );
+        assert_ne!(guid_or_new(None), guid_or_new(None));
+        assert_ne!(guid_or_new(Some("not a guid")), uuid::Uuid::nil());
+    }
+}
