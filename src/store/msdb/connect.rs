@@ -131,8 +131,44 @@ fn env_bool(name: &str) -> Result<bool, String> {
     }
 }
 
+/// Connection settings that come from the environment (docs/msdb.md), separate so
+/// tests and embedders can give them directly.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `DTUTIL_SQL_CA`: a PEM file with the CA to trust (besides the system's).
+    pub ca: Option<String>,
+    /// `DTUTIL_SQL_TRUST_SERVER_CERTIFICATE`: accept any server certificate.
+    pub trust_server_certificate: bool,
+    /// `DTUTIL_SQL_ENCRYPT`: `on` (default), `strict` or `off`.
+    pub encrypt: Option<String>,
+    /// `DTUTIL_SQL_ACCESS_TOKEN`: an Azure AD access token, used when no user is given.
+    pub access_token: Option<String>,
+    /// `DTUTIL_SQL_CONNECT_TIMEOUT` (seconds, default 15).
+    pub connect_timeout: Option<Duration>,
+    /// `DTUTIL_SQL_COMMAND_TIMEOUT` (seconds, default 30).
+    pub command_timeout: Option<Duration>,
+}
+
+impl ConnectOptions {
+    pub fn from_env() -> Result<Self, StoreError> {
+        let fail = StoreError::Failed;
+        Ok(Self {
+            ca: env(ENV_CA),
+            trust_server_certificate: env_bool(ENV_TRUST).map_err(fail)?,
+            encrypt: env(ENV_ENCRYPT),
+            access_token: env(ENV_TOKEN),
+            connect_timeout: Some(
+                env_seconds(ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT).map_err(fail)?,
+            ),
+            command_timeout: Some(
+                env_seconds(ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT).map_err(fail)?,
+            ),
+        })
+    }
+}
+
 impl Target {
-    pub fn new(credentials: &SqlCredentials) -> Result<Self, StoreError> {
+    pub fn new(credentials: &SqlCredentials, options: &ConnectOptions) -> Result<Self, StoreError> {
         let fail = StoreError::Failed;
         let server = credentials
             .server
@@ -160,7 +196,7 @@ impl Target {
 
         // Authentication: a SQL login when a user is given, else an Azure AD token,
         // else integrated authentication, which this build cannot do off Windows.
-        match (&credentials.user, env(ENV_TOKEN)) {
+        match (&credentials.user, options.access_token.clone()) {
             (Some(user), _) => {
                 let password = credentials
                     .password
@@ -178,11 +214,13 @@ impl Target {
         }
 
         // TLS.
-        let encrypt = env(ENV_ENCRYPT)
+        let encrypt = options
+            .encrypt
+            .as_deref()
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_else(|| "on".into());
-        let ca = env(ENV_CA);
-        let trust = env_bool(ENV_TRUST).map_err(fail)?;
+        let ca = options.ca.clone();
+        let trust = options.trust_server_certificate;
         if ca.is_some() && trust {
             return Err(fail(format!(
                 "set either {ENV_CA} (trust this CA) or {ENV_TRUST}=true (trust any certificate), not both"
@@ -212,10 +250,12 @@ impl Target {
             config.trust_cert();
         }
 
-        let connect_timeout =
-            env_seconds(ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT).map_err(fail)?;
-        let command_timeout =
-            env_seconds(ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT).map_err(fail)?;
+        let connect_timeout = options
+            .connect_timeout
+            .unwrap_or(Duration::from_secs(DEFAULT_CONNECT_TIMEOUT));
+        let command_timeout = options
+            .command_timeout
+            .unwrap_or(Duration::from_secs(DEFAULT_COMMAND_TIMEOUT));
         config.handshake_timeout(Some(connect_timeout));
         config.command_timeout(Some(command_timeout));
         Ok(Self {
@@ -231,16 +271,42 @@ impl Target {
 
     /// Opens a connection, following one Azure SQL redirection.
     pub async fn connect(&self) -> Result<SqlClient, StoreError> {
-        let mut config = self.config.clone();
+        match self.connect_with(self.config.clone()).await {
+            Err(first) if self.encrypt_off() && Self::handshake_failure(&first) => {
+                // `off` asks for no encryption beyond the login packet. tiberius 0.13
+                // still starts TLS when the server answers that it cannot encrypt
+                // (ENCRYPT_NOT_SUP), and that server then drops the connection: try
+                // once more without any TLS, as the user allowed.
+                let mut config = self.config.clone();
+                config.encryption(EncryptionLevel::NotSupported);
+                match self.connect_with(config).await {
+                    Err(again) if Self::handshake_failure(&again) => Err(first),
+                    other => other,
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn encrypt_off(&self) -> bool {
+        ["off", "false", "no", "optional"].contains(&self.encrypt.as_str())
+    }
+
+    fn handshake_failure(error: &StoreError) -> bool {
+        error.to_string().contains("during the handshake")
+            || error.to_string().contains("TLS handshake failed")
+    }
+
+    async fn connect_with(&self, mut config: Config) -> Result<SqlClient, StoreError> {
         for _ in 0..2 {
             let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect_named(&config))
                 .await
                 .map_err(|_| {
                     StoreError::Failed(format!(
-                        "cannot reach SQL Server `{}` at {}: no answer within {} s. {}",
+                        "cannot reach SQL Server `{}` at {}: no answer within {:?} ({ENV_CONNECT_TIMEOUT}). {}",
                         self.server,
                         self.addr.describe(),
-                        self.connect_timeout.as_secs(),
+                        self.connect_timeout,
                         self.reach_hint()
                     ))
                 })?
@@ -274,7 +340,7 @@ impl Target {
 
     fn tls_hint(&self) -> String {
         format!(
-            "TLS is required by default ({ENV_ENCRYPT}={}). If the server's certificate comes from a private CA, set {ENV_CA}=PATH to that CA's PEM file; to trust the server's certificate without verifying it, set {ENV_TRUST}=true; for a server without TLS, {ENV_ENCRYPT}=off (the data then travels in clear).",
+            "Encryption: {ENV_ENCRYPT}={} (on, TLS required, is the default). If the server's certificate comes from a private CA, set {ENV_CA}=PATH to that CA's PEM file; to trust the server's certificate without verifying it, set {ENV_TRUST}=true; for a server without TLS, {ENV_ENCRYPT}=off (the data then travels in clear).",
             self.encrypt
         )
     }
@@ -290,9 +356,9 @@ impl Target {
                 use std::io::ErrorKind as K;
                 match kind {
                     K::TimedOut => StoreError::Failed(format!(
-                        "SQL Server `{server}` did not answer in time while {doing} ({message}); the connection timeout is {} s ({ENV_CONNECT_TIMEOUT}), the command timeout {} s ({ENV_COMMAND_TIMEOUT})",
-                        self.connect_timeout.as_secs(),
-                        self.command_timeout.as_secs()
+                        "SQL Server `{server}` did not answer in time while {doing} ({message}); the connection timeout is {:?} ({ENV_CONNECT_TIMEOUT}, seconds), the command timeout {:?} ({ENV_COMMAND_TIMEOUT}, seconds)",
+                        self.connect_timeout,
+                        self.command_timeout
                     )),
                     K::ConnectionRefused
                     | K::NotFound

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use tiberius::{Command, Row};
 use uuid::Uuid;
 
-pub use connect::ServerAddr;
+pub use connect::{ConnectOptions, ServerAddr};
 
 /// The id of msdb's root package folder.
 pub const ROOT_FOLDER: Uuid = Uuid::nil();
@@ -25,7 +25,10 @@ pub const ROOT_FOLDER: Uuid = Uuid::nil();
 /// Opens the msdb store of one server and connects to it (failing fast with a message
 /// that says what to check).
 pub fn open(credentials: &SqlCredentials) -> StoreResult<Box<dyn Store>> {
-    Ok(Box::new(MsdbStore::open(credentials)?))
+    Ok(Box::new(MsdbStore::open(
+        credentials,
+        &ConnectOptions::from_env()?,
+    )?))
 }
 
 pub struct MsdbStore {
@@ -38,8 +41,9 @@ pub struct MsdbStore {
 type Results = Vec<Vec<Row>>;
 
 impl MsdbStore {
-    pub fn open(credentials: &SqlCredentials) -> StoreResult<Self> {
-        let target = Target::new(credentials)?;
+    /// Connects with the given options (`open` reads them from the environment).
+    pub fn open(credentials: &SqlCredentials, options: &ConnectOptions) -> StoreResult<Self> {
+        let target = Target::new(credentials, options)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
