@@ -383,7 +383,13 @@ impl Target {
                 }
             }
             E::Tls(message) => StoreError::Failed(format!(
-                "SQL Server `{server}`: the TLS handshake failed ({message}). {}",
+                "SQL Server `{server}`: the TLS handshake failed ({}). {}",
+                // The driver's own advice names its API; ours names the settings.
+                message
+                    .split(". To connect anyway")
+                    .next()
+                    .unwrap_or(message)
+                    .trim_end_matches('.'),
                 self.tls_hint()
             )),
             E::Conversion(message)

@@ -1,0 +1,191 @@
+//! dtutil's SQL forms end to end through the binary, against msdb test servers started in
+//! this process (TLS with the generated CA in `DTUTIL_SQL_CA`, and plain with
+//! `DTUTIL_SQL_ENCRYPT=off`). The same scenarios run against a real SQL Server in
+//! `msdb_live.rs`.
+
+#[path = "msdb/cli_scenarios.rs"]
+mod cli_scenarios;
+#[path = "msdb/support.rs"]
+mod support;
+
+use cli_scenarios::dtutil;
+use std::sync::OnceLock;
+use support::*;
+
+const LOGINS: &[&str] = &[
+    "sa:Sa-Secret1",
+    "ltd:Ltd-Secret3:db_ssisltduser",
+    "op:Op-Secret5:db_ssisoperator",
+];
+
+fn tls() -> &'static TestServer {
+    static S: OnceLock<TestServer> = OnceLock::new();
+    S.get_or_init(|| TestServer::start(true, LOGINS))
+}
+
+fn plain() -> &'static TestServer {
+    static S: OnceLock<TestServer> = OnceLock::new();
+    S.get_or_init(|| TestServer::start(false, LOGINS))
+}
+
+#[test]
+fn file_to_sql_and_back_tls() {
+    cli_scenarios::file_sql_file(&tls().sql("sa", "Sa-Secret1"));
+}
+
+#[test]
+fn file_to_sql_and_back_plain() {
+    cli_scenarios::file_sql_file(&plain().sql("sa", "Sa-Secret1"));
+}
+
+#[test]
+fn folder_actions() {
+    cli_scenarios::folders(&tls().sql("sa", "Sa-Secret1"));
+}
+
+#[test]
+fn encrypt_move_and_server_to_server() {
+    // Source and destination on two TLS servers with different CAs and logins; one
+    // process trusts both through a PEM bundle in DTUTIL_SQL_CA.
+    let other = TestServer::start(true, &["dest:Dest-Secret9"]);
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("both.pem");
+    let mut pem = std::fs::read(tls().ca.as_ref().unwrap()).unwrap();
+    pem.extend(std::fs::read(other.ca.as_ref().unwrap()).unwrap());
+    std::fs::write(&bundle, pem).unwrap();
+    let with_bundle = |mut sql: Sql| {
+        sql.env = vec![("DTUTIL_SQL_CA".into(), bundle.display().to_string())];
+        sql.options.ca = Some(bundle.display().to_string());
+        sql
+    };
+    cli_scenarios::encrypt_move_between(
+        &with_bundle(tls().sql("sa", "Sa-Secret1")),
+        &with_bundle(other.sql("dest", "Dest-Secret9")),
+    );
+}
+
+#[test]
+fn wrong_password() {
+    cli_scenarios::wrong_password(&tls().sql("sa", "Sa-Secret1"));
+}
+
+#[test]
+fn five_mib_package() {
+    cli_scenarios::large(&tls().sql("sa", "Sa-Secret1"), (5 << 20) + 777);
+}
+
+/// A db_ssisoperator cannot overwrite a package another login owns: 14307 → exit 1 with
+/// the role it needs; the package is unchanged.
+#[test]
+fn operator_cannot_overwrite() {
+    let server = tls();
+    let ltd = server.sql("ltd", "Ltd-Secret3");
+    let op = server.sql("op", "Op-Secret5");
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = package(3_000);
+    let file = dir.path().join("p.dtsx");
+    std::fs::write(&file, &bytes).unwrap();
+    let name = unique("owned");
+    let put = |sql: &Sql| {
+        dtutil(
+            sql,
+            None,
+            &[
+                "/FILE",
+                file.to_str().unwrap(),
+                "/DestServer",
+                &sql.server,
+                "/DestUser",
+                &sql.user,
+                "/DestPassword",
+                "env:DTUTIL_TEST_PW",
+                "/COPY",
+                &format!("SQL;{name}"),
+                "/Q",
+            ],
+        )
+    };
+    let r = put(&ltd);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = put(&op);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("14307") && r.stderr.contains("db_ssisadmin"),
+        "{r:?}"
+    );
+    // The operator may still read it.
+    let out = dir.path().join("out.dtsx");
+    let r = dtutil(
+        &op,
+        None,
+        &[
+            "/SQL",
+            &name,
+            "/SourceServer",
+            &op.server,
+            "/SourceUser",
+            "op",
+            "/SourcePassword",
+            "env:DTUTIL_TEST_PW",
+            "/COPY",
+            &format!("FILE;{}", out.display()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(std::fs::read(out).unwrap() == bytes);
+}
+
+/// No TLS opt-in against a TLS server whose CA is unknown: exit 1 naming the variables.
+#[test]
+fn untrusted_certificate_is_explained() {
+    let mut sql = tls().sql("sa", "Sa-Secret1");
+    sql.env.clear();
+    let r = dtutil(
+        &sql,
+        None,
+        &[
+            "/SourceServer",
+            &sql.server,
+            "/SourceUser",
+            "sa",
+            "/SourcePassword",
+            "env:DTUTIL_TEST_PW",
+            "/FE",
+            "SQL;Maintenance Plans",
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("DTUTIL_SQL_CA"), "{r:?}");
+}
+
+/// Nothing listening: exit 1, the server and what to check.
+#[test]
+fn unreachable_server_is_explained() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sql = tls().sql("sa", "Sa-Secret1");
+    let server = format!("127.0.0.1,{port}");
+    let r = dtutil(
+        &sql,
+        None,
+        &[
+            "/SQL",
+            "F\\p",
+            "/SourceServer",
+            &server,
+            "/SourceUser",
+            "sa",
+            "/SourcePassword",
+            "env:DTUTIL_TEST_PW",
+            "/EXISTS",
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot reach") && r.stderr.contains(&server),
+        "{r:?}"
+    );
+}
