@@ -1,0 +1,194 @@
+//! dtutil's switches: one table with each switch's name, minimal abbreviation,
+//! argument, and help. Matching, help text and `/H Option` all read this table.
+
+/// Which switch a table row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Id {
+    Copy,
+    Decrypt,
+    Delete,
+    DestPassword,
+    DestServer,
+    DestUser,
+    Dts,
+    Dump,
+    Encrypt,
+    Exists,
+    FCreate,
+    FDelete,
+    FDirectory,
+    FExists,
+    FRename,
+    File,
+    Help,
+    IdRegenerate,
+    Move,
+    Quiet,
+    Remark,
+    Sign,
+    SourcePassword,
+    SourceServer,
+    SourceUser,
+    Sql,
+    Usage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    None,
+    Required,
+    /// Taken when the next token is not itself an option.
+    Optional,
+}
+
+pub struct Switch {
+    pub id: Id,
+    /// Full name as dtutil spells it.
+    pub name: &'static str,
+    /// Length of the minimal abbreviation (`/C[opy]` → 1).
+    pub min: usize,
+    pub arg: Arg,
+    /// What follows the option in the syntax line (`{SQL|FILE|DTS};Path`).
+    pub value: &'static str,
+    pub doc: &'static str,
+    pub example: &'static str,
+}
+
+impl Switch {
+    /// `/C[opy] {SQL|FILE|DTS};Path`
+    pub fn syntax(&self) -> String {
+        let (short, rest) = self.name.split_at(self.min);
+        let name = if rest.is_empty() {
+            format!("/{short}")
+        } else {
+            format!("/{short}[{rest}]")
+        };
+        if self.value.is_empty() {
+            name
+        } else {
+            format!("{name} {}", self.value)
+        }
+    }
+
+    /// The option as the user would write it in full.
+    pub fn full(&self) -> String {
+        format!("/{}", self.name)
+    }
+}
+
+pub const SWITCHES: &[Switch] = &[
+    Switch { id: Id::Usage, name: "?", min: 1, arg: Arg::None, value: "",
+        doc: "Shows the options.", example: "dtutil /?" },
+    Switch { id: Id::Copy, name: "Copy", min: 1, arg: Arg::Required, value: "{SQL|FILE|DTS};Path",
+        doc: "Copies the package given by /FILE, /SQL or /DTS to Path. FILE to FILE copies the bytes unchanged. Asks before overwriting unless /Q.",
+        example: "dtutil /FILE Load.dtsx /COPY \"FILE;/backup/Load.dtsx\"" },
+    Switch { id: Id::Decrypt, name: "Decrypt", min: 3, arg: Arg::Required, value: "Password",
+        doc: "The password the source package was saved with (levels 2 and 3). env:NAME or file:PATH keep it out of the process list.",
+        example: "dtutil /FILE Load.dtsx /Decrypt env:OLD_PW /ENCRYPT \"FILE;out.dtsx;0\"" },
+    Switch { id: Id::Delete, name: "Delete", min: 3, arg: Arg::None, value: "",
+        doc: "Deletes the package given by /FILE, /SQL or /DTS.",
+        example: "dtutil /SQL Folder\\Load /DELETE" },
+    Switch { id: Id::DestPassword, name: "DestPassword", min: 5, arg: Arg::Required, value: "Password",
+        doc: "Password of the SQL Server login for a SQL destination (needs /DestUser).",
+        example: "dtutil /FILE Load.dtsx /COPY SQL;Load /DestServer db01 /DestUser etl /DestPassword env:SQL_PW" },
+    Switch { id: Id::DestServer, name: "DestServer", min: 5, arg: Arg::Required, value: "Server",
+        doc: "The server of a SQL (or DTS) destination: host, host\\instance, host,port. Default: the local server.",
+        example: "dtutil /FILE Load.dtsx /COPY SQL;Load /DestServer db01,1433" },
+    Switch { id: Id::DestUser, name: "DestUser", min: 5, arg: Arg::Required, value: "User",
+        doc: "SQL Server login for a SQL destination. Without it, integrated authentication is used.",
+        example: "dtutil /FILE Load.dtsx /COPY SQL;Load /DestUser etl /DestPassword env:SQL_PW" },
+    Switch { id: Id::Dts, name: "DTS", min: 2, arg: Arg::Required, value: "PackagePath",
+        doc: "The source package is in the SSIS package store: Root\\Folder\\Name.",
+        example: "dtutil /DTS \"File System\\Load\" /COPY FILE;Load.dtsx" },
+    Switch { id: Id::Dump, name: "Dump", min: 4, arg: Arg::Required, value: "ProcessID",
+        doc: "Windows only: makes debug dump files of a running dtexec process. Not supported on this platform.",
+        example: "dtutil /Dump 1234" },
+    Switch { id: Id::Encrypt, name: "Encrypt", min: 2, arg: Arg::Required, value: "{SQL|FILE};Path;ProtectionLevel[;Password]",
+        doc: "Saves the source package to Path with a new protection level: 0 DontSaveSensitive, 2 EncryptSensitiveWithPassword, 3 EncryptAllWithPassword, 5 ServerStorage (SQL only). Levels 1 and 4 need Windows DPAPI and are not available here.",
+        example: "dtutil /FILE Load.dtsx /Decrypt env:OLD_PW /ENCRYPT \"FILE;out/Load.dtsx;2;env:NEW_PW\"" },
+    Switch { id: Id::Exists, name: "Exists", min: 2, arg: Arg::None, value: "",
+        doc: "Tells whether the package exists (exit 0) or not (exit 1).",
+        example: "dtutil /SQL Folder\\Load /EXISTS" },
+    Switch { id: Id::FCreate, name: "FCreate", min: 2, arg: Arg::Required, value: "{SQL|DTS};ParentFolderPath;NewFolderName",
+        doc: "Creates a folder. \\ is the root.",
+        example: "dtutil /FC SQL;\\;Finance" },
+    Switch { id: Id::FDelete, name: "FDelete", min: 3, arg: Arg::Required, value: "{SQL|DTS};ParentFolderPath;FolderName",
+        doc: "Deletes an empty folder.",
+        example: "dtutil /FDe SQL;\\;Finance" },
+    Switch { id: Id::FDirectory, name: "FDirectory", min: 3, arg: Arg::Required, value: "{SQL|DTS}[;FolderPath[;S]]",
+        doc: "Lists the folders and packages in a folder; S lists subfolders too.",
+        example: "dtutil /FDi SQL;\\;S" },
+    Switch { id: Id::FExists, name: "FExists", min: 2, arg: Arg::Required, value: "{SQL|DTS};FolderPath",
+        doc: "Tells whether a folder exists (exit 0) or not (exit 1).",
+        example: "dtutil /FE SQL;\\Finance" },
+    Switch { id: Id::FRename, name: "FRename", min: 2, arg: Arg::Required, value: "{SQL|DTS};ParentFolderPath;OldFolderName;NewFolderName",
+        doc: "Renames a folder.",
+        example: "dtutil /FR SQL;\\;Finance;Accounting" },
+    Switch { id: Id::File, name: "File", min: 2, arg: Arg::Required, value: "Filespec",
+        doc: "The source package is a file (a local path, or an Azure Files share path).",
+        example: "dtutil /FILE /etl/Load.dtsx /EXISTS" },
+    Switch { id: Id::Help, name: "Help", min: 1, arg: Arg::Optional, value: "[Option]",
+        doc: "Shows the options, or the help of one option.",
+        example: "dtutil /H Encrypt" },
+    Switch { id: Id::IdRegenerate, name: "IDRegenerate", min: 1, arg: Arg::None, value: "",
+        doc: "Gives the package a new ID (its root DTSID only). Alone with a source, rewrites the package in place.",
+        example: "dtutil /FILE Load.dtsx /I" },
+    Switch { id: Id::Move, name: "Move", min: 1, arg: Arg::Required, value: "{SQL|FILE|DTS};Path",
+        doc: "Moves the package: copies it, verifies the copy, then deletes the source.",
+        example: "dtutil /FILE Load.dtsx /MOVE \"FILE;archive/Load.dtsx\"" },
+    Switch { id: Id::Quiet, name: "Quiet", min: 1, arg: Arg::None, value: "",
+        doc: "Overwrites without asking (and writes user-key packages whose values cannot be read here).",
+        example: "dtutil /FILE Load.dtsx /COPY FILE;copy.dtsx /Q" },
+    Switch { id: Id::Remark, name: "Remark", min: 1, arg: Arg::Optional, value: "[Text]",
+        doc: "A comment; ignored. May be repeated.",
+        example: "dtutil /FILE Load.dtsx /EXISTS /R \"nightly check\"" },
+    Switch { id: Id::Sign, name: "Sign", min: 2, arg: Arg::Required, value: "{SQL|FILE|DTS};Path;Hash",
+        doc: "Signs the package with a certificate. Not yet supported.",
+        example: "dtutil /FILE Load.dtsx /SIGN FILE;signed.dtsx;0123456789ABCDEF" },
+    Switch { id: Id::SourcePassword, name: "SourcePassword", min: 7, arg: Arg::Required, value: "Password",
+        doc: "Password of the SQL Server login for a SQL source (needs /SourceUser).",
+        example: "dtutil /SQL Load /SourceServer db01 /SourceUser etl /SourcePassword env:SQL_PW /EXISTS" },
+    Switch { id: Id::SourceServer, name: "SourceServer", min: 7, arg: Arg::Required, value: "Server",
+        doc: "The server of a SQL source, or of folder actions on SQL: host, host\\instance, host,port.",
+        example: "dtutil /SQL Load /SourceServer db01\\ETL /EXISTS" },
+    Switch { id: Id::SourceUser, name: "SourceUser", min: 7, arg: Arg::Required, value: "User",
+        doc: "SQL Server login for a SQL source. Without it, integrated authentication is used.",
+        example: "dtutil /SQL Load /SourceUser etl /SourcePassword env:SQL_PW /EXISTS" },
+    Switch { id: Id::Sql, name: "SQL", min: 2, arg: Arg::Required, value: "PackagePath",
+        doc: "The source package is in msdb: Folder\\Name.",
+        example: "dtutil /SQL Finance\\Load /COPY FILE;Load.dtsx" },
+];
+
+/// Result of matching an option token (without its `/` or `-`).
+pub enum Match {
+    Found(&'static Switch),
+    /// Shorter than the minimal abbreviation of several switches.
+    Ambiguous(Vec<&'static Switch>),
+    Unknown,
+}
+
+/// dtutil accepts any prefix of a name from its minimal abbreviation up.
+pub fn lookup(token: &str) -> Match {
+    let lower = token.to_ascii_lowercase();
+    let mut prefix_of = Vec::new();
+    for s in SWITCHES {
+        let name = s.name.to_ascii_lowercase();
+        if name.starts_with(&lower) && !lower.is_empty() {
+            if lower.len() >= s.min {
+                return Match::Found(s);
+            }
+            prefix_of.push(s);
+        }
+    }
+    match prefix_of.len() {
+        0 => Match::Unknown,
+        _ => Match::Ambiguous(prefix_of),
+    }
+}
+
+pub fn by_id(id: Id) -> &'static Switch {
+    SWITCHES
+        .iter()
+        .find(|s| s.id == id)
+        .expect("every id has a row")
+}
