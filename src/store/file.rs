@@ -33,6 +33,13 @@ impl Store for FileStore {
     }
 
     fn write(&self, path: &str, bytes: &[u8], _meta: &PackageMeta) -> StoreResult<()> {
+        let dir = parent_dir(Path::new(path));
+        if !dir.is_dir() {
+            return Err(StoreError::Failed(format!(
+                "cannot write `{path}`: folder `{}` does not exist (create it first)",
+                dir.display()
+            )));
+        }
         write_atomically(Path::new(path), bytes).map_err(|e| io_error("cannot write", path, e))
     }
 
@@ -59,10 +66,7 @@ impl Store for FileStore {
 /// Writes a temporary file beside the target, flushes it to disk, then renames it
 /// over the target, so a crash leaves either the old file or the whole new one.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir: PathBuf = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(target);
     if !dir.is_dir() {
         return Err(std::io::Error::new(
             ErrorKind::NotFound,
@@ -85,6 +89,13 @@ pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 #[cfg(test)]
