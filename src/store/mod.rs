@@ -4,6 +4,8 @@
 //! what msdb needs from the package (its id, versions, format) arrives as
 //! [`PackageMeta`], read by `ops` through the package module.
 
+pub mod azfiles;
+pub mod dts;
 pub mod file;
 pub mod msdb;
 

@@ -1,0 +1,464 @@
+//! The HTTP layer: one agent (connections reused), signed requests, retries with
+//! jittered exponential backoff on 408/429/500/502/503/504, timeouts and dropped
+//! connections.
+
+use super::auth::{self, Auth};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::time::{Duration, SystemTime};
+use ureq::http;
+use zeroize::Zeroizing;
+
+/// The REST API version we speak: Rename File needs 2021-04-10, and from 2021-06-08 on
+/// the SMB properties of Create File/Directory are optional.
+pub const API_VERSION: &str = "2023-01-03";
+
+/// What `encode` leaves alone: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one path segment or query value.
+pub fn encode(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Retries and timeouts, from `DTUTIL_AZURE_*` environment variables.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// First backoff; doubles each retry, with ±50 % jitter.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Whole-request timeout (connect, send, response, body).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retries: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Reads `DTUTIL_AZURE_RETRIES`, `DTUTIL_AZURE_RETRY_DELAY_MS` and
+    /// `DTUTIL_AZURE_TIMEOUT` (seconds, fractions allowed).
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut p = Self::default();
+        if let Some(v) = get("DTUTIL_AZURE_RETRIES") {
+            p.retries = v.trim().parse().map_err(|_| {
+                format!("DTUTIL_AZURE_RETRIES must be a number of retries (0 or more), not `{v}`")
+            })?;
+        }
+        if let Some(v) = get("DTUTIL_AZURE_RETRY_DELAY_MS") {
+            let ms: u64 = v.trim().parse().map_err(|_| {
+                format!("DTUTIL_AZURE_RETRY_DELAY_MS must be milliseconds, not `{v}`")
+            })?;
+            p.base_delay = Duration::from_millis(ms);
+        }
+        if let Some(v) = get("DTUTIL_AZURE_TIMEOUT") {
+            let secs: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                .ok_or_else(|| format!("DTUTIL_AZURE_TIMEOUT must be seconds (> 0), not `{v}`"))?;
+            p.timeout = Duration::from_secs_f64(secs);
+            p.connect_timeout = p.connect_timeout.min(p.timeout);
+        }
+        Ok(p)
+    }
+
+    /// The wait before retry number `retry` (1-based): exponential, capped, jittered,
+    /// and at least what the server's `Retry-After` asks (capped at 30 s).
+    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << (retry - 1).min(16))
+            .min(self.max_delay);
+        let jitter = rand::random::<f64>() + 0.5;
+        let d = exp.mul_f64(jitter);
+        match retry_after {
+            Some(ra) => d.max(ra.min(Duration::from_secs(30))),
+            None => d,
+        }
+    }
+}
+
+/// Where requests go: `scheme://host[:port]` plus a base path (empty for the service's
+/// own host names; `/ACCOUNT` for a path-style endpoint such as a test server's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub origin: String,
+    pub base_path: String,
+}
+
+impl Endpoint {
+    /// Parses `http(s)://host[:port][/path]`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim().trim_end_matches('/');
+        let lower = url.to_ascii_lowercase();
+        let rest_at = if lower.starts_with("https://") {
+            8
+        } else if lower.starts_with("http://") {
+            7
+        } else {
+            return Err(format!(
+                "the endpoint `{url}` must start with https:// (or http:// for a local test server)"
+            ));
+        };
+        if url.contains(['?', '#']) {
+            return Err(format!("the endpoint `{url}` must not carry a query"));
+        }
+        let (origin, base_path) = match url[rest_at..].find('/') {
+            Some(i) => (&url[..rest_at + i], &url[rest_at + i..]),
+            None => (url, ""),
+        };
+        if origin.len() == rest_at {
+            return Err(format!("the endpoint `{url}` has no host"));
+        }
+        Ok(Self {
+            origin: origin.to_string(),
+            base_path: base_path.to_string(),
+        })
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.origin.to_ascii_lowercase().starts_with("https://")
+    }
+}
+
+/// One request: `path` is already encoded and relative to the endpoint (`/share/dir/f`).
+pub struct Request<'a> {
+    pub method: &'static str,
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<&'a [u8]>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(method: &'static str, path: String) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+    pub fn body(mut self, body: &'a [u8]) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+/// A response with its body read.
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+    /// How many attempts it took (a retried request may find its own earlier success).
+    pub attempts: u32,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The service's error code: `x-ms-error-code`, else `<Code>` in the body.
+    pub fn error_code(&self) -> String {
+        if let Some(code) = self.header("x-ms-error-code") {
+            return code.to_string();
+        }
+        super::xml::error_field(&self.body, "Code").unwrap_or_default()
+    }
+
+    /// "503 ServerBusy: message" for error messages.
+    pub fn error_summary(&self) -> String {
+        let code = self.error_code();
+        let message = super::xml::error_field(&self.body, "Message")
+            .map(|m| m.lines().next().unwrap_or("").trim().to_string())
+            .unwrap_or_default();
+        let detail = super::xml::error_field(&self.body, "AuthenticationErrorDetail");
+        let mut s = format!("HTTP {}", self.status);
+        if !code.is_empty() {
+            s.push(' ');
+            s.push_str(&code);
+        }
+        if !message.is_empty() {
+            s.push_str(": ");
+            s.push_str(&message);
+        }
+        if let Some(d) = detail {
+            // The service's detail for a bad signature names the string it signed,
+            // which holds no secret; keep only its first sentence.
+            let first = d.split(". ").next().unwrap_or(&d);
+            s.push_str(" (");
+            s.push_str(first.trim_end_matches('.'));
+            s.push(')');
+        }
+        s
+    }
+}
+
+/// Statuses worth retrying: timeouts, throttling, server errors.
+pub fn retryable(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    pub endpoint: Endpoint,
+    auth: Auth,
+    pub policy: RetryPolicy,
+}
+
+/// A request that failed without a usable answer, after the retries.
+#[derive(Debug)]
+pub struct TransportFailure {
+    pub message: String,
+}
+
+/// The outcome of `execute`: a response (any status), or a transport failure.
+pub type Outcome = Result<Response, TransportFailure>;
+
+impl Client {
+    pub fn new(endpoint: Endpoint, auth: Auth, policy: RetryPolicy) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(policy.timeout))
+            .timeout_connect(Some(policy.connect_timeout))
+            .max_redirects(0)
+            .user_agent(format!("dtutil/{}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Self {
+            agent: ureq::Agent::new_with_config(config),
+            endpoint,
+            auth,
+            policy,
+        }
+    }
+
+    /// The full URL of an encoded path, with the SAS if that is how we authorize
+    /// (for `x-ms-file-rename-source`).
+    pub fn url_of(&self, path: &str) -> Zeroizing<String> {
+        let mut url = format!(
+            "{}{}{}",
+            self.endpoint.origin, self.endpoint.base_path, path
+        );
+        if let Auth::Sas(sas) = &self.auth {
+            url.push('?');
+            url.push_str(sas);
+        }
+        Zeroizing::new(url)
+    }
+
+    /// Sends a request, retrying transport failures and retryable statuses. Returns the
+    /// last response (whatever its status) or the last transport failure.
+    pub fn execute(&self, req: &Request<'_>) -> Outcome {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let last = attempt > self.policy.retries;
+            match self.once(req) {
+                Ok(mut resp) => {
+                    if retryable(resp.status) && !last {
+                        let after = resp
+                            .header("retry-after")
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(Duration::from_secs);
+                        std::thread::sleep(self.policy.delay(attempt, after));
+                        continue;
+                    }
+                    resp.attempts = attempt;
+                    return Ok(resp);
+                }
+                Err(e) => {
+                    if !last && transient(&e) {
+                        std::thread::sleep(self.policy.delay(attempt, None));
+                        continue;
+                    }
+                    let tries = if attempt == 1 {
+                        String::new()
+                    } else {
+                        format!(" (after {attempt} attempts)")
+                    };
+                    return Err(TransportFailure {
+                        message: format!("{}{tries}", describe_transport(&e, &self.endpoint)),
+                    });
+                }
+            }
+        }
+    }
+
+    fn once(&self, req: &Request<'_>) -> Result<Response, ureq::Error> {
+        let path = format!("{}{}", self.endpoint.base_path, req.path);
+        let mut query_string = String::new();
+        for (name, value) in &req.query {
+            query_string.push(if query_string.is_empty() { '?' } else { '&' });
+            query_string.push_str(name);
+            query_string.push('=');
+            query_string.push_str(&encode(value));
+        }
+        let mut headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect();
+        headers.push(("x-ms-version".into(), API_VERSION.into()));
+        headers.push((
+            "x-ms-date".into(),
+            httpdate::fmt_http_date(SystemTime::now()),
+        ));
+        if let Some(body) = req.body {
+            headers.push(("content-length".into(), body.len().to_string()));
+        }
+        let mut url = Zeroizing::new(format!("{}{path}{query_string}", self.endpoint.origin));
+        let mut authorization = None;
+        match &self.auth {
+            Auth::SharedKey { account, key } => {
+                let query: Vec<(String, String)> = req
+                    .query
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.clone()))
+                    .collect();
+                let sts = auth::string_to_sign(req.method, &headers, account, &path, &query);
+                authorization = Some(format!("SharedKey {account}:{}", auth::sign(key, &sts)));
+            }
+            Auth::Sas(sas) => {
+                url.push(if query_string.is_empty() { '?' } else { '&' });
+                url.push_str(sas);
+            }
+        }
+        let mut builder = http::Request::builder()
+            .method(req.method)
+            .uri(url.as_str());
+        for (name, value) in &headers {
+            if name != "content-length" {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+        }
+        if let Some(a) = authorization {
+            builder = builder.header("authorization", a);
+        }
+        let response = match req.body {
+            Some(body) => self.agent.run(builder.body(body)?)?,
+            None if req.method == "PUT" => self.agent.run(builder.body(&[][..])?)?,
+            None => self.agent.run(builder.body(())?)?,
+        };
+        let (parts, mut body) = response.into_parts();
+        let bytes = if req.method == "HEAD" {
+            Vec::new()
+        } else {
+            body.with_config().limit(u64::MAX).read_to_vec()?
+        };
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: bytes,
+            attempts: 1,
+        })
+    }
+}
+
+fn transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Protocol(_)
+    )
+}
+
+fn describe_transport(e: &ureq::Error, endpoint: &Endpoint) -> String {
+    match e {
+        ureq::Error::Timeout(t) => format!(
+            "no answer from {} in time ({t:?} timeout; DTUTIL_AZURE_TIMEOUT sets the limit in seconds)",
+            endpoint.origin
+        ),
+        ureq::Error::HostNotFound => format!(
+            "the host of {} was not found (check the account name and the endpoint)",
+            endpoint.origin
+        ),
+        ureq::Error::ConnectionFailed => format!("cannot connect to {}", endpoint.origin),
+        ureq::Error::Io(io) => format!("connection to {} failed: {io}", endpoint.origin),
+        other => format!("request to {} failed: {other}", endpoint.origin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let e = Endpoint::parse("http://127.0.0.1:8080/acct/").unwrap();
+        assert_eq!(e.origin, "http://127.0.0.1:8080");
+        assert_eq!(e.base_path, "/acct");
+        assert!(!e.is_https());
+        let e = Endpoint::parse("https://a.file.core.windows.net").unwrap();
+        assert_eq!(e.base_path, "");
+        assert!(e.is_https());
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("https://").is_err());
+    }
+
+    #[test]
+    fn encodes_segments() {
+        assert_eq!(encode("a b&c+d/ä~"), "a%20b%26c%2Bd%2F%C3%A4~");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+            ..RetryPolicy::default()
+        };
+        for _ in 0..50 {
+            let d1 = p.delay(1, None);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(150));
+            let d9 = p.delay(9, None);
+            assert!(d9 <= Duration::from_millis(1500));
+            assert!(p.delay(1, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+        }
+    }
+
+    #[test]
+    fn policy_from_env() {
+        let env = |k: &str| match k {
+            "DTUTIL_AZURE_RETRIES" => Some("2".to_string()),
+            "DTUTIL_AZURE_TIMEOUT" => Some("0.5".to_string()),
+            _ => None,
+        };
+        let p = RetryPolicy::from_env(&env).unwrap();
+        assert_eq!(p.retries, 2);
+        assert_eq!(p.timeout, Duration::from_millis(500));
+        let bad = |k: &str| (k == "DTUTIL_AZURE_RETRIES").then(|| "x".to_string());
+        assert!(RetryPolicy::from_env(&bad).is_err());
+    }
+}
