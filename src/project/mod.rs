@@ -1,7 +1,15 @@
-//! Project deployment files (SPEC 4): `.dtproj`, `.params`, `.conmgr`.
+//! Project deployment files (SPEC 4): `.dtproj`, `@Project.manifest`, `.params`,
+//! `.conmgr`, and whole projects (a folder with its `.dtproj`, or an `.ispac`).
 //!
-//! For now this reads what `inspect` reports; re-protecting project files is a
-//! later step (listed under "Not yet supported" in the README).
+//! [`file`] reads and re-protects one project file with byte fidelity; [`run`] carries
+//! out `dtutil project` over a whole project (packages through [`crate::package`]).
+
+pub mod file;
+mod run;
+pub mod scan;
+
+pub use file::{Kind, ProjectError, Reprotected, Value};
+pub use run::{run, ProjectArgs};
 
 use crate::package::{xml, DPAPI_PREFIX};
 use crate::plan::ProtectionLevel;
@@ -22,6 +30,59 @@ pub struct ProjectFileInfo {
     pub encrypted: usize,
     pub user_key: usize,
     pub bytes: usize,
+    /// With a password: whether it opens the file (for a `.dtproj` at level 2, whether
+    /// the PasswordVerifier decrypts to `SSIS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_correct: Option<bool>,
+    /// `.dtproj` / manifest: `password`, `user key` or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_verifier: Option<String>,
+}
+
+/// [`inspect`], and with a password, whether it opens the file.
+pub fn inspect_with_password(
+    doc: &[u8],
+    password: Option<&str>,
+) -> Result<Option<ProjectFileInfo>, String> {
+    let Some(mut info) = inspect(doc)? else {
+        return Ok(None);
+    };
+    let kind = match info.kind.as_str() {
+        "project manifest" => Kind::Dtproj,
+        "project parameters" => Kind::Params,
+        _ => Kind::ConnectionManager,
+    };
+    if kind == Kind::Dtproj {
+        if let Ok(s) = scan::scan(doc) {
+            let verifier = s.elems.iter().enumerate().find(|(i, e)| {
+                e.local() == "Property"
+                    && s.ssis_attr(*i, "Name")
+                        .is_some_and(|a| a.value == "PasswordVerifier")
+            });
+            info.password_verifier = Some(
+                match verifier {
+                    None => "none",
+                    Some((i, e))
+                        if s.ssis_attr(i, "Salt").is_none() && !e.content(doc).is_empty() =>
+                    {
+                        "user key"
+                    }
+                    Some(_) => "password",
+                }
+                .into(),
+            );
+        }
+    }
+    if let Some(pw) = password {
+        if info.encrypted > 0 {
+            info.password_correct = match file::open(doc, kind, Some(pw)) {
+                Ok(_) => Some(true),
+                Err(ProjectError::WrongPassword) => Some(false),
+                Err(e) => return Err(e.to_string()),
+            };
+        }
+    }
+    Ok(Some(info))
 }
 
 /// Reads a project file's kind and protection; `None` when it is not one.
@@ -99,9 +160,7 @@ pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
                     depth += 1;
                 }
             }
-            Event::Text(t)
-                if in_sensitive.is_some() && t.as_ref().starts_with(DPAPI_PREFIX.as_bytes()) =>
-            {
+            Event::Text(t) if in_sensitive.is_some() && t.starts_with(DPAPI_PREFIX.as_bytes()) => {
                 user_key += 1;
             }
             Event::End(_) => {
@@ -133,5 +192,7 @@ pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
         encrypted,
         user_key,
         bytes: doc.len(),
+        password_correct: None,
+        password_verifier: None,
     }))
 }
