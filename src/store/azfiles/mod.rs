@@ -149,6 +149,8 @@ pub struct Settings {
     pub policy: RetryPolicy,
     /// Range uploads in flight at once (`DTUTIL_AZURE_PARALLEL`, default 4).
     pub parallel: usize,
+    /// Entries per listing page (`DTUTIL_AZURE_LIST_PAGE_SIZE`, default and maximum 5000).
+    pub page_size: u32,
 }
 
 /// A parsed `AZURE_STORAGE_CONNECTION_STRING`.
@@ -285,11 +287,25 @@ impl Settings {
                 })?,
             None => 4,
         };
+        let page_size = match get("DTUTIL_AZURE_LIST_PAGE_SIZE") {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=5000).contains(n))
+                .ok_or_else(|| {
+                    failed(format!(
+                        "DTUTIL_AZURE_LIST_PAGE_SIZE must be 1 to 5000, not `{v}`"
+                    ))
+                })?,
+            None => 5000,
+        };
         Ok(Self {
             endpoint,
             auth,
             policy,
             parallel,
+            page_size,
         })
     }
 }
@@ -311,6 +327,7 @@ pub struct AzureFilesStore {
     client: Client,
     host: String,
     parallel: usize,
+    page_size: u32,
     /// Directories known to exist (created or checked by this process).
     known_dirs: Mutex<std::collections::HashSet<String>>,
 }
@@ -321,6 +338,7 @@ impl AzureFilesStore {
             client: Client::new(settings.endpoint, settings.auth, settings.policy),
             host: path.host.clone(),
             parallel: settings.parallel,
+            page_size: settings.page_size,
             known_dirs: Mutex::new(Default::default()),
         }
     }
@@ -585,7 +603,7 @@ impl AzureFilesStore {
             let mut req = Request::new("GET", p.request_path(segs))
                 .query("restype", "directory")
                 .query("comp", "list")
-                .query("maxresults", "5000");
+                .query("maxresults", self.page_size.to_string());
             if let Some(m) = &marker {
                 req = req.query("marker", m.clone());
             }
