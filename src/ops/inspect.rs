@@ -36,13 +36,15 @@ fn inspect_one(path: &str, password: Option<&str>) -> Result<serde_json::Value> 
     })?;
     match package::inspect(&bytes, password) {
         Ok(info) => Ok(serde_json::to_value(info).expect("serialisable")),
-        Err(PackageError::NotAPackage(root)) => match project::inspect(&bytes) {
-            Ok(Some(info)) => Ok(serde_json::to_value(info).expect("serialisable")),
-            Ok(None) => Err(Error::cannot_load(format!(
-                "`{path}`: not an SSIS package or project file (root element <{root}>)"
-            ))),
-            Err(m) => Err(Error::cannot_load(format!("`{path}`: {m}"))),
-        },
+        Err(PackageError::NotAPackage(root)) => {
+            match project::inspect_with_password(&bytes, password) {
+                Ok(Some(info)) => Ok(serde_json::to_value(info).expect("serialisable")),
+                Ok(None) => Err(Error::cannot_load(format!(
+                    "`{path}`: not an SSIS package or project file (root element <{root}>)"
+                ))),
+                Err(m) => Err(Error::cannot_load(format!("`{path}`: {m}"))),
+            }
+        }
         Err(e) => Err(Error::cannot_load(format!("`{path}`: {e}"))),
     }
 }
@@ -111,7 +113,14 @@ fn print_record(printer: &mut Printer, path: &str, record: &serde_json::Value) {
         printer.line("  encrypted as a whole; give --password to look inside");
     }
     let count = |k: &str| text(k).unwrap_or_else(|| "?".into());
-    if get("encrypted").is_some() || get("sensitive_clear").is_some() {
+    let whole = text("protection_level").as_deref() == Some("3");
+    if whole && get("sensitive_clear").is_some() {
+        printer.line(&format!(
+            "  sensitive values: {} inside the encrypted package, {} user-key (DPAPI)",
+            count("sensitive_clear"),
+            count("user_key"),
+        ));
+    } else if get("encrypted").is_some() || get("sensitive_clear").is_some() {
         printer.line(&format!(
             "  sensitive values: {} in the clear, {} password-encrypted, {} user-key (DPAPI)",
             get("sensitive_clear")
@@ -120,6 +129,21 @@ fn print_record(printer: &mut Printer, path: &str, record: &serde_json::Value) {
             count("encrypted"),
             count("user_key"),
         ));
+    }
+    match (
+        text("password_verifier"),
+        get("password_correct").and_then(|v| v.as_bool()),
+    ) {
+        (Some(v), Some(ok)) => printer.line(&format!(
+            "  PasswordVerifier: {v}; the password is {}",
+            if ok { "correct" } else { "wrong" }
+        )),
+        (Some(v), None) => printer.line(&format!("  PasswordVerifier: {v}")),
+        (None, Some(ok)) => printer.line(&format!(
+            "  the password is {}",
+            if ok { "correct" } else { "wrong" }
+        )),
+        (None, None) => {}
     }
     let mut ids = Vec::new();
     for (key, label) in [
