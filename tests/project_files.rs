@@ -861,3 +861,74 @@ fn user_key_project_can_only_go_to_level_0() {
     assert!(!t.contains("PasswordVerifier") && !t.contains("AQAAANCMnd8"));
     assert!(t.contains("SSIS:ProtectionLevel=\"DontSaveSensitive\""));
 }
+
+/// Runs without the shared fixtures: a synthetic connection manager and parameters file
+/// go 0 -> 2 -> 3 -> 2 -> 0 and come back byte-identical at level 0.
+#[test]
+fn synthetic_files_round_trip_to_identical_level_0() {
+    let conmgr = "\u{feff}<?xml version=\"1.0\"?>\r\n<DTS:ConnectionManager xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\"\r\n  DTS:ObjectName=\"x\">\r\n  <DTS:ObjectData>\r\n    <DTS:ConnectionManager\r\n      DTS:ConnectionString=\"Data Source=a;User ID=u;\">\r\n      <DTS:Password\r\n        DTS:Name=\"Password\"\r\n        Sensitive=\"1\"></DTS:Password>\r\n    </DTS:ConnectionManager>\r\n  </DTS:ObjectData>\r\n</DTS:ConnectionManager>";
+    let params = "\u{feff}<?xml version=\"1.0\"?>\n<SSIS:Parameters xmlns:SSIS=\"www.microsoft.com/SqlServer/SSIS\">\n  <SSIS:Parameter\n    SSIS:Name=\"P\">\n    <SSIS:Properties>\n      <SSIS:Property\n        SSIS:Name=\"Value\"\n        SSIS:Sensitive=\"1\"></SSIS:Property>\n    </SSIS:Properties>\n  </SSIS:Parameter>\n</SSIS:Parameters>";
+    for (doc, kind, value) in [
+        (conmgr, Kind::ConnectionManager, "s3cr&amp;t"),
+        (params, Kind::Params, "v&lt;1&gt;"),
+    ] {
+        // Put a value in (as a user would type it) and check it survives every level.
+        let with_value = doc.replacen("\"1\"></", &format!("\"1\">{value}</"), 1);
+        let two = file::reprotect(
+            with_value.as_bytes(),
+            kind,
+            None,
+            ProtectionLevel::EncryptSensitiveWithPassword,
+            Some("a"),
+        )
+        .unwrap();
+        assert_eq!(
+            texts(&file::open(&two.bytes, kind, Some("a")).unwrap().values),
+            vec![value.to_string()]
+        );
+        let three = file::reprotect(
+            &two.bytes,
+            kind,
+            Some("a"),
+            ProtectionLevel::EncryptAllWithPassword,
+            Some("b"),
+        )
+        .unwrap();
+        assert_eq!(
+            texts(&file::open(&three.bytes, kind, Some("b")).unwrap().values),
+            vec![value.to_string()]
+        );
+        let back = file::reprotect(
+            &three.bytes,
+            kind,
+            Some("b"),
+            ProtectionLevel::EncryptSensitiveWithPassword,
+            Some("c"),
+        )
+        .unwrap();
+        assert_eq!(
+            texts(&file::open(&back.bytes, kind, Some("c")).unwrap().values),
+            vec![value.to_string()]
+        );
+        let zero = file::reprotect(
+            &back.bytes,
+            kind,
+            Some("c"),
+            ProtectionLevel::DontSaveSensitive,
+            None,
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(zero.bytes).unwrap(), doc, "{kind:?}");
+        assert_eq!(
+            file::reprotect(
+                &three.bytes,
+                kind,
+                Some("x"),
+                ProtectionLevel::DontSaveSensitive,
+                None
+            )
+            .err(),
+            Some(ProjectError::WrongPassword)
+        );
+    }
+}
