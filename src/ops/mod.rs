@@ -106,9 +106,9 @@ fn open_location(
     match kind {
         LocationKind::File => {
             if is_azure_files_path(path) {
-                return Err(Error::failure(format!(
-                    "`{path}` is an Azure Files share; Azure Files is not yet supported by this build (see README, \"Not yet supported\")"
-                )));
+                return crate::store::azfiles::open(path)
+                    .map(|s| Box::new(s) as Box<dyn Store>)
+                    .map_err(|e| store_error(e, ExitCode::Failure));
             }
             Ok(Box::new(FileStore))
         }
@@ -125,9 +125,7 @@ fn open_store(location: &PackageLocation, side: &str) -> Result<Box<dyn Store>> 
 }
 
 fn is_azure_files_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    (lower.starts_with("\\\\") || lower.starts_with("//") || lower.starts_with("https://"))
-        && lower.contains(".file.core.")
+    crate::store::azfiles::is_azure_files_path(path)
 }
 
 pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
