@@ -12,21 +12,21 @@ all: build
 build:
 	$(CARGO) build --release --bin dtutil
 
-# Re-protects the bundled sample packages (exported from msdb at ServerStorage, with
-# their secrets in the clear) to a password, re-keys them, then inspects the result.
+# The bundled samples in fixtures/source were exported from msdb at ServerStorage
+# (level 5), secrets in the clear. The demo protects them with a password (level 2),
+# re-keys them to EncryptAllWithPassword with AES-256 (level 3), strips the secrets
+# for source control (level 0), and inspects each step. Passwords come from the
+# environment, never the command line.
 demo: build
-	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
-	@for f in fixtures/source/*.dtsx; do \
-	  n=$$(basename $$f); \
-	  $(BIN) /FILE "$$f" /ENCRYPT "FILE;$(DEMO_OUT)/$$n;2;env:DEMO_PASSWORD" /Q | tail -n 1 | sed "s|^|$$n: |" || exit 1; \
+	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)/level2 $(DEMO_OUT)/level3 $(DEMO_OUT)/level0
+	@for f in fixtures/source/*.dtsx; do n=$$(basename $$f); \
+	  $(BIN) /FILE "$$f" /ENCRYPT "FILE;$(DEMO_OUT)/level2/$$n;2;env:DEMO_PASSWORD" | tail -n 1 | sed "s|^|level 2  $$n: |" || exit 1; \
+	  $(BIN) /FILE "$(DEMO_OUT)/level2/$$n" /Decrypt env:DEMO_PASSWORD /ENCRYPT "FILE;$(DEMO_OUT)/level3/$$n;3;env:NEW_PASSWORD" --algorithm aes256 | tail -n 1 | sed "s|^|level 3  $$n: |" || exit 1; \
+	  $(BIN) /FILE "$(DEMO_OUT)/level3/$$n" /Decrypt env:NEW_PASSWORD /ENCRYPT "FILE;$(DEMO_OUT)/level0/$$n;0" | tail -n 1 | sed "s|^|level 0  $$n: |" || exit 1; \
 	done
-	@echo "--- re-keyed to EncryptAllWithPassword (level 3), AES-256:"
-	@for f in $(DEMO_OUT)/*.dtsx; do \
-	  $(BIN) /FILE "$$f" /Decrypt env:DEMO_PASSWORD /ENCRYPT "FILE;$$f.level3;3;env:NEW_PASSWORD" --algorithm aes256 /Q | tail -n 1 || exit 1; \
-	done
-	@echo "--- inspect (never prints values):"
-	@$(BIN) inspect $(DEMO_OUT)/*.dtsx | tail -n +5
-	@$(BIN) inspect --password env:NEW_PASSWORD $(DEMO_OUT)/*.level3 | tail -n +5
+	@echo; echo "--- dtutil inspect (never prints values):"
+	@$(BIN) inspect $(DEMO_OUT)/level2/*.dtsx $(DEMO_OUT)/level0/*.dtsx | tail -n +5
+	@$(BIN) inspect --password env:NEW_PASSWORD $(DEMO_OUT)/level3/*.dtsx | tail -n +5
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -332,5 +332,7 @@ pub struct InspectArgs {
 pub enum Command {
     Dtutil(Box<Plan>),
     Inspect(InspectArgs),
+    /// `dtutil project`: re-protect a project deployment (folder or .ispac).
+    Project(crate::project::ProjectArgs),
     Version,
 }

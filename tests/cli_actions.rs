@@ -345,3 +345,31 @@ fn inspect_every_real_file() {
         }
     }
 }
+
+#[test]
+fn project_subcommand_is_wired() {
+    let missing = dtutil(&["project", "/nonexistent/project", "--decrypt", "x"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let user_key = dtutil(&[
+        "project",
+        &dir.path().display().to_string(),
+        "--encrypt",
+        "1",
+    ]);
+    assert_eq!(
+        user_key.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&user_key.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&user_key.stderr).contains("DPAPI")
+            || String::from_utf8_lossy(&user_key.stderr).contains("Windows")
+    );
+}

@@ -15,7 +15,7 @@ use std::ffi::OsString;
 use switches::{Arg, Id, Match, Switch, SWITCHES};
 
 /// Subcommands beyond dtutil, by name.
-const SUBCOMMANDS: &[&str] = &["inspect"];
+const SUBCOMMANDS: &[&str] = &["inspect", "project"];
 
 /// Parses the arguments (without the program name).
 pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command> {
@@ -56,7 +56,79 @@ fn parse_subcommand(args: &[String]) -> Result<Command> {
         #[arg(required = true)]
         paths: Vec<String>,
     }
+    #[derive(clap::Parser)]
+    #[command(
+        name = "dtutil project",
+        bin_name = "dtutil project",
+        about = "Re-protects a project deployment (a folder with its .dtproj, or an .ispac): the manifest, Project.params, every .conmgr, .dtsx and .dtsxp"
+    )]
+    struct Project {
+        /// The project folder (with its .dtproj), a .dtproj file, or an .ispac.
+        path: String,
+        /// The project's current password (env:NAME, file:PATH or the text).
+        #[arg(long)]
+        decrypt: Option<String>,
+        /// The new protection: LEVEL[;PASSWORD] with LEVEL 0, 2 or 3 (e.g. "2;env:NEW_PW").
+        #[arg(long)]
+        encrypt: Option<String>,
+        /// Write here (a folder, or an .ispac for an .ispac) instead of in place.
+        #[arg(long)]
+        out: Option<String>,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Cipher for packages: 3des or aes256 (project files always use Triple DES).
+        #[arg(long)]
+        algorithm: Option<String>,
+    }
     match args[0].as_str() {
+        "project" => {
+            let parsed = Project::try_parse_from(args).map_err(clap_error)?;
+            let (encrypt_level, encrypt_password) = match parsed.encrypt.as_deref() {
+                None => (None, None),
+                Some(spec) => {
+                    let (level, password) = match spec.split_once(';') {
+                        Some((l, p)) => (l, Some(p)),
+                        None => (spec, None),
+                    };
+                    let level = level
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .and_then(ProtectionLevel::from_number)
+                        .ok_or_else(|| {
+                            Error::command_line(format!(
+                                "--encrypt: `{level}` is not a protection level (0, 2 or 3)"
+                            ))
+                        })?;
+                    (
+                        Some(level),
+                        password.filter(|p| !p.is_empty()).map(SecretSpec::parse),
+                    )
+                }
+            };
+            let algorithm = match parsed.algorithm.as_deref() {
+                None => None,
+                Some(a) => Some(Algorithm::parse(a).ok_or_else(|| {
+                    Error::command_line(format!(
+                        "--algorithm `{a}` is not known: use 3des or aes256"
+                    ))
+                })?),
+            };
+            Ok(Command::Project(crate::project::ProjectArgs {
+                path: parsed.path,
+                decrypt: parsed.decrypt.as_deref().map(SecretSpec::parse),
+                encrypt_level,
+                encrypt_password,
+                out: parsed.out,
+                dry_run: parsed.dry_run,
+                json: parsed.json,
+                algorithm,
+            }))
+        }
         "inspect" => {
             let parsed = Inspect::try_parse_from(args).map_err(clap_error)?;
             Ok(Command::Inspect(InspectArgs {

@@ -121,11 +121,12 @@ fn print_record(printer: &mut Printer, path: &str, record: &serde_json::Value) {
             count("user_key"),
         ));
     } else if get("encrypted").is_some() || get("sensitive_clear").is_some() {
+        let number = |k: &str| get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        let blank = number("sensitive_blank");
         printer.line(&format!(
-            "  sensitive values: {} in the clear, {} password-encrypted, {} user-key (DPAPI)",
-            get("sensitive_clear")
-                .map(|_| count("sensitive_clear"))
-                .unwrap_or_else(|| "-".into()),
+            "  sensitive values: {} blank, {} in the clear, {} password-encrypted, {} user-key (DPAPI)",
+            blank,
+            number("sensitive_clear") - blank,
             count("encrypted"),
             count("user_key"),
         ));

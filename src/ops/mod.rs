@@ -38,6 +38,7 @@ pub fn run(command: Command, printer: &mut Printer) -> Result<ExitCode> {
             Ok(ExitCode::Success)
         }
         Command::Inspect(args) => inspect::run(&args, printer),
+        Command::Project(args) => crate::project::run(&args),
         Command::Dtutil(plan) => {
             printer.mode = plan.output;
             if plan.dry_run {

@@ -122,6 +122,8 @@ pub struct Info {
     pub algorithms: Vec<String>,
     /// Sensitive values stored in the clear (blank ones included).
     pub sensitive_clear: Option<usize>,
+    /// Of those, the blank ones (as DontSaveSensitive leaves them).
+    pub sensitive_blank: Option<usize>,
     /// Password-encrypted nodes (a level 3 package counts as one).
     pub encrypted: Option<usize>,
     /// Windows DPAPI blobs (user-key protection).
@@ -256,10 +258,16 @@ pub fn inspect(input: &[u8], password: Option<&str>) -> Result<Info, PackageErro
     info.protection_level_name = Some(opened.level.name().into());
     fill_metadata(&mut info, doc, scan);
     let mut algorithms: Vec<Algorithm> = opened.whole_algorithm.into_iter().collect();
-    let (mut clear, mut encrypted, mut user_key) = (0, 0, 0);
+    let (mut clear, mut blank, mut encrypted, mut user_key) = (0, 0, 0, 0);
     for node in &scan.nodes {
         match &node.kind {
-            NodeKind::Clear => clear += 1,
+            NodeKind::Clear => {
+                clear += 1;
+                let content = node.element.content.slice(doc);
+                if content.iter().all(xml::is_xml_whitespace) {
+                    blank += 1;
+                }
+            }
             NodeKind::Encrypted(e) => {
                 encrypted += 1;
                 algorithms.push(e.algorithm);
@@ -274,6 +282,7 @@ pub fn inspect(input: &[u8], password: Option<&str>) -> Result<Info, PackageErro
     algorithms.dedup();
     info.algorithms = algorithms.iter().map(|a| a.name().to_string()).collect();
     info.sensitive_clear = Some(clear);
+    info.sensitive_blank = Some(blank);
     info.encrypted = Some(encrypted);
     info.user_key = Some(user_key);
     Ok(info)

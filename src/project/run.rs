@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// What the CLI's `dtutil project` asks for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectArgs {
     /// A project folder (with one `.dtproj`), a `.dtproj` file, or an `.ispac`.
     pub path: String,
