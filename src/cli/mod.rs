@@ -260,7 +260,7 @@ fn parse_raw(args: &[String]) -> Result<Raw> {
             Arg::Optional => match args.get(i) {
                 Some(next)
                     if !looks_like_option(next)
-                        && !(switch.id == Id::Help && next.starts_with('/')) =>
+                        && (switch.id != Id::Help || !next.starts_with('/')) =>
                 {
                     i += 1;
                     Some(next.clone())
