@@ -80,13 +80,6 @@ fn run_plan(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
     }
 }
 
-fn not_yet(kind: LocationKind) -> Error {
-    Error::failure(format!(
-        "the {} location is not yet supported by this build (see README, \"Not yet supported\"); FILE works",
-        kind.keyword()
-    ))
-}
-
 /// Resolves the passwords of a SQL connection (only now, when it is used).
 fn sql_credentials(sql: Option<&SqlConnection>, side: &str) -> Result<SqlCredentials> {
     let sql = sql.cloned().unwrap_or_default();
@@ -117,7 +110,10 @@ fn open_location(
             let credentials = sql_credentials(sql, side)?;
             crate::store::msdb::open(&credentials).map_err(|e| store_error(e, ExitCode::Failure))
         }
-        LocationKind::Dts => Err(not_yet(kind)),
+        LocationKind::Dts => {
+            let credentials = sql_credentials(sql, side)?;
+            crate::store::dts::open(&credentials).map_err(|e| store_error(e, ExitCode::Failure))
+        }
     }
 }
 
