@@ -14,6 +14,10 @@
 //! (`\\ACCOUNT.file.core.windows.net\SHARE[\dir]` or its https form) keeps its packages
 //! there: that is what an Azure-SSIS IR package store is (our extension). Paths never
 //! leave their root: `.` and `..` segments are refused.
+//!
+//! msdb roots sign in as the plan says (integrated authentication, or an Azure AD token
+//! from `DTUTIL_SQL_ACCESS_TOKEN`); where dtutil used the SSIS service's Windows
+//! identity, `DTUTIL_STORE_SQL_USER` and `DTUTIL_STORE_SQL_PASSWORD` give a SQL login.
 
 use super::azfiles;
 use super::file::FileStore;
@@ -420,6 +424,19 @@ impl DtsStore {
                 let mut creds = self.sql.clone();
                 if creds.server.as_deref().unwrap_or("").trim().is_empty() {
                     creds.server = Some(server.clone());
+                }
+                if creds.user.is_none() {
+                    // dtutil reaches these roots through the SSIS service's Windows
+                    // identity; a SQL login for them comes from the environment.
+                    if let Some(user) = std::env::var("DTUTIL_STORE_SQL_USER")
+                        .ok()
+                        .filter(|u| !u.trim().is_empty())
+                    {
+                        creds.user = Some(user);
+                        creds.password = std::env::var("DTUTIL_STORE_SQL_PASSWORD")
+                            .ok()
+                            .map(zeroize::Zeroizing::new);
+                    }
                 }
                 Backend::Msdb(super::msdb::open(&creds)?)
             }
