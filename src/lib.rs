@@ -4,6 +4,7 @@
 //! carries it out over the [`store`] interface, [`package`] reads and rewrites DTSX,
 //! and [`crypto`] does the cipher work.
 
+pub mod batch;
 pub mod cli;
 pub mod crypto;
 pub mod error;

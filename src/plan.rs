@@ -334,5 +334,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// `dtutil project`: re-protect a project deployment (folder or .ispac).
     Project(crate::project::ProjectArgs),
+    /// `dtutil batch`: a whole migration in one run (SPEC 6).
+    Batch(Box<crate::batch::BatchArgs>),
     Version,
 }

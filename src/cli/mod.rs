@@ -15,7 +15,7 @@ use std::ffi::OsString;
 use switches::{Arg, Id, Match, Switch, SWITCHES};
 
 /// Subcommands beyond dtutil, by name.
-const SUBCOMMANDS: &[&str] = &["inspect", "project"];
+const SUBCOMMANDS: &[&str] = &["inspect", "project", "batch"];
 
 /// Parses the arguments (without the program name).
 pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command> {
@@ -85,6 +85,7 @@ fn parse_subcommand(args: &[String]) -> Result<Command> {
         algorithm: Option<String>,
     }
     match args[0].as_str() {
+        "batch" => crate::batch::parse_args(args).map(|a| Command::Batch(Box::new(a))),
         "project" => {
             let parsed = Project::try_parse_from(args).map_err(clap_error)?;
             let (encrypt_level, encrypt_password) = match parsed.encrypt.as_deref() {

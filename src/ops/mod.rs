@@ -39,6 +39,7 @@ pub fn run(command: Command, printer: &mut Printer) -> Result<ExitCode> {
         }
         Command::Inspect(args) => inspect::run(&args, printer),
         Command::Project(args) => crate::project::run(&args),
+        Command::Batch(args) => crate::batch::run(&args, printer),
         Command::Dtutil(plan) => {
             printer.mode = plan.output;
             if plan.dry_run {

@@ -1,0 +1,250 @@
+//! The batch report: one record per package, written as JSON (atomically), read back
+//! by `--resume`.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Skipped,
+    Failed,
+    /// `--dry-run`: would be written.
+    Planned,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+            Self::Planned => "planned",
+        }
+    }
+}
+
+/// Why a package was skipped, for machines (the `reason` is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// `--resume`: done in an earlier run, source unchanged.
+    Resumed,
+    /// `--skip-existing`: the destination exists.
+    Exists,
+    /// Level 1 values that cannot be opened here (`--allow-lost-sensitive` writes them blank).
+    UserKey,
+    /// Never started: Ctrl-C or `--fail-fast`.
+    NotStarted,
+}
+
+/// One package's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Record {
+    pub source: String,
+    pub destination: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip: Option<SkipKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The destination holds this package as of this source (ok, or carried over by
+    /// `--resume`): what `--resume` skips.
+    pub done: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_bytes: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
+    /// Of what was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_before: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_after: Option<u32>,
+    /// Level 1 values written blank (or, when skipped, that would be): labels, never values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_id: Option<String>,
+    /// `--dry-run`: write, overwrite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub millis: u64,
+}
+
+impl Record {
+    pub fn new(source: String, destination: String, status: Status) -> Self {
+        Self {
+            source,
+            destination,
+            status,
+            skip: None,
+            reason: None,
+            done: false,
+            source_bytes: None,
+            source_sha256: None,
+            bytes: None,
+            sha256: None,
+            level_before: None,
+            level_after: None,
+            lost_values: Vec::new(),
+            new_id: None,
+            action: None,
+            millis: 0,
+        }
+    }
+
+    /// Counts as success for the exit code: written, already done, or an existing
+    /// destination skipped on request.
+    pub fn success(&self) -> bool {
+        match self.status {
+            Status::Ok | Status::Planned => true,
+            Status::Skipped => matches!(self.skip, Some(SkipKind::Resumed | SkipKind::Exists)),
+            Status::Failed => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub total: usize,
+    pub ok: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub seconds: f64,
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn of(records: &[Record], seconds: f64, interrupted: bool) -> Self {
+        let mut s = Summary {
+            total: records.len(),
+            seconds,
+            interrupted,
+            ..Default::default()
+        };
+        for r in records {
+            match r.status {
+                Status::Ok | Status::Planned => s.ok += 1,
+                Status::Skipped => s.skipped += 1,
+                Status::Failed => s.failed += 1,
+            }
+            if r.skip != Some(SkipKind::Resumed) {
+                s.bytes_read += r.source_bytes.unwrap_or(0) as u64;
+                if r.status == Status::Ok {
+                    s.bytes_written += r.bytes.unwrap_or(0) as u64;
+                }
+            }
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub version: u32,
+    pub tool: String,
+    pub from: String,
+    pub to: String,
+    /// The options that change what is written (passwords never appear).
+    pub options: serde_json::Value,
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    pub summary: Summary,
+    pub packages: Vec<Record>,
+}
+
+impl Report {
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut text = serde_json::to_vec_pretty(self).expect("reports serialise");
+        text.push(b'\n');
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        crate::store::file::write_atomically(path, &text).map_err(|e| {
+            Error::failure(format!("cannot write the report `{}`: {e}", path.display()))
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::failure(format!(
+                "--resume: cannot read the report `{}`: {e}",
+                path.display()
+            ))
+        })?;
+        let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::failure(format!(
+                "--resume: `{}` is not a dtutil batch report: {e}",
+                path.display()
+            ))
+        })?;
+        if report.version != REPORT_VERSION {
+            return Err(Error::failure(format!(
+                "--resume: `{}` is a version {} report; this dtutil reads version {REPORT_VERSION}",
+                path.display(),
+                report.version
+            )));
+        }
+        Ok(report)
+    }
+}
+
+/// What `--resume` skips: done records by (source, destination).
+#[derive(Debug, Default)]
+pub struct ResumeIndex {
+    done: HashMap<(String, String), Record>,
+}
+
+impl ResumeIndex {
+    pub fn from_report(report: &Report) -> Self {
+        let done = report
+            .packages
+            .iter()
+            .filter(|r| r.done && r.source_sha256.is_some())
+            .map(|r| ((r.source.clone(), r.destination.clone()), r.clone()))
+            .collect();
+        Self { done }
+    }
+
+    pub fn len(&self) -> usize {
+        self.done.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.done.is_empty()
+    }
+
+    /// The earlier record when this package was done from a source with this hash.
+    pub fn done(&self, source: &str, destination: &str, source_sha256: &str) -> Option<&Record> {
+        self.done
+            .get(&(source.to_string(), destination.to_string()))
+            .filter(|r| r.source_sha256.as_deref() == Some(source_sha256))
+    }
+}
+
+/// Now as `2024-05-01T12:34:56Z`.
+pub fn now_rfc3339() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}

@@ -1,0 +1,235 @@
+//! One package through the batch: read, (resume check), exists check, re-protect,
+//! write. Never panics on a package's account: every outcome is a [`Record`].
+
+use super::location::{Item, Location};
+use super::report::{Record, ResumeIndex, SkipKind, Status};
+use crate::ops::hex_sha256;
+use crate::package::{self, Options, PackageError, Target};
+use crate::plan::{Algorithm, ProtectionLevel};
+use crate::store::{PackageMeta, Store};
+use std::time::Instant;
+use zeroize::Zeroizing;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Fail,
+    Overwrite,
+    Skip,
+}
+
+/// What every package goes through (passwords resolved).
+pub struct Job {
+    pub from: Location,
+    pub to: Location,
+    pub from_server: Option<String>,
+    pub to_server: Option<String>,
+    pub encrypt: Option<(ProtectionLevel, Option<Zeroizing<String>>)>,
+    pub decrypt: Option<Zeroizing<String>>,
+    pub algorithm: Option<Algorithm>,
+    pub regenerate_ids: bool,
+    pub existing: Existing,
+    pub allow_lost: bool,
+    pub dry_run: bool,
+    pub resume: ResumeIndex,
+}
+
+impl Job {
+    pub fn source_name(&self, item: &Item) -> String {
+        self.from
+            .package_display(self.from_server.as_deref(), &item.source)
+    }
+
+    pub fn destination_path(&self, item: &Item) -> String {
+        self.to.package_path(&item.folders, &item.name)
+    }
+
+    pub fn destination_name(&self, item: &Item) -> String {
+        self.to
+            .package_display(self.to_server.as_deref(), &self.destination_path(item))
+    }
+
+    /// A record for a package that was never started.
+    pub fn not_started(&self, item: &Item, why: &str) -> Record {
+        let mut r = Record::new(
+            self.source_name(item),
+            self.destination_name(item),
+            Status::Skipped,
+        );
+        r.skip = Some(SkipKind::NotStarted);
+        r.reason = Some(why.to_string());
+        r
+    }
+
+    /// Carries one package through; the stores are the worker's own.
+    pub fn process(&self, item: &Item, src: &dyn Store, dst: &dyn Store) -> Record {
+        let started = Instant::now();
+        let dest_path = self.destination_path(item);
+        let mut r = Record::new(
+            self.source_name(item),
+            self.destination_name(item),
+            Status::Failed,
+        );
+        self.steps(item, &dest_path, src, dst, &mut r);
+        r.millis = started.elapsed().as_millis() as u64;
+        r
+    }
+
+    fn steps(
+        &self,
+        item: &Item,
+        dest_path: &str,
+        src: &dyn Store,
+        dst: &dyn Store,
+        r: &mut Record,
+    ) {
+        let fail = |r: &mut Record, why: String| {
+            r.status = Status::Failed;
+            r.reason = Some(why);
+        };
+        let bytes = match src.read(&item.source) {
+            Ok(b) => b,
+            Err(e) => return fail(r, format!("cannot read the source: {e}")),
+        };
+        let source_sha = hex_sha256(&bytes);
+        r.source_bytes = Some(bytes.len());
+        r.source_sha256 = Some(source_sha.clone());
+
+        if let Some(prev) = self.resume.done(&r.source, &r.destination, &source_sha) {
+            let keep = r.clone();
+            *r = prev.clone();
+            r.status = Status::Skipped;
+            r.skip = Some(SkipKind::Resumed);
+            r.reason = Some("done in an earlier run, source unchanged (--resume)".into());
+            r.done = true;
+            r.source_bytes = keep.source_bytes;
+            r.action = None;
+            return;
+        }
+
+        let mut exists = false;
+        if self.existing != Existing::Overwrite {
+            match dst.exists(dest_path) {
+                Ok(e) => exists = e,
+                Err(e) => return fail(r, format!("cannot check the destination: {e}")),
+            }
+            if exists && self.existing == Existing::Skip {
+                r.status = Status::Skipped;
+                r.skip = Some(SkipKind::Exists);
+                r.reason = Some("the destination exists (--skip-existing)".into());
+                return;
+            }
+            if exists && !self.dry_run {
+                return fail(
+                    r,
+                    "the destination exists; add --overwrite to replace it or --skip-existing to keep it".into(),
+                );
+            }
+        }
+
+        let decrypt = self.decrypt.as_deref().map(|s| s.as_str());
+        let rewriting = self.encrypt.is_some() || self.regenerate_ids;
+        let out = if rewriting {
+            let target = match &self.encrypt {
+                Some((level, pw)) => Target::Level {
+                    level: *level,
+                    password: pw.as_deref().map(|s| s.as_str()),
+                },
+                None => Target::Keep,
+            };
+            let options = Options {
+                decrypt_password: decrypt,
+                target,
+                algorithm: self.algorithm,
+                regenerate_id: self.regenerate_ids,
+                allow_lost_values: self.allow_lost,
+            };
+            match package::rewrite(&bytes, &options) {
+                Ok(rw) => {
+                    r.level_before = Some(rw.level_before.number());
+                    r.level_after = Some(rw.level_after.number());
+                    r.lost_values = rw.lost_values;
+                    r.new_id = rw.new_id;
+                    rw.bytes
+                }
+                Err(PackageError::LostValues(names)) => {
+                    r.status = Status::Skipped;
+                    r.skip = Some(SkipKind::UserKey);
+                    r.level_before = Some(1);
+                    r.reason = Some(format!(
+                        "protected with EncryptSensitiveWithUserKey (level 1): {} value(s) can only be opened by the Windows user who saved it and would be written blank; add --allow-lost-sensitive to write it anyway",
+                        names.len()
+                    ));
+                    r.lost_values = names;
+                    return;
+                }
+                Err(e) => return fail(r, format!("cannot re-protect the package: {e}")),
+            }
+        } else {
+            // A plain copy moves the bytes as they are (as dtutil's /COPY does).
+            if let Ok(info) = package::inspect(&bytes, decrypt) {
+                r.level_before = info.protection_level;
+                r.level_after = info.protection_level;
+            }
+            bytes
+        };
+
+        if self.dry_run {
+            r.status = Status::Planned;
+            r.action = Some(if exists { "overwrite" } else { "write" }.into());
+            r.bytes = Some(out.len());
+            if exists {
+                r.status = Status::Failed;
+                r.action = None;
+                r.reason = Some(
+                    "the destination exists; add --overwrite to replace it or --skip-existing to keep it".into(),
+                );
+            }
+            return;
+        }
+
+        let meta = if self.to.wants_meta() {
+            let password = match &self.encrypt {
+                Some((_, Some(pw))) => Some(pw.as_str()),
+                Some((_, None)) => None,
+                None => decrypt,
+            };
+            meta_of(&out, password)
+        } else {
+            PackageMeta::default()
+        };
+        if let Err(e) = dst.write(dest_path, &out, &meta) {
+            return fail(r, format!("cannot write the destination: {e}"));
+        }
+        r.status = Status::Ok;
+        r.done = true;
+        r.reason = None;
+        r.bytes = Some(out.len());
+        r.sha256 = Some(hex_sha256(&out));
+    }
+}
+
+/// What msdb files with a package (id, versions, format), read from the package.
+pub fn meta_of(bytes: &[u8], password: Option<&str>) -> PackageMeta {
+    let Ok(info) = package::inspect(bytes, password) else {
+        return PackageMeta::default();
+    };
+    let version: Vec<i32> = info
+        .version
+        .as_deref()
+        .unwrap_or("1.0.0")
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    PackageMeta {
+        id: info.package_id,
+        description: info.description,
+        version_major: version.first().copied().unwrap_or(1),
+        version_minor: version.get(1).copied().unwrap_or(0),
+        version_build: version.get(2).copied().unwrap_or(0),
+        version_comments: None,
+        version_guid: info.version_guid,
+        package_format: if info.format == Some(2) { 2 } else { 3 },
+        package_type: info.package_type.unwrap_or(0) as i32,
+        is_encrypted: matches!(info.protection_level, Some(3) | Some(4)),
+    }
+}
