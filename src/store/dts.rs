@@ -161,7 +161,7 @@ impl StoreConfig {
         let mut stack: Vec<String> = Vec::new();
         let mut roots = Vec::new();
         // The folder being read: its type and fields.
-        let mut current: Option<(String, Option<String>, Option<String>, Option<String>)> = None;
+        let mut current: Option<Draft> = None;
         let mut text = String::new();
         let mut saw_top = false;
         loop {
@@ -252,6 +252,9 @@ impl StoreConfig {
             .join(", ")
     }
 }
+
+/// A top-level folder being read: its type, Name, ServerName and StorePath.
+type Draft = (String, Option<String>, Option<String>, Option<String>);
 
 fn make_root(
     kind: &str,

@@ -82,10 +82,8 @@ pub fn list_page(body: &[u8]) -> Result<ListPage, String> {
                         };
                         page.entries.push((name, *kind == b"Directory"));
                     }
-                    [b"EnumerationResults", b"NextMarker"] => {
-                        if !text.trim().is_empty() {
-                            page.next_marker = Some(text.trim().to_string());
-                        }
+                    [b"EnumerationResults", b"NextMarker"] if !text.trim().is_empty() => {
+                        page.next_marker = Some(text.trim().to_string());
                     }
                     _ => {}
                 }
