@@ -327,3 +327,551 @@ fn subcommands() {
     );
     assert!(err(&["frobnicate"]).contains("inspect"));
 }
+
+/// The syntax lines are generated from the table; they are SPEC 1's list (with
+/// /ENCRYPT saying honestly that DTS is refused).
+#[test]
+fn syntax_lines_match_the_spec() {
+    let expected = [
+        "/?",
+        "/C[opy] {SQL|FILE|DTS};Path",
+        "/Dec[rypt] Password",
+        "/Del[ete]",
+        "/DestP[assword] Password",
+        "/DestS[erver] Server",
+        "/DestU[ser] User",
+        "/DT[S] PackagePath",
+        "/Dump ProcessID",
+        "/En[crypt] {SQL|FILE};Path;ProtectionLevel[;Password]",
+        "/Ex[ists]",
+        "/FC[reate] {SQL|DTS};ParentFolderPath;NewFolderName",
+        "/FDe[lete] {SQL|DTS};ParentFolderPath;FolderName",
+        "/FDi[rectory] {SQL|DTS}[;FolderPath[;S]]",
+        "/FE[xists] {SQL|DTS};FolderPath",
+        "/FR[ename] {SQL|DTS};ParentFolderPath;OldFolderName;NewFolderName",
+        "/Fi[le] Filespec",
+        "/H[elp] [Option]",
+        "/I[DRegenerate]",
+        "/M[ove] {SQL|FILE|DTS};Path",
+        "/Q[uiet]",
+        "/R[emark] [Text]",
+        "/Si[gn] {SQL|FILE|DTS};Path;Hash",
+        "/SourceP[assword] Password",
+        "/SourceS[erver] Server",
+        "/SourceU[ser] User",
+        "/SQ[L] PackagePath",
+    ];
+    let got: Vec<String> = SWITCHES.iter().map(|s| s.syntax()).collect();
+    assert_eq!(got, expected);
+}
+
+/// Every prefix from the minimal abbreviation to the full name finds the switch, in
+/// any case and with either prefix; every shorter prefix does not.
+#[test]
+fn every_abbreviation_boundary() {
+    for s in SWITCHES {
+        for len in 1..=s.name.len() {
+            let prefix = &s.name[..len];
+            for typed in [
+                prefix.to_string(),
+                prefix.to_ascii_lowercase(),
+                prefix.to_ascii_uppercase(),
+            ] {
+                let found = matches!(switches::lookup(&typed), Match::Found(f) if f.id == s.id);
+                assert_eq!(found, len >= s.min, "{typed} for {}", s.name);
+            }
+        }
+        // A minimal abbreviation is a prefix of no other name: lookups cannot collide.
+        let abbrev = s.name[..s.min].to_ascii_lowercase();
+        for t in SWITCHES.iter().filter(|t| t.id != s.id) {
+            assert!(
+                !t.name.to_ascii_lowercase().starts_with(&abbrev),
+                "{} shadows {}",
+                s.name,
+                t.name
+            );
+        }
+    }
+}
+
+#[test]
+fn ambiguous_and_too_short_prefixes() {
+    let m = err(&["/F", "x"]);
+    assert!(
+        m.contains("ambiguous") && m.contains("/Fi[le]") && m.contains("/FC[reate]"),
+        "{m}"
+    );
+    let m = err(&["/D"]);
+    for name in ["/Dec[rypt]", "/Del[ete]", "/DT[S]", "/Dump", "/DestU[ser]"] {
+        assert!(m.contains(name), "{m}");
+    }
+    assert!(m.contains("`/D`"), "{m}");
+    let m = err(&["/Dum", "1"]);
+    assert!(
+        m.contains("unknown option `/Dum`") && m.contains("did you mean /Dump"),
+        "{m}"
+    );
+    assert!(err(&["-So", "x"]).contains("ambiguous"));
+    // /DT is DTS; /Fi is File.
+    assert_eq!(
+        plan(&["/DT", "MSDB\\p", "/EX"]).source.unwrap().kind,
+        LocationKind::Dts
+    );
+    assert_eq!(
+        plan(&["/fi", "p.dtsx", "/ex"]).source.unwrap().kind,
+        LocationKind::File
+    );
+    assert_eq!(
+        plan(&["-SQ", "F\\p", "-ex"]).source.unwrap().kind,
+        LocationKind::Sql
+    );
+}
+
+#[test]
+fn dash_prefix_and_case() {
+    let pl = plan(&["-fIlE", "a.dtsx", "-cOp", "file;b.dtsx", "-q"]);
+    assert!(pl.quiet);
+    assert_eq!(pl.action.destination().unwrap().kind, LocationKind::File);
+    let pl = plan(&[
+        "/sql", "F\\P", "/sources", "db", "/SourceU", "sa", "/sourcep", "pw", "/DEL",
+    ]);
+    assert_eq!(pl.action, Action::Delete);
+    let sql = pl.source.unwrap().sql.unwrap();
+    assert_eq!(sql.user.as_deref(), Some("sa"));
+    assert_eq!(sql.password, Some(SecretSpec::Literal("pw".into())));
+}
+
+#[test]
+fn quoted_semicolon_arguments() {
+    // Whole argument quoted (the shell passed the quotes through).
+    let pl = plan(&["/FILE", "a", "/COPY", "\"FILE;/tmp/x y/b.dtsx\""]);
+    assert_eq!(pl.action.destination().unwrap().path, "/tmp/x y/b.dtsx");
+    let pl = plan(&["/FILE", "a", "/EN", "\"FILE;b.dtsx;3;a\"\"b\""]);
+    let Action::Encrypt { password, .. } = &pl.action else {
+        panic!()
+    };
+    assert_eq!(password, &Some(SecretSpec::Literal("a\"b".into())));
+    // Individually quoted fields; `;` inside quotes is literal.
+    let pl = plan(&["/FILE", "a", "/COPY", "FILE;\"C:\\x y\\p;1.dtsx\""]);
+    assert_eq!(pl.action.destination().unwrap().path, "C:\\x y\\p;1.dtsx");
+    let pl = plan(&["/FE", "SQL;\"\\Fin \"\"Q1\"\"\""]);
+    let Action::FolderExists { path, .. } = pl.action else {
+        panic!()
+    };
+    assert_eq!(path, "\\Fin \"Q1\"");
+    assert!(err(&["/FILE", "a", "/COPY", "FILE;\"open"]).contains("quote"));
+}
+
+#[test]
+fn remarks() {
+    let pl = plan(&[
+        "/R",
+        "first",
+        "/FILE",
+        "a",
+        "/R",
+        "/EXISTS",
+        "/R",
+        "/home/not/an/option",
+        "/R",
+    ]);
+    assert_eq!(pl.remarks, vec!["first", "/home/not/an/option"]);
+    assert_eq!(pl.action, Action::Exists);
+    let pl = plan(&["/FILE", "a", "/EXISTS", "/R", "--json"]);
+    assert!(pl.remarks.is_empty());
+    assert_eq!(pl.output, OutputMode::Json);
+    let pl = plan(&["/FILE", "a", "/EXISTS", "/Remark", "x", "-rem", "y"]);
+    assert_eq!(pl.remarks, vec!["x", "y"]);
+}
+
+#[test]
+fn secrets_stay_unresolved_and_never_serialise() {
+    let pl = plan(&[
+        "/SQL",
+        "F\\P",
+        "/SourceUser",
+        "sa",
+        "/SourcePassword",
+        "hunter2",
+        "/Decrypt",
+        "file:/run/secrets/old",
+        "/ENCRYPT",
+        "SQL;F\\Q;3;correct horse",
+        "/DestUser",
+        "etl",
+        "/DestPassword",
+        "env:DEST_PW",
+        "--dry-run",
+    ]);
+    assert!(pl.dry_run);
+    assert_eq!(
+        pl.decrypt,
+        Some(SecretSpec::File("/run/secrets/old".into()))
+    );
+    let dest = pl.action.destination().unwrap().sql.clone().unwrap();
+    assert_eq!(dest.password, Some(SecretSpec::Env("DEST_PW".into())));
+    let json = serde_json::to_string(&pl).unwrap();
+    assert!(
+        !json.contains("hunter2") && !json.contains("correct horse"),
+        "{json}"
+    );
+    assert!(
+        json.contains("\"***\"") && json.contains("env:DEST_PW"),
+        "{json}"
+    );
+    assert!(json.contains("file:/run/secrets/old"), "{json}");
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["action"], "encrypt");
+    assert_eq!(value["source"]["sql"]["password"], "***");
+    // pass: forces a literal that looks like a reference.
+    assert_eq!(
+        plan(&["/FILE", "a", "/Dec", "pass:env:X", "/EX"]).decrypt,
+        Some(SecretSpec::Literal("env:X".into()))
+    );
+    // Debug output hides literals too.
+    assert!(!format!("{pl:?}").contains("hunter2"));
+}
+
+#[test]
+fn passwords_never_appear_in_errors() {
+    let cases: &[&[&str]] = &[
+        &["/FILE", "a", "/Decrypt:hunter2", "/EX"],
+        &["/FILE", "a", "/En;FILE;b;2;hunter2"],
+        &["/SQL", "a", "/SourcePassword=hunter2", "/EX"],
+        &["/FILE", "a", "/Decrypt", "my", "hunter2", "/EX"],
+        &["/SQL", "a", "/SourceUser", "sa", "hunter2", "/EX"],
+        &["/FILE", "a", "/EN", "FILE;b;hunter2;2"],
+        &["/FILE", "a", "/EN", "hunter2;FILE;b;2"],
+        &["/FILE", "a", "/EN", "FILE;b;0;hunter2"],
+        &["/FILE", "a", "/EN", "FILE;b;1;hunter2"],
+        &["/FILE", "a", "/EN", "FILE;b;2;hunter2;x"],
+        &["/FILE", "a", "/EX", "--frob=hunter2"],
+        &[
+            "/FILE",
+            "a",
+            "/EN",
+            "FILE;b;2;hunter2",
+            "/DestPassword",
+            "hunter2",
+        ],
+    ];
+    for args in cases {
+        let m = err(args);
+        assert!(!m.contains("hunter2"), "{args:?}: {m}");
+    }
+    let m = err(&["/FILE", "a", "/Decrypt:hunter2"]);
+    assert!(
+        m.contains("space") && m.contains("/Decrypt Password"),
+        "{m}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn non_unicode_arguments_are_not_echoed() {
+    use std::os::unix::ffi::OsStringExt;
+    let args = vec![
+        OsString::from("/FILE"),
+        OsString::from("a"),
+        OsString::from("/Dec"),
+        OsString::from_vec(b"s3cr\xffet".to_vec()),
+    ];
+    let e = parse(args).unwrap_err();
+    assert_eq!(e.exit, crate::error::ExitCode::CommandLine);
+    assert!(
+        e.message.contains("argument 4") && !e.message.contains("s3cr"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn encrypt_rules() {
+    let m = err(&["/FILE", "a", "/ENCRYPT", "FILE;b;7;pw"]);
+    assert!(m.contains("/ENCRYPT") && m.contains("0-5"), "{m}");
+    assert!(
+        m.contains("0 (DontSaveSensitive)") && m.contains("5 (ServerStorage)"),
+        "{m}"
+    );
+    let m = err(&["/FILE", "a", "/en", "FILE;b;x"]);
+    assert!(m.contains("/en") && m.contains("/ENCRYPT"), "{m}");
+    let m = err(&["/FILE", "a", "/ENCRYPT", "DTS;MSDB\\b;2;pw"]);
+    assert!(
+        m.contains("package store (DTS)") && m.contains("FILE or SQL"),
+        "{m}"
+    );
+    let m = err(&["/FILE", "a", "/ENCRYPT", "FILE;b;5"]);
+    assert!(m.contains("ServerStorage (5) is only for SQL"), "{m}");
+    let m = err(&["/FILE", "a", "/ENCRYPT", "FILE;b;4"]);
+    assert!(
+        m.contains("DPAPI") && m.contains("not available on this platform") && m.contains("3"),
+        "{m}"
+    );
+    assert!(err(&["/FILE", "a", "/ENCRYPT", "SQL;b;3"]).contains("needs a password"));
+    assert!(err(&["/FILE", "a", "/ENCRYPT", "FILE;b;0;pw"]).contains("takes no password"));
+    assert!(err(&["/FILE", "a", "/ENCRYPT", "FILE"]).contains("missing"));
+    assert!(err(&["/FILE", "a", "/ENCRYPT", "FILE;;2;pw"]).contains("empty"));
+    // Level 0 with an empty fourth field is fine; 3 with an env: password.
+    assert!(matches!(
+        plan(&["/FILE", "a", "/ENCRYPT", "FILE;b;0;"]).action,
+        Action::Encrypt { password: None, .. }
+    ));
+    let Action::Encrypt {
+        level,
+        password,
+        destination,
+    } = plan(&["/FILE", "a", "/ENCRYPT", "file;b; 3 ;env:K"]).action
+    else {
+        panic!()
+    };
+    assert_eq!(level, ProtectionLevel::EncryptAllWithPassword);
+    assert_eq!(password, Some(SecretSpec::Env("K".into())));
+    assert_eq!(destination.sql, None);
+}
+
+#[test]
+fn source_and_destination_rules() {
+    let m = err(&["/FILE", "a", "/DTS", "b", "/EX"]);
+    assert!(m.contains("/FILE") && m.contains("/DTS"), "{m}");
+    let m = err(&["/FILE", "a", "/Fi", "b", "/EX"]);
+    assert!(
+        m.contains("twice") && m.contains("`/FILE`") && m.contains("`/Fi`"),
+        "{m}"
+    );
+    let m = err(&["/FILE", "a", "/SourceServer", "s", "/EX"]);
+    assert!(m.contains("/SourceServer") && m.contains("FILE"), "{m}");
+    let m = err(&[
+        "/DTS",
+        "MSDB\\a",
+        "/SourcePassword",
+        "p",
+        "/SourceUser",
+        "u",
+        "/EX",
+    ]);
+    assert!(m.contains("/SourceUser") && m.contains("DTS"), "{m}");
+    // DTS: server only.
+    let sql = plan(&["/DTS", "MSDB\\a", "/SourceS", "box", "/EX"])
+        .source
+        .unwrap()
+        .sql
+        .unwrap();
+    assert_eq!(
+        sql,
+        SqlConnection {
+            server: Some("box".into()),
+            user: None,
+            password: None
+        }
+    );
+    let pl = plan(&["/FILE", "a", "/COPY", "DTS;MSDB\\b", "/DestServer", "box"]);
+    let dest = pl.action.destination().unwrap();
+    assert_eq!(dest.sql.as_ref().unwrap().server.as_deref(), Some("box"));
+    assert!(err(&["/FILE", "a", "/COPY", "DTS;MSDB\\b", "/DestUser", "u"]).contains("/DestUser"));
+    assert!(err(&["/FILE", "a", "/COPY", "FILE;b", "/DestUser", "u"]).contains("/DestUser"));
+    assert!(err(&["/FILE", "a", "/I", "/DestServer", "s"]).contains("/DestServer"));
+    // SQL destination without user: integrated authentication.
+    let pl = plan(&["/FILE", "a", "/COPY", "SQL;F\\b"]);
+    assert_eq!(
+        pl.action.destination().unwrap().sql,
+        Some(SqlConnection::default())
+    );
+    // A FILE source has no connection.
+    assert_eq!(plan(&["/FILE", "a", "/EX"]).source.unwrap().sql, None);
+    // Paths.
+    assert!(err(&["/SQL", "", "/EX"]).contains("empty"));
+    assert!(err(&["/SQL", "F/../G", "/EX"]).contains("never escape"));
+    assert!(err(&["/FILE", "a", "/COPY", "DTS;File System\\..\\x"]).contains("never escape"));
+    assert_eq!(
+        plan(&["/FILE", "../up/a.dtsx", "/EX"]).source.unwrap().path,
+        "../up/a.dtsx"
+    );
+    assert_eq!(
+        plan(&["/DTS", "File System\\F\\P", "/EX"])
+            .source
+            .unwrap()
+            .path,
+        "File System\\F\\P"
+    );
+}
+
+#[test]
+fn action_rules() {
+    let m = err(&["/FILE", "a", "/EXISTS", "/M", "FILE;b"]);
+    assert!(
+        m.contains("/EXISTS") && m.contains("/M") && m.contains("one action"),
+        "{m}"
+    );
+    let m = err(&["/FILE", "a", "/Q"]);
+    assert!(
+        m.contains("no action") && m.contains("/COPY") && m.contains("/FDIRECTORY"),
+        "{m}"
+    );
+    assert!(err(&["/I"]).contains("needs a source"));
+    assert!(err(&["/DELETE"]).contains("/DELETE needs a source"));
+    let m = err(&["/Dump"]);
+    assert!(
+        m.contains("only on Windows") && m.contains("not supported on this platform"),
+        "{m}"
+    );
+    let m = err(&["/FILE", "a", "/COPY"]);
+    assert!(
+        m.contains("/COPY needs an argument") && m.contains("{SQL|FILE|DTS};Path"),
+        "{m}"
+    );
+    let m = err(&["/FILE", "a", "/COPY", "FILE;b;c"]);
+    assert!(m.contains("too many"), "{m}");
+    let m = err(&["/FILE", "a", "/SIGN", "FILE;b"]);
+    assert!(m.contains("missing") && m.contains("Hash"), "{m}");
+    // Modifiers combine with folder actions too.
+    let pl = plan(&["/FDi", "SQL", "/Q", "/I", "/R", "x"]);
+    assert!(pl.quiet && pl.regenerate_id && pl.source.is_none());
+}
+
+#[test]
+fn folder_rules() {
+    let m = err(&["/FC", "FILE;\\;x"]);
+    assert!(m.contains("folder actions apply to SQL and DTS"), "{m}");
+    assert!(err(&["/FC", "SQL;\\;a\\b"]).contains("one folder name"));
+    assert!(err(&["/FR", "SQL;\\;a;"]).contains("new folder name"));
+    assert!(err(&["/FDe", "SQL;\\;.."]).contains("never escape"));
+    let m = err(&["/FDi", "DTS", "/SourceUser", "u"]);
+    assert!(m.contains("/SourceUser") && m.contains("DTS"), "{m}");
+    let Action::FolderDirectory { folder, .. } =
+        plan(&["/FDi", "DTS;\\", "/SourceServer", "b"]).action
+    else {
+        panic!()
+    };
+    assert_eq!(
+        folder.sql,
+        Some(SqlConnection {
+            server: Some("b".into()),
+            user: None,
+            password: None
+        })
+    );
+    let Action::FolderRename {
+        folder,
+        parent,
+        old_name,
+        new_name,
+    } = plan(&[
+        "/FR",
+        "SQL;\\A;B;C",
+        "/SourceUser",
+        "u",
+        "/SourcePassword",
+        "env:P",
+    ])
+    .action
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (parent.as_str(), old_name.as_str(), new_name.as_str()),
+        ("\\A", "B", "C")
+    );
+    assert_eq!(
+        folder.sql.unwrap().password,
+        Some(SecretSpec::Env("P".into()))
+    );
+    assert!(err(&["/FE", "SQL;\\A", "/DestServer", "s"]).contains("/DestServer"));
+    assert!(err(&["/FDi", "SQL;\\;S;x"]).contains("too many"));
+}
+
+#[test]
+fn long_options_rules() {
+    assert!(err(&["/FILE", "a", "/EX", "--json=yes"]).contains("takes no value"));
+    let m = err(&["/FILE", "a", "/EX", "--algorithm"]);
+    assert!(m.contains("--algorithm needs a value"), "{m}");
+    assert!(err(&["/FILE", "a", "/EX", "--dry"]).contains("unknown option `--dry`"));
+    // A command-line error is still an error under --dry-run.
+    assert!(err(&["--dry-run", "/FILE", "a"]).contains("no action"));
+    assert!(matches!(
+        p(&["/FILE", "a", "/EX", "--version"]),
+        Ok(Command::Version)
+    ));
+    assert_eq!(
+        plan(&["--algorithm=3DES", "/FILE", "a", "/EX"]).algorithm,
+        Some(Algorithm::TripleDes)
+    );
+}
+
+#[test]
+fn help_topics() {
+    let Action::Help { option } = plan(&["/H", "cop"]).action else {
+        panic!()
+    };
+    assert_eq!(option.as_deref(), Some("Copy"));
+    let Action::Help { option } = plan(&["/Help"]).action else {
+        panic!()
+    };
+    assert_eq!(option, None);
+    let Action::Help { option } = plan(&["/H", "inspect"]).action else {
+        panic!()
+    };
+    assert_eq!(option.as_deref(), Some("inspect"));
+    assert!(err(&["/H", "zz"]).contains("no such option"));
+    assert!(err(&["/H", "D"]).contains("ambiguous"));
+    // Help wins over whatever else is on the line.
+    assert!(matches!(
+        plan(&["/FILE", "a", "/SourceUser", "u", "/?"]).action,
+        Action::Help { option: None }
+    ));
+    let copy = help_text(Some("/C")).unwrap();
+    assert!(
+        copy.starts_with("/C[opy] {SQL|FILE|DTS};Path") && copy.contains("Example: dtutil"),
+        "{copy}"
+    );
+    assert!(help_text(Some("-SourceS"))
+        .unwrap()
+        .contains("/SourceS[erver] Server"));
+    assert!(help_text(Some("--dry-run"))
+        .unwrap()
+        .contains("touch nothing"));
+    assert!(help_text(Some("inspect")).unwrap().contains("--password"));
+    assert_eq!(
+        help_text(Some("Dum")).unwrap_err().exit,
+        crate::error::ExitCode::CommandLine
+    );
+    let all = help_text(None).unwrap();
+    assert!(all.starts_with("dtutil:") && all.contains("Usage: dtutil /option [value]"));
+    for needle in [
+        "--dry-run",
+        "--json",
+        "--algorithm 3des|aes256",
+        "--allow-lost-sensitive",
+        "--version",
+        "dtutil inspect",
+        "env:NAME",
+        "file:PATH",
+    ] {
+        assert!(all.contains(needle), "{needle}");
+    }
+}
+
+#[test]
+fn subcommand_paths() {
+    let Ok(Command::Dtutil(pl)) = p(&["inspect", "--help"]) else {
+        panic!()
+    };
+    assert_eq!(
+        pl.action,
+        Action::Help {
+            option: Some("inspect".into())
+        }
+    );
+    let Ok(Command::Inspect(args)) = p(&["inspect", "--password", "file:/k", "x.dtsx"]) else {
+        panic!()
+    };
+    assert_eq!(args.password, Some(SecretSpec::File("/k".into())));
+    assert!(!args.json);
+    let m = err(&["inspekt", "a"]);
+    assert!(
+        m.contains("unknown subcommand `inspekt`")
+            && m.contains("inspect")
+            && m.contains("project"),
+        "{m}"
+    );
+    assert!(err(&["inspect", "--bogus", "a"]).contains("--bogus"));
+}
