@@ -315,6 +315,9 @@ pub struct Plan {
     pub algorithm: Option<Algorithm>,
     /// `--allow-lost-sensitive`: write a user-key package whose values cannot be read here.
     pub allow_lost_sensitive: bool,
+    /// `--store-config`: the package store's MsDtsSrvr.ini.xml for DTS locations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_config: Option<String>,
     pub output: OutputMode,
     pub dry_run: bool,
 }

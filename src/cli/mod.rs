@@ -25,6 +25,11 @@ const LONG_OPTIONS: &[(&str, &str, &str)] = &[
     ),
     ("json", "", "print results as JSON lines"),
     (
+        "store-config",
+        "PATH",
+        "the package store's MsDtsSrvr.ini.xml (default: DTUTIL_STORE_CONFIG, then the per-user file)",
+    ),
+    (
         "algorithm",
         "3des|aes256",
         "cipher for re-encrypted values (default: each package's own)",
@@ -225,6 +230,7 @@ fn help_plan(option: Option<String>) -> Plan {
         regenerate_id: false,
         algorithm: None,
         allow_lost_sensitive: false,
+        store_config: None,
         output: OutputMode::Text,
         dry_run: false,
     }
@@ -240,6 +246,7 @@ struct Raw {
     json: bool,
     algorithm: Option<Algorithm>,
     allow_lost_sensitive: bool,
+    store_config: Option<String>,
     help: bool,
     version: bool,
 }
@@ -355,6 +362,21 @@ fn parse_long(
         "allow-lost-sensitive" => raw.allow_lost_sensitive = true,
         "help" => raw.help = true,
         "version" => raw.version = true,
+        "store-config" => {
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    let v = args.get(*i).cloned().ok_or_else(|| {
+                        Error::command_line(format!(
+                            "{token} needs a path to an MsDtsSrvr.ini.xml file"
+                        ))
+                    })?;
+                    *i += 1;
+                    v
+                }
+            };
+            raw.store_config = Some(value);
+        }
         "algorithm" => {
             let value = match inline {
                 Some(v) => v,
@@ -801,6 +823,7 @@ fn validate(raw: Raw) -> Result<Plan> {
         regenerate_id: v.has(Id::IdRegenerate),
         algorithm: v.raw.algorithm,
         allow_lost_sensitive: v.raw.allow_lost_sensitive,
+        store_config: v.raw.store_config.clone(),
         output,
         dry_run: v.raw.dry_run,
     })

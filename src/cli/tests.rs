@@ -875,3 +875,26 @@ fn subcommand_paths() {
     );
     assert!(err(&["inspect", "--bogus", "a"]).contains("--bogus"));
 }
+
+#[test]
+fn store_config_flag() {
+    let pl = plan(&[
+        "/DTS",
+        "File System\\x",
+        "/EXISTS",
+        "--store-config",
+        "/etc/ssis/MsDtsSrvr.ini.xml",
+    ]);
+    assert_eq!(
+        pl.store_config.as_deref(),
+        Some("/etc/ssis/MsDtsSrvr.ini.xml")
+    );
+    let pl = plan(&[
+        "/DTS",
+        "File System\\x",
+        "/EXISTS",
+        "--store-config=cfg.xml",
+    ]);
+    assert_eq!(pl.store_config.as_deref(), Some("cfg.xml"));
+    assert!(err(&["/DTS", "x", "/EXISTS", "--store-config"]).contains("MsDtsSrvr"));
+}

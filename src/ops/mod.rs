@@ -42,6 +42,10 @@ pub fn run(command: Command, printer: &mut Printer) -> Result<ExitCode> {
         Command::Batch(args) => crate::batch::run(&args, printer),
         Command::Dtutil(plan) => {
             printer.mode = plan.output;
+            if let Some(path) = &plan.store_config {
+                // The package store reads its roots from here; set before any store opens.
+                std::env::set_var("DTUTIL_STORE_CONFIG", path);
+            }
             if plan.dry_run {
                 print_plan(&plan);
                 return Ok(ExitCode::Success);
@@ -306,6 +310,7 @@ fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<Vec<u8>> {
         StoreError::NotFound(_) => Error::not_found(format!(
             "{name}: the package does not exist (check the path and the location keyword)"
         )),
+        StoreError::TooLarge(m) => Error::new(ExitCode::PackageCannotLoad, m),
         other => Error::failure(other.to_string()),
     })
 }
