@@ -5,7 +5,7 @@ DEMO_OUT := demo-out
 export DEMO_PASSWORD ?= demo-pass
 export NEW_PASSWORD ?= n3w-Passw0rd
 
-.PHONY: all build demo test lint unit proofs bench clean
+.PHONY: all build demo test lint unit proofs bench bench-batch clean
 
 all: build
 
@@ -44,6 +44,11 @@ test: lint unit proofs
 
 bench: build
 	$(CARGO) run --release --example bench
+	$(CARGO) run --release --example bench_batch
+
+# dtutil batch against a shell loop of single dtutil runs (directory, msdb, Azure Files).
+bench-batch: build
+	$(CARGO) run --release --example bench_batch
 
 clean:
 	rm -rf $(DEMO_OUT)
