@@ -13,14 +13,21 @@ fuzz_target!(|data: &[u8]| {
     let iv = fields.next().unwrap_or("");
     let alg = fields.next().unwrap_or("tripledes-cbc");
     let cipher = fields.next().unwrap_or("");
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
+    };
     let package = format!(
         "<?xml version=\"1.0\"?><DTS:Executable xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\" DTS:DTSID=\"{{6F1D2C3B-7A48-4E1B-9C62-0D3F5A7B8C91}}\" DTS:ProtectionLevel=\"2\"><DTS:Property DTS:Name=\"PackageFormatVersion\">8</DTS:Property><EncryptedData Type=\"http://www.w3.org/2001/04/xmlenc#Element\" Salt=\"{}\" IV=\"{}\" xmlns=\"http://www.w3.org/2001/04/xmlenc#\"><EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#{}\" /><CipherData><CipherValue>{}</CipherValue></CipherData></EncryptedData></DTS:Executable>",
         esc(salt), esc(iv), esc(alg), esc(cipher)
     );
     let options = Options {
         decrypt_password: Some("pw"),
-        target: Target::Level { level: ProtectionLevel::DontSaveSensitive, password: None },
+        target: Target::Level {
+            level: ProtectionLevel::DontSaveSensitive,
+            password: None,
+        },
         algorithm: None,
         regenerate_id: false,
         allow_lost_values: false,

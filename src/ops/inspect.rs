@@ -30,10 +30,12 @@ pub fn run(args: &InspectArgs, printer: &mut Printer) -> Result<ExitCode> {
 }
 
 fn inspect_one(path: &str, password: Option<&str>) -> Result<serde_json::Value> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::not_found(format!("`{path}`: no such file")),
-        _ => Error::failure(format!("`{path}`: cannot read: {e}")),
-    })?;
+    let bytes = crate::store::file::read_bounded(std::path::Path::new(path))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::not_found(format!("`{path}`: no such file")),
+            _ => Error::failure(format!("`{path}`: cannot read: {e}")),
+        })?
+        .map_err(|e| Error::cannot_load(e.to_string()))?;
     match package::inspect(&bytes, password) {
         Ok(info) => Ok(serde_json::to_value(info).expect("serialisable")),
         Err(PackageError::NotAPackage(root)) => {

@@ -179,7 +179,7 @@ fn open<'a>(input: &'a [u8], password: Option<&str>) -> Result<Opened<'a>, Packa
             if !plain.starts_with(b"<") {
                 return Err(PackageError::WrongPassword);
             }
-            let inner = scan::scan(&doc).map_err(|_| PackageError::WrongPassword)?;
+            let inner = scan::scan(&doc).map_err(|e| decrypted_error(&plain, e, "package"))?;
             if !matches!(inner.root_kind, RootKind::Dts(_)) {
                 return Err(PackageError::WrongPassword);
             }
@@ -451,7 +451,7 @@ pub fn rewrite(input: &[u8], options: &Options<'_>) -> Result<Rewritten, Package
         edits.push((span, id.clone().into_bytes()));
         new_id = Some(id);
     }
-    let mut bytes = apply_edits(doc, edits);
+    let mut bytes = apply_edits(doc, edits)?;
     if level_after == ProtectionLevel::EncryptAllWithPassword {
         let root = scan.root.outer;
         let epilog = doc.len() - root.end;
@@ -481,7 +481,25 @@ fn open_node(enc: &EncryptedNode, password: &str) -> Result<Zeroizing<Vec<u8>>, 
     }
     match scan::scan(&plain) {
         Ok(s) if s.root.outer.start == 0 && s.root.outer.end == plain.len() => Ok(plain),
-        _ => Err(PackageError::WrongPassword),
+        Ok(_) => Err(decrypted_error(
+            &plain,
+            PackageError::Unsupported("it holds more than one element".into()),
+            "value",
+        )),
+        Err(e) => Err(decrypted_error(&plain, e, "value")),
+    }
+}
+
+/// Why decrypted data did not load. Text that is valid UTF-8 and starts with `<` came
+/// from the right key (a wrong one gives random bytes), so the real reason (a DTD, an
+/// entity, deep nesting...) is named rather than blaming the password.
+fn decrypted_error(plain: &[u8], error: PackageError, what: &str) -> PackageError {
+    if plain.len() >= 16 && plain.starts_with(b"<") && std::str::from_utf8(plain).is_ok() {
+        PackageError::Unsupported(format!(
+            "the encrypted {what} decrypts to XML that cannot be loaded: {error}"
+        ))
+    } else {
+        PackageError::WrongPassword
     }
 }
 
@@ -571,19 +589,26 @@ fn level_edit(scan: &Scan, level: ProtectionLevel) -> Result<(Span, Vec<u8>), Pa
 }
 
 /// Replaces non-overlapping spans; everything between them is copied untouched.
-fn apply_edits(doc: &[u8], mut edits: Vec<(Span, Vec<u8>)>) -> Vec<u8> {
+/// Overlapping spans (which a well-formed package never yields) are an error, not a
+/// panic: the fuzzer found a root marked sensitive that did this.
+fn apply_edits(doc: &[u8], mut edits: Vec<(Span, Vec<u8>)>) -> Result<Vec<u8>, PackageError> {
     edits.sort_by_key(|(s, _)| (s.start, s.end));
     let grow: usize = edits.iter().map(|(_, r)| r.len()).sum();
     let mut out = Vec::with_capacity(doc.len() + grow);
     let mut at = 0;
     for (span, replacement) in edits {
-        debug_assert!(span.start >= at, "edits overlap");
+        if span.start < at || span.end > doc.len() {
+            return Err(PackageError::Unsupported(
+                "the package's sensitive values, level marker or ID overlap; cannot rewrite it"
+                    .into(),
+            ));
+        }
         out.extend_from_slice(&doc[at..span.start]);
         out.extend_from_slice(&replacement);
         at = span.end;
     }
     out.extend_from_slice(&doc[at..]);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -436,6 +436,14 @@ fn open_element(
             .is_some_and(|v| v.eq_ignore_ascii_case(b"true") || v == b"1");
     }
 
+    if depth == 0 && value(attrs.sensitive) == Some(b"1") {
+        // Blanking or encrypting it would replace the whole package.
+        return Err(err_at(
+            doc,
+            before,
+            "the root element is marked Sensitive=\"1\"; a package's root cannot be a sensitive value",
+        ));
+    }
     if value(attrs.sensitive) == Some(b"1") {
         frame.opaque = true;
         match attrs.encrypted {
@@ -568,6 +576,13 @@ fn close_element(
                             "the ProtectionLevel property appears twice",
                         ));
                     }
+                    if matches!(scan.level_marker, Some(LevelMarker::Attribute(_))) {
+                        return Err(err_at(
+                            doc,
+                            frame.start,
+                            "the protection level is given twice: as the root's DTS:ProtectionLevel attribute and as a ProtectionLevel property",
+                        ));
+                    }
                     scan.level_marker = Some(LevelMarker::Property(text));
                 }
                 other => {
@@ -686,6 +701,19 @@ fn encrypted_node(
         Some(String::from_utf8_lossy(&raw[a + 1..end]).into_owned())
     })();
     let uri = algorithm_uri.ok_or_else(|| bad("no EncryptionMethod Algorithm".into()))?;
+    // Start tags only (`<EncryptionMethod`, `<x:EncryptionMethod`), not `</...>`.
+    let raw = outer.slice(doc);
+    let methods = memchr::memmem::find_iter(raw, b"EncryptionMethod")
+        .filter(|&i| {
+            let tag = memchr::memrchr(b'<', &raw[..i]);
+            tag.is_some_and(|t| raw.get(t + 1) != Some(&b'/'))
+        })
+        .count();
+    if methods > 1 {
+        return Err(bad(format!(
+            "{methods} EncryptionMethod elements; one algorithm expected"
+        )));
+    }
     let algorithm = Algorithm::from_uri(&uri)
         .map_err(|e: CryptoError| PackageError::Unsupported(format!("{e}")))?;
     let salt = match &parts.salt {

@@ -1,7 +1,7 @@
 //! FILE: packages on a local (or mounted) file system.
 
 use super::{PackageMeta, Store, StoreError, StoreResult};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Clone)]
@@ -29,7 +29,7 @@ impl Store for FileStore {
                 "`{path}` is a directory, not a package file"
             )));
         }
-        std::fs::read(p).map_err(|e| io_error("cannot read", path, e))
+        read_bounded(p).map_err(|e| io_error("cannot read", path, e))?
     }
 
     fn write(&self, path: &str, bytes: &[u8], _meta: &PackageMeta) -> StoreResult<()> {
@@ -61,6 +61,29 @@ impl Store for FileStore {
             _ => a == b,
         }
     }
+}
+
+/// Reads a file of at most `MAX_PACKAGE_BYTES`, without allocating more: a larger (or
+/// sparse) file is refused by its length, and one that grows while read by the bound.
+pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
+    let limit = crate::package::xml::MAX_PACKAGE_BYTES as u64;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let too_large = |n: u64| {
+        Ok(Err(StoreError::TooLarge(format!(
+            "`{}` is {n} bytes, over the {limit} byte package limit; not loaded",
+            path.display()
+        ))))
+    };
+    if len > limit {
+        return too_large(len);
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return too_large(bytes.len() as u64);
+    }
+    Ok(Ok(bytes))
 }
 
 /// Writes a temporary file beside the target, flushes it to disk, then renames it

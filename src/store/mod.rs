@@ -44,6 +44,8 @@ pub enum StoreError {
     /// The operation exists in dtutil but this backend cannot do it (yet).
     Unsupported(String),
     PermissionDenied(String),
+    /// Larger than a package may be (`package::xml::MAX_PACKAGE_BYTES`): cannot be loaded.
+    TooLarge(String),
     /// Anything else: I/O, network, server errors. The message says what and where.
     Failed(String),
 }
@@ -54,6 +56,7 @@ impl fmt::Display for StoreError {
             Self::NotFound(m)
             | Self::Unsupported(m)
             | Self::PermissionDenied(m)
+            | Self::TooLarge(m)
             | Self::Failed(m) => f.write_str(m),
         }
     }

@@ -678,8 +678,15 @@ impl Store for AzureFilesStore {
             }
             _ => return Err(Self::answer_error(&doing, &first)),
         };
+        let limit = crate::package::xml::MAX_PACKAGE_BYTES;
         let total = usize::try_from(total)
-            .map_err(|_| StoreError::Failed(format!("{doing}: the file is too large")))?;
+            .ok()
+            .filter(|&t| t <= limit)
+            .ok_or_else(|| {
+                StoreError::TooLarge(format!(
+                    "{doing}: the file is {total} bytes, over the {limit} byte package limit; not loaded"
+                ))
+            })?;
         let mut bytes = first.body;
         bytes.reserve(total.saturating_sub(bytes.len()));
         while bytes.len() < total {
@@ -819,6 +826,7 @@ fn append(e: StoreError, tail: &str) -> StoreError {
         StoreError::NotFound(m) => StoreError::Failed(format!("{m}{tail}")),
         StoreError::Unsupported(m) => StoreError::Unsupported(format!("{m}{tail}")),
         StoreError::PermissionDenied(m) => StoreError::PermissionDenied(format!("{m}{tail}")),
+        StoreError::TooLarge(m) => StoreError::TooLarge(format!("{m}{tail}")),
         StoreError::Failed(m) => StoreError::Failed(format!("{m}{tail}")),
     }
 }
