@@ -436,7 +436,7 @@ fn open_element(
             .is_some_and(|v| v.eq_ignore_ascii_case(b"true") || v == b"1");
     }
 
-    if depth == 0 && value(attrs.sensitive) == Some(b"1") {
+    if depth == 0 && name == b"DTS:Executable" && value(attrs.sensitive) == Some(b"1") {
         // Blanking or encrypting it would replace the whole package.
         return Err(err_at(
             doc,
