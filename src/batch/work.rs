@@ -156,7 +156,7 @@ impl Job {
                     r.skip = Some(SkipKind::UserKey);
                     r.level_before = Some(1);
                     r.reason = Some(format!(
-                        "protected with EncryptSensitiveWithUserKey (level 1): {} value(s) can only be opened by the Windows user who saved it and would be written blank; add --allow-lost-sensitive to write it anyway",
+                        "level 1 (EncryptSensitiveWithUserKey): {} value(s) only the Windows user who saved it can open; --allow-lost-sensitive writes them blank",
                         names.len()
                     ));
                     r.lost_values = names;

@@ -196,6 +196,6 @@ pub fn with_status<'a>(
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["status"] == status && skip.map_or(true, |s| r["skip"] == s))
+        .filter(|r| r["status"] == status && skip.is_none_or(|s| r["skip"] == s))
         .collect()
 }
