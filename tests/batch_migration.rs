@@ -64,7 +64,15 @@ fn three_hundred_packages_file_to_msdb_to_azure_files_to_file() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("values it would lose"), "{}", text(&out));
     let r1 = read_report(&dir.join("r1.json"));
-    assert_eq!(with_status(&r1, "ok", None).len(), N - user_key);
+    assert_eq!(
+        with_status(&r1, "ok", None).len(),
+        N - user_key,
+        "not ok: {:?}",
+        with_status(&r1, "failed", None)
+            .into_iter()
+            .take(3)
+            .collect::<Vec<_>>()
+    );
     let skipped = with_status(&r1, "skipped", Some("user_key"));
     assert_eq!(skipped.len(), user_key);
     for r in &skipped {
