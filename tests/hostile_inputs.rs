@@ -79,7 +79,7 @@ fn level3_sealed(alg: Algorithm, plaintext: &[u8]) -> String {
 fn level2_with_pad_byte(alg: Algorithm, last: u8) -> String {
     let block = if alg == Algorithm::TripleDes { 8 } else { 16 };
     let mut plain = element_plaintext("v").into_bytes();
-    while (plain.len() + 1) % block != 0 {
+    while !(plain.len() + 1).is_multiple_of(block) {
         plain.push(b' ');
     }
     plain.push(last);
