@@ -193,7 +193,7 @@ impl Job {
                 Some((_, None)) => None,
                 None => decrypt,
             };
-            meta_of(&out, password)
+            crate::ops::package_meta(&out, password)
         } else {
             PackageMeta::default()
         };
@@ -208,28 +208,3 @@ impl Job {
     }
 }
 
-/// What msdb files with a package (id, versions, format), read from the package.
-pub fn meta_of(bytes: &[u8], password: Option<&str>) -> PackageMeta {
-    let Ok(info) = package::inspect(bytes, password) else {
-        return PackageMeta::default();
-    };
-    let version: Vec<i32> = info
-        .version
-        .as_deref()
-        .unwrap_or("1.0.0")
-        .split('.')
-        .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    PackageMeta {
-        id: info.package_id,
-        description: info.description,
-        version_major: version.first().copied().unwrap_or(1),
-        version_minor: version.get(1).copied().unwrap_or(0),
-        version_build: version.get(2).copied().unwrap_or(0),
-        version_comments: None,
-        version_guid: info.version_guid,
-        package_format: if info.format == Some(2) { 2 } else { 3 },
-        package_type: info.package_type.unwrap_or(0) as i32,
-        is_encrypted: matches!(info.protection_level, Some(3) | Some(4)),
-    }
-}

@@ -347,8 +347,9 @@ fn rewrite(
     Ok(rewritten.bytes)
 }
 
-/// What msdb needs to file a package, read from the package itself.
-fn package_meta(bytes: &[u8], decrypt: Option<&str>) -> PackageMeta {
+/// What msdb needs to file a package, read from the package itself (one place for
+/// single commands and `batch`).
+pub fn package_meta(bytes: &[u8], decrypt: Option<&str>) -> PackageMeta {
     let Ok(info) = package::inspect(bytes, decrypt) else {
         return PackageMeta::default();
     };
