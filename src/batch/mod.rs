@@ -210,25 +210,7 @@ pub fn parse_args(args: &[String]) -> Result<BatchArgs> {
     let encrypt = match c.encrypt.as_deref() {
         None => None,
         Some(spec) => {
-            let (level, password) = match spec.split_once(';') {
-                Some((l, p)) => (l, Some(p)),
-                None => (spec, None),
-            };
-            let level = level
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .and_then(ProtectionLevel::from_number)
-                .ok_or_else(|| {
-                    Error::command_line(format!(
-                        "--encrypt: `{level}` is not a protection level (0, 2, 3, or 5 for msdb)"
-                    ))
-                })?;
-            if level.is_user_key() {
-                return Err(Error::command_line(format!(
-                    "--encrypt: protection level {level} needs Windows DPAPI (a Windows user's key), which is not available here; use 2 or 3 with a password"
-                )));
-            }
+            let (level, password) = crate::cli::encrypt_spec(spec)?;
             if level == ProtectionLevel::ServerStorage
                 && !matches!(to, Location::Sql { .. } | Location::Dts { .. })
             {
@@ -236,24 +218,14 @@ pub fn parse_args(args: &[String]) -> Result<BatchArgs> {
                     "--encrypt: protection level 5 (ServerStorage) is only for msdb destinations; use 0, 2 or 3",
                 ));
             }
-            let password = password.filter(|p| !p.is_empty()).map(SecretSpec::parse);
-            if level.needs_password() && password.is_none() {
-                return Err(Error::command_line(format!(
-                    "--encrypt: protection level {level} needs a password: --encrypt \"{};PASSWORD\" (or env:NAME / file:PATH)",
-                    level.number()
-                )));
-            }
             Some((level, password))
         }
     };
-    let algorithm = match c.algorithm.as_deref() {
-        None => None,
-        Some(a) => Some(Algorithm::parse(a).ok_or_else(|| {
-            Error::command_line(format!(
-                "--algorithm `{a}` is not known: use 3des or aes256"
-            ))
-        })?),
-    };
+    let algorithm = c
+        .algorithm
+        .as_deref()
+        .map(crate::cli::algorithm_name)
+        .transpose()?;
     if c.jobs == 0 || c.jobs > MAX_JOBS {
         return Err(Error::command_line(format!(
             "--jobs must be 1 to {MAX_JOBS}, not {}",

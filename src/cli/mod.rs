@@ -14,6 +14,7 @@ pub use crate::plan::{Command, InspectArgs};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use switches::{Arg, Id, Match, Role, Switch, SWITCHES};
+use zeroize::{Zeroize, Zeroizing};
 
 /// GNU-style long options beyond dtutil (never clashing with its switches): name,
 /// value placeholder (empty: takes none), help.
@@ -48,7 +49,8 @@ const SUBCOMMANDS: &[&str] = &["inspect", "project", "batch"];
 
 /// Parses the arguments (without the program name).
 pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command> {
-    let args: Vec<String> = args
+    // Wiped when dropped: any of them may be a password typed on the command line.
+    let args: Zeroizing<Vec<String>> = args
         .into_iter()
         .enumerate()
         .map(|(n, a)| {
@@ -60,7 +62,8 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command> {
                 ))
             })
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<_>>>()
+        .map(Zeroizing::new)?;
     match args.first() {
         Some(first) if !first.starts_with('/') && !first.starts_with('-') => {
             parse_subcommand(&args)
@@ -160,34 +163,15 @@ fn parse_subcommand(args: &[String]) -> Result<Command> {
             let (encrypt_level, encrypt_password) = match parsed.encrypt.as_deref() {
                 None => (None, None),
                 Some(spec) => {
-                    let (level, password) = match spec.split_once(';') {
-                        Some((l, p)) => (l, Some(p)),
-                        None => (spec, None),
-                    };
-                    let level = level
-                        .trim()
-                        .parse::<u32>()
-                        .ok()
-                        .and_then(ProtectionLevel::from_number)
-                        .ok_or_else(|| {
-                            Error::command_line(format!(
-                                "--encrypt: `{level}` is not a protection level (0, 2 or 3)"
-                            ))
-                        })?;
-                    (
-                        Some(level),
-                        password.filter(|p| !p.is_empty()).map(SecretSpec::parse),
-                    )
+                    let (level, password) = encrypt_spec(spec)?;
+                    (Some(level), password)
                 }
             };
-            let algorithm = match parsed.algorithm.as_deref() {
-                None => None,
-                Some(a) => Some(Algorithm::parse(a).ok_or_else(|| {
-                    Error::command_line(format!(
-                        "--algorithm `{a}` is not known: use 3des or aes256"
-                    ))
-                })?),
-            };
+            let algorithm = parsed
+                .algorithm
+                .as_deref()
+                .map(algorithm_name)
+                .transpose()?;
             Ok(Command::Project(crate::project::ProjectArgs {
                 path: parsed.path,
                 decrypt: parsed.decrypt.as_deref().map(SecretSpec::parse),
@@ -212,6 +196,48 @@ fn parse_subcommand(args: &[String]) -> Result<Command> {
             SUBCOMMANDS.join(", ")
         ))),
     }
+}
+
+/// `--encrypt LEVEL[;PASSWORD]` of the subcommands (`project`, `batch`): the level
+/// checked (DPAPI levels explained), an empty password taken as none, and a password
+/// required where the level needs one. Whether level 5 fits is the caller's call.
+pub fn encrypt_spec(spec: &str) -> Result<(ProtectionLevel, Option<SecretSpec>)> {
+    let (level, password) = match spec.split_once(';') {
+        Some((l, p)) => (l, Some(p)),
+        None => (spec, None),
+    };
+    let level = level
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .and_then(ProtectionLevel::from_number)
+        .ok_or_else(|| {
+            Error::command_line(format!(
+                "--encrypt: `{level}` is not a protection level (0, 2, 3, or 5 for msdb)"
+            ))
+        })?;
+    if level.is_user_key() {
+        return Err(Error::command_line(format!(
+            "--encrypt: protection level {level} needs Windows DPAPI (a Windows user's key), which is not available here; use 2 or 3 with a password"
+        )));
+    }
+    let password = password.filter(|p| !p.is_empty()).map(SecretSpec::parse);
+    if level.needs_password() && password.is_none() {
+        return Err(Error::command_line(format!(
+            "--encrypt: protection level {level} needs a password: --encrypt \"{};PASSWORD\" (or env:NAME / file:PATH)",
+            level.number()
+        )));
+    }
+    Ok((level, password))
+}
+
+/// `--algorithm 3des|aes256`.
+pub fn algorithm_name(name: &str) -> Result<Algorithm> {
+    Algorithm::parse(name).ok_or_else(|| {
+        Error::command_line(format!(
+            "--algorithm `{name}` is not known: use 3des or aes256"
+        ))
+    })
 }
 
 fn clap_error(e: clap::Error) -> Error {
@@ -249,6 +275,15 @@ struct Raw {
     store_config: Option<String>,
     help: bool,
     version: bool,
+}
+
+impl Drop for Raw {
+    /// Switch values include passwords (`/Decrypt`, `/DestPassword`, `/ENCRYPT`'s fourth part).
+    fn drop(&mut self) {
+        for (_, value) in self.given.values_mut() {
+            value.zeroize();
+        }
+    }
 }
 
 fn looks_like_option(token: &str) -> bool {
@@ -653,8 +688,9 @@ fn fields_of(
     value: &str,
     min: usize,
     max: usize,
-) -> Result<Vec<String>> {
+) -> Result<Zeroizing<Vec<String>>> {
     let fields = fields::split(value)
+        .map(Zeroizing::new)
         .map_err(|m| Error::command_line(format!("{option}: {m}: {}", switch.syntax())))?;
     if fields.len() < min {
         return Err(Error::command_line(format!(

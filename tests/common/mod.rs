@@ -104,10 +104,8 @@ pub fn sensitive_texts(doc: &[u8]) -> (usize, Vec<String>) {
                     }
                 }
             }
-            Event::Empty(e) => {
-                if e.name().as_ref().ends_with(b"EncryptedData") {
-                    encrypted += 1;
-                }
+            Event::Empty(e) if e.name().as_ref().ends_with(b"EncryptedData") => {
+                encrypted += 1;
             }
             Event::Text(t) => {
                 if let Some((_, s)) = inside.as_mut() {
