@@ -207,4 +207,3 @@ impl Job {
         r.sha256 = Some(hex_sha256(&out));
     }
 }
-
