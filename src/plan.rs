@@ -318,6 +318,9 @@ pub struct Plan {
     /// `--store-config`: the package store's MsDtsSrvr.ini.xml for DTS locations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_config: Option<String>,
+    /// `--target-version`: the SQL Server release whose SSIS runtime must load the result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<u32>,
     pub output: OutputMode,
     pub dry_run: bool,
 }
@@ -328,6 +331,8 @@ pub struct InspectArgs {
     pub paths: Vec<String>,
     pub password: Option<SecretSpec>,
     pub json: bool,
+    /// `--target-version`: also judge each package against that runtime.
+    pub target_version: Option<u32>,
 }
 
 /// Everything the command line can ask for.

@@ -373,3 +373,70 @@ fn project_subcommand_is_wired() {
             || String::from_utf8_lossy(&user_key.stderr).contains("Windows")
     );
 }
+
+#[test]
+fn target_version_refuses_what_the_runtime_cannot_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source");
+    let new_pkg = src.join("CustomerLoad.dtsx").display().to_string(); // saved by 15.0 (2019)
+    let old_pkg = src.join("Legacy2008.dtsx").display().to_string(); // format 3 (2008)
+    let out = dir.path().join("o.dtsx").display().to_string();
+
+    let refused = dtutil(&[
+        "/FILE",
+        &new_pkg,
+        "/ENCRYPT",
+        &format!("FILE;{out};2;pw"),
+        "--target-version",
+        "2017",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("SQL Server 2019 tools"));
+    assert!(!Path::new(&out).exists());
+    ok(&[
+        "/FILE",
+        &new_pkg,
+        "/ENCRYPT",
+        &format!("FILE;{out};2;pw"),
+        "--target-version",
+        "2019",
+    ]);
+    std::fs::remove_file(&out).unwrap();
+
+    let aes = dtutil(&[
+        "/FILE",
+        &old_pkg,
+        "/ENCRYPT",
+        &format!("FILE;{out};2;pw"),
+        "--algorithm",
+        "aes256",
+        "--target-version",
+        "2017",
+    ]);
+    assert_eq!(aes.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&aes.stderr).contains("--algorithm 3des"));
+    assert!(!Path::new(&out).exists());
+    let tdes = dtutil(&[
+        "/FILE",
+        &old_pkg,
+        "/ENCRYPT",
+        &format!("FILE;{out};3;pw"),
+        "--algorithm",
+        "3des",
+        "--target-version",
+        "2017",
+    ]);
+    assert!(tdes.status.success());
+    assert!(String::from_utf8_lossy(&tdes.stderr).contains("upgrade it from SQL Server 2008"));
+
+    let json = ok(&["inspect", "--json", "--target-version", "2017", &new_pkg]);
+    let record: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(record["target"]["target"]["year"], 2017);
+    assert_eq!(record["target"]["refusals"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        dtutil(&["inspect", "--target-version", "2018", &new_pkg])
+            .status
+            .code(),
+        Some(6)
+    );
+}

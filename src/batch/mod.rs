@@ -48,6 +48,7 @@ pub struct BatchArgs {
     pub resume: Option<String>,
     pub fail_fast: bool,
     pub allow_lost_sensitive: bool,
+    pub target_version: Option<u32>,
 }
 
 /// Printing that survives a closed pipe (`dtutil batch ... | head`).
@@ -140,6 +141,9 @@ struct Cli {
     /// Write user-key (level 1) packages with their unreadable values blank.
     #[arg(long)]
     allow_lost_sensitive: bool,
+    /// Fail packages the SQL Server runtime of this release (2012-2022) cannot load.
+    #[arg(long, value_name = "YEAR")]
+    target_version: Option<String>,
 }
 
 fn clap_error(e: clap::Error) -> Error {
@@ -250,6 +254,11 @@ pub fn parse_args(args: &[String]) -> Result<BatchArgs> {
         resume: c.resume,
         fail_fast: c.fail_fast,
         allow_lost_sensitive: c.allow_lost_sensitive,
+        target_version: c
+            .target_version
+            .as_deref()
+            .map(crate::cli::target_year)
+            .transpose()?,
     })
 }
 
@@ -346,6 +355,9 @@ pub fn run(args: &BatchArgs, printer: &mut Printer) -> Result<ExitCode> {
             Existing::Fail
         },
         allow_lost: args.allow_lost_sensitive,
+        target: args
+            .target_version
+            .and_then(|y| crate::package::target::Runtime::parse(&y.to_string())),
         dry_run: args.dry_run,
         resume,
     };

@@ -29,11 +29,22 @@ pub struct Job {
     pub regenerate_ids: bool,
     pub existing: Existing,
     pub allow_lost: bool,
+    /// `--target-version`: packages that runtime cannot load fail.
+    pub target: Option<crate::package::target::Runtime>,
     pub dry_run: bool,
     pub resume: ResumeIndex,
 }
 
 impl Job {
+    /// The password that opens a package as this job writes it.
+    fn output_password<'a>(&'a self, decrypt: Option<&'a str>) -> Option<&'a str> {
+        match &self.encrypt {
+            Some((_, Some(pw))) => Some(pw.as_str()),
+            Some((_, None)) => None,
+            None => decrypt,
+        }
+    }
+
     pub fn source_name(&self, item: &Item) -> String {
         self.from
             .package_display(self.from_server.as_deref(), &item.source)
@@ -173,6 +184,25 @@ impl Job {
             bytes
         };
 
+        if let Some(runtime) = self.target {
+            match package::inspect(&out, self.output_password(decrypt)) {
+                Ok(info) => {
+                    let verdict = package::target::judge(&info, runtime);
+                    if !verdict.ok() {
+                        return fail(
+                            r,
+                            format!(
+                                "the SQL Server {} runtime cannot load it: {}",
+                                runtime.year,
+                                verdict.refusals.join("; ")
+                            ),
+                        );
+                    }
+                }
+                Err(e) => return fail(r, format!("cannot check it against --target-version: {e}")),
+            }
+        }
+
         if self.dry_run {
             r.status = Status::Planned;
             r.action = Some(if exists { "overwrite" } else { "write" }.into());
@@ -188,12 +218,7 @@ impl Job {
         }
 
         let meta = if self.to.wants_meta() {
-            let password = match &self.encrypt {
-                Some((_, Some(pw))) => Some(pw.as_str()),
-                Some((_, None)) => None,
-                None => decrypt,
-            };
-            crate::ops::package_meta(&out, password)
+            crate::ops::package_meta(&out, self.output_password(decrypt))
         } else {
             PackageMeta::default()
         };

@@ -26,6 +26,11 @@ const LONG_OPTIONS: &[(&str, &str, &str)] = &[
     ),
     ("json", "", "print results as JSON lines"),
     (
+        "target-version",
+        "YEAR",
+        "refuse to write what that SQL Server runtime (2012-2022) cannot load; note what it upgrades",
+    ),
+    (
         "store-config",
         "PATH",
         "the package store's MsDtsSrvr.ini.xml (default: DTUTIL_STORE_CONFIG, then the per-user file)",
@@ -84,6 +89,9 @@ struct Inspect {
     /// Password to look inside level 3 packages (env:NAME, file:PATH or the text).
     #[arg(long)]
     password: Option<String>,
+    /// Also judge each package against this SQL Server runtime (2012-2022).
+    #[arg(long, value_name = "YEAR")]
+    target_version: Option<String>,
     /// Packages (.dtsx, .dtsxp) or project files (.dtproj, .params, .conmgr).
     #[arg(required = true)]
     paths: Vec<String>,
@@ -189,6 +197,11 @@ fn parse_subcommand(args: &[String]) -> Result<Command> {
                 paths: parsed.paths,
                 password: parsed.password.as_deref().map(SecretSpec::parse),
                 json: parsed.json,
+                target_version: parsed
+                    .target_version
+                    .as_deref()
+                    .map(target_year)
+                    .transpose()?,
             }))
         }
         other => Err(Error::command_line(format!(
@@ -231,6 +244,17 @@ pub fn encrypt_spec(spec: &str) -> Result<(ProtectionLevel, Option<SecretSpec>)>
     Ok((level, password))
 }
 
+/// `--target-version YEAR`: a SQL Server release with an SSIS runtime.
+pub fn target_year(value: &str) -> Result<u32> {
+    crate::package::target::Runtime::parse(value)
+        .map(|r| r.year)
+        .ok_or_else(|| {
+            Error::command_line(format!(
+                "--target-version `{value}` is not a release: use 2012, 2014, 2016, 2017, 2019 or 2022"
+            ))
+        })
+}
+
 /// `--algorithm 3des|aes256`.
 pub fn algorithm_name(name: &str) -> Result<Algorithm> {
     Algorithm::parse(name).ok_or_else(|| {
@@ -257,6 +281,7 @@ fn help_plan(option: Option<String>) -> Plan {
         algorithm: None,
         allow_lost_sensitive: false,
         store_config: None,
+        target_version: None,
         output: OutputMode::Text,
         dry_run: false,
     }
@@ -273,6 +298,7 @@ struct Raw {
     algorithm: Option<Algorithm>,
     allow_lost_sensitive: bool,
     store_config: Option<String>,
+    target_version: Option<u32>,
     help: bool,
     version: bool,
 }
@@ -397,6 +423,21 @@ fn parse_long(
         "allow-lost-sensitive" => raw.allow_lost_sensitive = true,
         "help" => raw.help = true,
         "version" => raw.version = true,
+        "target-version" => {
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    let v = args.get(*i).cloned().ok_or_else(|| {
+                        Error::command_line(format!(
+                            "{token} needs a release: 2012, 2014, 2016, 2017, 2019 or 2022"
+                        ))
+                    })?;
+                    *i += 1;
+                    v
+                }
+            };
+            raw.target_version = Some(target_year(&value)?);
+        }
         "store-config" => {
             let value = match inline {
                 Some(v) => v,
@@ -860,6 +901,7 @@ fn validate(raw: Raw) -> Result<Plan> {
         algorithm: v.raw.algorithm,
         allow_lost_sensitive: v.raw.allow_lost_sensitive,
         store_config: v.raw.store_config.clone(),
+        target_version: v.raw.target_version,
         output,
         dry_run: v.raw.dry_run,
     })

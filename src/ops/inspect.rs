@@ -3,6 +3,7 @@
 use super::output::Printer;
 use super::secrets;
 use crate::error::{Error, ExitCode, Result};
+use crate::package::target::{judge, Runtime};
 use crate::package::{self, PackageError};
 use crate::plan::{InspectArgs, OutputMode};
 use crate::project;
@@ -13,9 +14,12 @@ pub fn run(args: &InspectArgs, printer: &mut Printer) -> Result<ExitCode> {
     }
     let password = secrets::resolve_opt(args.password.as_ref(), "--password")?;
     let password = password.as_deref().map(|s| s.as_str());
+    let target = args
+        .target_version
+        .and_then(|year| Runtime::parse(&year.to_string()));
     let mut exit = ExitCode::Success;
     for path in &args.paths {
-        match inspect_one(path, password) {
+        match inspect_one(path, password, target) {
             Ok(record) => print_record(printer, path, &record),
             Err(error) => {
                 printer.error(&error);
@@ -29,7 +33,11 @@ pub fn run(args: &InspectArgs, printer: &mut Printer) -> Result<ExitCode> {
     Ok(exit)
 }
 
-fn inspect_one(path: &str, password: Option<&str>) -> Result<serde_json::Value> {
+fn inspect_one(
+    path: &str,
+    password: Option<&str>,
+    target: Option<Runtime>,
+) -> Result<serde_json::Value> {
     let bytes = crate::store::file::read_bounded(std::path::Path::new(path))
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::not_found(format!("`{path}`: no such file")),
@@ -37,7 +45,14 @@ fn inspect_one(path: &str, password: Option<&str>) -> Result<serde_json::Value> 
         })?
         .map_err(|e| Error::cannot_load(e.to_string()))?;
     match package::inspect(&bytes, password) {
-        Ok(info) => Ok(serde_json::to_value(info).expect("serialisable")),
+        Ok(info) => {
+            let mut value = serde_json::to_value(&info).expect("serialisable");
+            if let Some(runtime) = target {
+                value["target"] =
+                    serde_json::to_value(judge(&info, runtime)).expect("serialisable");
+            }
+            Ok(value)
+        }
         Err(PackageError::NotAPackage(root)) => {
             match project::inspect_with_password(&bytes, password) {
                 Ok(Some(info)) => Ok(serde_json::to_value(info).expect("serialisable")),
@@ -162,5 +177,27 @@ fn print_record(printer: &mut Printer, path: &str, record: &serde_json::Value) {
     }
     if !ids.is_empty() {
         printer.line(&format!("  {}", ids.join(", ")));
+    }
+    if let Some(target) = get("target") {
+        let year = target["target"]["year"].as_u64().unwrap_or(0);
+        let refusals: Vec<&str> = target["refusals"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r.as_str()).collect())
+            .unwrap_or_default();
+        let notes: Vec<&str> = target["notes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r.as_str()).collect())
+            .unwrap_or_default();
+        if refusals.is_empty() {
+            printer.line(&format!("  SQL Server {year} runtime: loads it"));
+        } else {
+            printer.line(&format!(
+                "  SQL Server {year} runtime: CANNOT load it: {}",
+                refusals.join("; ")
+            ));
+        }
+        for note in notes {
+            printer.line(&format!("  note: {note}"));
+        }
     }
 }

@@ -215,6 +215,15 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
             } else {
                 bytes
             };
+            let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
+            check_target(
+                plan,
+                &bytes,
+                decrypt.as_deref().map(|s| s.as_str()),
+                &source_name,
+                printer,
+                &mut report,
+            )?;
             let dest_store = open_store(destination, "Dest")?;
             if is_move
                 && destination.kind == source.kind
@@ -255,6 +264,8 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
                 password: password.as_deref().map(|s| s.as_str()),
             };
             let bytes = rewrite(plan, &bytes, &source_name, target, printer, &mut report)?;
+            let opener = password.as_deref().map(|s| s.as_str());
+            check_target(plan, &bytes, opener, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest")?;
             write_destination(
                 plan,
@@ -345,6 +356,39 @@ fn rewrite(
         report.set("new_id", id.clone());
     }
     Ok(rewritten.bytes)
+}
+
+/// `--target-version`: refuses to write what that runtime cannot load, and notes what
+/// it will upgrade. `password` opens the package as it will be written.
+fn check_target(
+    plan: &Plan,
+    bytes: &[u8],
+    password: Option<&str>,
+    name: &str,
+    printer: &mut Printer,
+    report: &mut Report,
+) -> Result<()> {
+    let Some(year) = plan.target_version else {
+        return Ok(());
+    };
+    let runtime = package::target::Runtime::parse(&year.to_string())
+        .ok_or_else(|| Error::command_line(format!("--target-version {year} is not a release")))?;
+    let info = package::inspect(bytes, password).map_err(|e| package_error(e, name))?;
+    let verdict = package::target::judge(&info, runtime);
+    report.set(
+        "target",
+        serde_json::to_value(&verdict).expect("serialisable"),
+    );
+    for note in &verdict.notes {
+        printer.warn(&format!("{name}: {note}"));
+    }
+    if !verdict.ok() {
+        return Err(Error::failure(format!(
+            "{name}: not written for the SQL Server {year} runtime: {}",
+            verdict.refusals.join("; ")
+        )));
+    }
+    Ok(())
 }
 
 /// What msdb needs to file a package, read from the package itself (one place for

@@ -6,6 +6,7 @@
 //! exactly those spans replaced. Nothing here knows where packages are stored.
 
 mod scan;
+pub mod target;
 pub mod xml;
 
 pub use scan::{DPAPI_PREFIX, DTS_NS, XMLENC_NS};
