@@ -5,7 +5,7 @@ DEMO_OUT := demo-out
 export DEMO_PASSWORD ?= demo-pass
 export NEW_PASSWORD ?= n3w-Passw0rd
 
-.PHONY: all build demo test lint unit proofs bench bench-batch clean
+.PHONY: all build demo test lint unit proofs bench bench-batch clean fuzz fuzz-smoke fuzz-seed crash-test
 
 all: build
 
@@ -40,7 +40,7 @@ proofs:
 	bash crates/testservers/tests/clients/run.sh
 	bash crates/testservers/tests/clients/run-azfiles.sh
 
-test: lint unit proofs
+test: lint unit proofs fuzz-smoke
 
 bench: build
 	$(CARGO) run --release --example bench
@@ -53,3 +53,35 @@ bench-batch: build
 clean:
 	rm -rf $(DEMO_OUT)
 	$(CARGO) clean
+
+# Fuzzing (cargo fuzz, libFuzzer; see docs/reliability.md). The fuzz crate is its own
+# workspace; stable Rust runs it with RUSTC_BOOTSTRAP=1. Corpora are generated into
+# fuzz/corpus (not committed) from fixtures/source and dtutil's own output.
+FUZZ_TARGETS := cli store_config project encrypted_data package
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 12
+FUZZ_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(or $(FUZZ_TARGET_DIR),$(CURDIR)/fuzz/target)
+
+fuzz-seed:
+	@command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is not installed: run .ci/install-test-deps (cargo install cargo-fuzz --locked)"; exit 1; }
+	cd fuzz && ./seed.sh
+
+# Each target for FUZZ_SECONDS, one after another (one core each).
+fuzz: fuzz-seed
+	cd fuzz && $(FUZZ_ENV) $(CARGO) fuzz build -O
+	@for t in $(FUZZ_TARGETS); do echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  (cd fuzz && $(FUZZ_ENV) $(CARGO) fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -rss_limit_mb=2048 2>&1 \
+	    | grep -E "^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|SUMMARY|.*panicked)") || exit 1; done
+
+# CI smoke: about a minute in all; a crash fails the build (the input is in fuzz/artifacts/).
+fuzz-smoke: fuzz-seed
+	cd fuzz && $(FUZZ_ENV) $(CARGO) fuzz build -O
+	@for t in $(FUZZ_TARGETS); do \
+	  (cd fuzz && $(FUZZ_ENV) $(CARGO) fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SMOKE_SECONDS) -rss_limit_mb=2048 >/tmp/dtutil-fuzz-$$t.log 2>&1) \
+	    || { tail -n 40 /tmp/dtutil-fuzz-$$t.log; echo "fuzz-smoke: $$t crashed"; exit 1; }; \
+	  echo "fuzz-smoke $$t: $$(grep -oE "^#[0-9]+" /tmp/dtutil-fuzz-$$t.log | tail -n 1 | tr -d '#') runs, no crash"; done
+
+# The crash-consistency test with more kills than make test's default (210).
+CRASH_KILLS ?= 1000
+crash-test:
+	DTUTIL_CRASH_KILLS=$(CRASH_KILLS) $(CARGO) test --test crash_consistency -- --nocapture
