@@ -6,6 +6,8 @@ mod harden;
 
 use dtutil::package::{inspect, rewrite, Options, Target};
 use dtutil::plan::ProtectionLevel;
+use dtutil::project::file::{open, reprotect};
+use dtutil::project::Kind;
 use harden::{run_measured, snapshot};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,6 +78,35 @@ fn package_crashes_exit_5_from_the_cli() {
             assert!(!run.stderr.contains("panicked"), "{run:?}");
             assert!(run.stderr.contains("Sensitive"), "{run:?}");
             assert_eq!(before, snapshot(dir.path()));
+        }
+    }
+}
+
+/// The `project` target's loop: the first byte picks the kind; a file re-protected
+/// without error must open with the new password.
+#[test]
+fn project_crashes_are_errors_in_the_library() {
+    for case in cases("project-") {
+        let data = std::fs::read(&case).unwrap();
+        let (&selector, input) = data.split_first().unwrap();
+        let kind = match selector % 4 {
+            0 => Kind::Dtproj,
+            1 => Kind::Manifest,
+            2 => Kind::Params,
+            _ => Kind::ConnectionManager,
+        };
+        let _ = open(input, kind, None);
+        let _ = open(input, kind, Some("pw"));
+        for level in [0, 2, 3] {
+            let level = ProtectionLevel::from_number(level).unwrap();
+            if let Ok(out) = reprotect(input, kind, Some("pw"), level, Some("n3w")) {
+                if let Err(e) = open(&out.bytes, kind, Some("n3w")) {
+                    panic!(
+                        "{case:?} at {level}: our own output does not open: {e}\n{}",
+                        String::from_utf8_lossy(&out.bytes)
+                    );
+                }
+            }
         }
     }
 }

@@ -203,6 +203,14 @@ pub fn scan(doc: &[u8]) -> Result<Doc, String> {
             xml::MAX_PACKAGE_BYTES
         ));
     }
+    // Found by fuzzing: a file with invalid UTF-8 (in an attribute value) was
+    // re-protected at EncryptAll, and its own output then would not open.
+    if let Err(e) = std::str::from_utf8(doc) {
+        let (line, column) = xml::line_col(doc, e.valid_up_to());
+        return Err(format!(
+            "not valid UTF-8 at line {line}, column {column} (project files are UTF-8 XML)"
+        ));
+    }
     // quick-xml skips a BOM without counting it in its positions.
     let base = if doc.starts_with(b"\xEF\xBB\xBF") {
         3
