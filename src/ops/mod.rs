@@ -104,7 +104,7 @@ fn open_location(
 ) -> Result<Box<dyn Store>> {
     match kind {
         LocationKind::File => {
-            if is_azure_files_path(path) {
+            if crate::store::azfiles::is_azure_files_path(path) {
                 return crate::store::azfiles::open(path)
                     .map(|s| Box::new(s) as Box<dyn Store>)
                     .map_err(|e| store_error(e, ExitCode::Failure));
@@ -124,10 +124,6 @@ fn open_location(
 
 fn open_store(location: &PackageLocation, side: &str) -> Result<Box<dyn Store>> {
     open_location(location.kind, &location.path, location.sql.as_ref(), side)
-}
-
-fn is_azure_files_path(path: &str) -> bool {
-    crate::store::azfiles::is_azure_files_path(path)
 }
 
 pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
