@@ -977,6 +977,14 @@ pub fn reprotect(
     } else {
         out
     };
+    // Never hand back a file that does not open again: the fuzzer found odd namespace
+    // declarations (a foreign `xmlns:p1` beside `p1:` attributes) that made the sealed
+    // result unreadable.
+    open(&bytes, kind, password).map_err(|e| {
+        ProjectError::Unsupported(format!(
+            "the re-protected file would not open again ({e}); nothing written. Its namespace declarations are unusual: check the file's XML"
+        ))
+    })?;
     Ok(Reprotected {
         bytes,
         level_before,
