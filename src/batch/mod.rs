@@ -147,12 +147,19 @@ struct Cli {
 }
 
 fn clap_error(e: clap::Error) -> Error {
-    use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-        print!("{e}");
-        std::process::exit(0);
-    }
-    Error::command_line(e.to_string().trim_end().to_string())
+    // `--help` is answered before parsing (cli::parse_subcommand); a library never exits.
+    Error::command_line(
+        e.to_string()
+            .trim_end()
+            .trim_start_matches("error: ")
+            .to_string(),
+    )
+}
+
+/// `dtutil batch --help` / `dtutil /H batch`.
+pub fn help() -> String {
+    use clap::CommandFactory;
+    Cli::command().render_long_help().to_string()
 }
 
 /// Parses `batch ...` (the subcommand name first).

@@ -132,6 +132,7 @@ fn subcommand_help(name: &str) -> Option<String> {
     let mut command = match name {
         "inspect" => Inspect::command(),
         "project" => Project::command(),
+        "batch" => return Some(crate::batch::help()),
         _ => return None,
     };
     Some(command.render_long_help().to_string())
@@ -148,7 +149,10 @@ fn subcommand_summary(name: &str) -> (&'static str, &'static str) {
             "PATH [--decrypt PW] [--encrypt LEVEL[;PW]] [--out DIR]",
             "re-protect a project deployment (a folder with its .dtproj, or an .ispac)",
         ),
-        "batch" => ("...", "a whole migration in one run"),
+        "batch" => (
+            "--from SOURCE --to DEST [--encrypt LEVEL[;PW]] [--jobs N] [--report R] [--resume R]",
+            "a whole migration in one run: directories, msdb, package store, Azure Files",
+        ),
         _ => ("...", ""),
     }
 }
@@ -266,7 +270,12 @@ pub fn algorithm_name(name: &str) -> Result<Algorithm> {
 
 fn clap_error(e: clap::Error) -> Error {
     // `--help` never gets here (see parse_subcommand); a library does not exit.
-    Error::command_line(e.to_string().trim_end().to_string())
+    Error::command_line(
+        e.to_string()
+            .trim_end()
+            .trim_start_matches("error: ")
+            .to_string(),
+    )
 }
 
 /// `/?`: the full help; `Some(topic)`: one option's or subcommand's.
