@@ -456,6 +456,7 @@ pub fn run(args: &BatchArgs, printer: &mut Printer) -> Result<ExitCode> {
             let tx = tx.clone();
             let (job, items, stop, next, preset_flags) =
                 (&job, &items, &stop, &next, &preset_flags);
+            let fail_fast = args.fail_fast;
             let source_creds = &source_creds;
             let dest_creds = &dest_creds;
             let given = mains.take();
@@ -491,6 +492,11 @@ pub fn run(args: &BatchArgs, printer: &mut Printer) -> Result<ExitCode> {
                                     r
                                 }
                             };
+                        // The worker stops itself: waiting for the collector to notice
+                        // would let it start more packages after the failure.
+                        if fail_fast && !record.success() {
+                            stop.store(true, Ordering::SeqCst);
+                        }
                         if tx.send((i, record)).is_err() {
                             break;
                         }
@@ -505,7 +511,7 @@ pub fn run(args: &BatchArgs, printer: &mut Printer) -> Result<ExitCode> {
                     if let Some(p) = progress.as_mut() {
                         p.record(&record);
                     }
-                    if args.fail_fast && !record.success() && !stop.load(Ordering::SeqCst) {
+                    if args.fail_fast && !record.success() && !stopped_by_failure {
                         stop.store(true, Ordering::SeqCst);
                         stopped_by_failure = true;
                         if let Some(p) = &progress {
