@@ -234,6 +234,7 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
                 &*dest_store,
                 destination,
                 &bytes,
+                decrypt.as_deref().map(|s| s.as_str()),
                 printer,
                 &mut report,
             )?;
@@ -268,6 +269,7 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
                 &*dest_store,
                 destination,
                 &bytes,
+                opener,
                 printer,
                 &mut report,
             )?;
@@ -414,11 +416,14 @@ pub fn package_meta(bytes: &[u8], decrypt: Option<&str>) -> PackageMeta {
     }
 }
 
+/// Writes the package; `opener` is the password that opens it as written (for the
+/// columns msdb files with it, read from inside a level 3 package).
 fn write_destination(
     plan: &Plan,
     store: &dyn Store,
     destination: &PackageLocation,
     bytes: &[u8],
+    opener: Option<&str>,
     printer: &mut Printer,
     report: &mut Report,
 ) -> Result<()> {
@@ -432,8 +437,7 @@ fn write_destination(
     let meta = if destination.kind == LocationKind::File {
         PackageMeta::default()
     } else {
-        let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
-        package_meta(bytes, decrypt.as_deref().map(|s| s.as_str()))
+        package_meta(bytes, opener)
     };
     store
         .write(&destination.path, bytes, &meta)

@@ -314,6 +314,22 @@ pub fn encrypt_move_between(a: &Sql, b: &Sql) {
         "{r5}"
     );
 
+    // Level 3: msdb's columns still come from inside the package (opened with the new
+    // password), so the row keeps the package's own id.
+    let mut enc = strs(&["/SQL", &format!("{folder}\\p")]);
+    enc.extend(source(a));
+    enc.extend(dest(a, PW));
+    enc.extend(strs(&[
+        "/ENCRYPT",
+        &format!("SQL;{folder}\\all;3;Str0ng!pw3"),
+        "/Q",
+    ]));
+    ok(&run(a, enc));
+    let p_row = package_row(a, "p").expect("row of p");
+    let all_row = package_row(a, "all").expect("row of all");
+    assert_eq!(all_row.id, p_row.id);
+    assert_eq!(all_row.verid, p_row.verid);
+
     // Server to server: /Source* and /Dest* name different servers (passwords too).
     let target = if a.server == b.server {
         format!("{folder}\\copied")
