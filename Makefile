@@ -14,14 +14,14 @@ build:
 
 # The bundled samples in fixtures/source were exported from msdb at ServerStorage
 # (level 5), secrets in the clear. The demo protects them with a password (level 2),
-# re-keys them to EncryptAllWithPassword with AES-256 (level 3), strips the secrets
+# re-keys them to EncryptAllWithPassword (level 3), strips the secrets
 # for source control (level 0), and inspects each step. Passwords come from the
 # environment, never the command line.
 demo: build
 	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)/level2 $(DEMO_OUT)/level3 $(DEMO_OUT)/level0
 	@for f in fixtures/source/*.dtsx; do n=$$(basename $$f); \
 	  $(BIN) /FILE "$$f" /ENCRYPT "FILE;$(DEMO_OUT)/level2/$$n;2;env:DEMO_PASSWORD" | tail -n 1 | sed "s|^|level 2  $$n: |" || exit 1; \
-	  $(BIN) /FILE "$(DEMO_OUT)/level2/$$n" /Decrypt env:DEMO_PASSWORD /ENCRYPT "FILE;$(DEMO_OUT)/level3/$$n;3;env:NEW_PASSWORD" --algorithm aes256 | tail -n 1 | sed "s|^|level 3  $$n: |" || exit 1; \
+	  $(BIN) /FILE "$(DEMO_OUT)/level2/$$n" /Decrypt env:DEMO_PASSWORD /ENCRYPT "FILE;$(DEMO_OUT)/level3/$$n;3;env:NEW_PASSWORD" | tail -n 1 | sed "s|^|level 3  $$n: |" || exit 1; \
 	  $(BIN) /FILE "$(DEMO_OUT)/level3/$$n" /Decrypt env:NEW_PASSWORD /ENCRYPT "FILE;$(DEMO_OUT)/level0/$$n;0" | tail -n 1 | sed "s|^|level 0  $$n: |" || exit 1; \
 	done
 	@echo; echo "--- dtutil inspect (never prints values):"
