@@ -13,6 +13,7 @@ pub mod path;
 
 use super::{Entry, PackageMeta, SqlCredentials, Store, StoreError, StoreResult};
 use connect::{SqlClient, Target};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use tiberius::{Command, Row};
 use uuid::Uuid;
@@ -35,6 +36,10 @@ pub struct MsdbStore {
     runtime: tokio::runtime::Runtime,
     target: Target,
     client: Mutex<Option<SqlClient>>,
+    /// Folder ids seen by this store, by (parent id, lower-cased name): a batch run
+    /// would otherwise look up every package's folder path again, one round trip per
+    /// segment. Forgotten when this store deletes or renames a folder.
+    folders: Mutex<HashMap<(Uuid, String), Uuid>>,
 }
 
 /// A procedure call's result sets.
@@ -54,6 +59,7 @@ impl MsdbStore {
             runtime,
             target,
             client: Mutex::new(Some(client)),
+            folders: Mutex::new(HashMap::new()),
         })
     }
 
@@ -103,11 +109,24 @@ impl MsdbStore {
 
     /// The id of a child folder, if it exists.
     fn child_folder(&self, parent: Uuid, name: &str, doing: &str) -> StoreResult<Option<Uuid>> {
+        // msdb compares folder names case-insensitively.
+        let key = (parent, name.to_lowercase());
+        if let Some(id) = self.folder_cache().get(&key) {
+            return Ok(Some(*id));
+        }
         let mut cmd = Self::proc("sp_ssis_getfolder");
         cmd.bind_param("@name", name.to_string());
         cmd.bind_param("@parentfolderid", parent);
         let results = self.call(cmd, doing)?;
-        Ok(first_row(&results).and_then(|row| row.get::<Uuid, _>(0)))
+        let id = first_row(&results).and_then(|row| row.get::<Uuid, _>(0));
+        if let Some(id) = id {
+            self.folder_cache().insert(key, id);
+        }
+        Ok(id)
+    }
+
+    fn folder_cache(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, String), Uuid>> {
+        self.folders.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Resolves a folder path from the root, segment by segment; `Ok(None)` when a
@@ -311,6 +330,7 @@ impl Store for MsdbStore {
         }
         let mut cmd = Self::proc("sp_ssis_deletefolder");
         cmd.bind_param("@folderid", id);
+        self.folder_cache().clear();
         self.call(cmd, &doing)?;
         Ok(())
     }
@@ -332,6 +352,7 @@ impl Store for MsdbStore {
             ));
         }
         let mut cmd = Self::proc("sp_ssis_renamefolder");
+        self.folder_cache().clear();
         cmd.bind_param("@folderid", id);
         cmd.bind_param("@name", new.trim().to_string());
         self.call(cmd, &doing)?;
