@@ -5,7 +5,7 @@ DEMO_OUT := demo-out
 export DEMO_PASSWORD ?= demo-pass
 export NEW_PASSWORD ?= n3w-Passw0rd
 
-.PHONY: all build demo test lint unit proofs bench bench-batch clean fuzz fuzz-smoke fuzz-seed crash-test
+.PHONY: all build demo test test-deps lint unit proofs bench bench-batch clean fuzz fuzz-smoke fuzz-seed crash-test
 
 all: build
 
@@ -40,7 +40,12 @@ proofs:
 	bash crates/testservers/tests/clients/run.sh
 	bash crates/testservers/tests/clients/run-azfiles.sh
 
-test: lint unit proofs fuzz-smoke
+# What the proofs and lint need beyond cargo (pip/apt/cargo install; silent when present).
+test-deps:
+	@bash .ci/install-test-deps
+
+test: test-deps
+	$(MAKE) --no-print-directory lint unit proofs fuzz-smoke
 
 bench: build
 	$(CARGO) run --release --example bench
