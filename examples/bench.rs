@@ -7,8 +7,8 @@
 //!    peak memory (max RSS) as a multiple of the package size.
 //! 3. `dtutil /FILE x.dtsx /EXISTS`: whole-process wall time.
 
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{rewrite, Options, Target};
-use dtutil::plan::ProtectionLevel;
 use dtutil::store::file::write_atomically;
 use std::path::PathBuf;
 use std::process::Command;

@@ -11,8 +11,8 @@
 //! The servers run in this process (release build, their own threads). Package counts:
 //! BENCH_BATCH_N (default 2000) for 1, BENCH_BATCH_SERVER_N (default 400) for 2 and 3.
 
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{rewrite, Options, Target};
-use dtutil::plan::ProtectionLevel;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

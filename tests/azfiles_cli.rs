@@ -6,8 +6,8 @@
 mod azfiles_support;
 
 use azfiles_support::*;
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{self, Options, Target};
-use dtutil::plan::ProtectionLevel;
 use std::path::Path;
 use std::process::{Command, Output};
 

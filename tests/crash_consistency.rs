@@ -11,8 +11,8 @@
 mod azfiles_support;
 mod harden;
 
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{self, Options, Target};
-use dtutil::plan::ProtectionLevel;
 use dtutil::store::azfiles;
 use dtutil::store::msdb::{ConnectOptions, MsdbStore};
 use dtutil::store::{SqlCredentials, Store};

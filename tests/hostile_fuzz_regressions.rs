@@ -4,8 +4,8 @@
 
 mod harden;
 
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{inspect, rewrite, Options, Target};
-use dtutil::plan::ProtectionLevel;
 use dtutil::project::file::{open, reprotect};
 use dtutil::project::Kind;
 use harden::{run_measured, snapshot};

@@ -7,8 +7,8 @@
 mod harden;
 
 use base64::Engine as _;
+use dtutil::crypto::Algorithm;
 use dtutil::crypto::{self, Padding};
-use dtutil::plan::Algorithm;
 use harden::{clear_package, run_measured, snapshot};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

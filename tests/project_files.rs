@@ -5,7 +5,8 @@ mod common;
 
 use dtutil::error::ExitCode;
 use dtutil::package;
-use dtutil::plan::{ProtectionLevel, SecretSpec};
+use dtutil::package::ProtectionLevel;
+use dtutil::plan::SecretSpec;
 use dtutil::project::file::{self, Kind, ProjectError};
 use dtutil::project::{run, ProjectArgs};
 use std::io::{Read, Write};
@@ -267,8 +268,9 @@ fn open_all(doc: &[u8], pw: &str) -> String {
     let ct = base64::engine::general_purpose::STANDARD
         .decode(&t[i..j])
         .unwrap();
-    let p = dtutil::crypto::open_detached(dtutil::plan::Algorithm::TripleDes, pw, &salt, &iv, &ct)
-        .unwrap();
+    let p =
+        dtutil::crypto::open_detached(dtutil::crypto::Algorithm::TripleDes, pw, &salt, &iv, &ct)
+            .unwrap();
     String::from_utf8(p.to_vec()).unwrap()
 }
 

@@ -1,8 +1,9 @@
 //! Property tests: for random sensitive values, passwords (non-ASCII too) and package
 //! layouts, encrypting then decrypting gives back the package byte for byte.
 
+use dtutil::crypto::Algorithm;
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{inspect, rewrite, Options, Target};
-use dtutil::plan::{Algorithm, ProtectionLevel};
 use proptest::prelude::*;
 
 fn escape(s: &str) -> String {

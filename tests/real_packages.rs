@@ -2,8 +2,9 @@
 
 mod common;
 
+use dtutil::crypto::Algorithm;
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{inspect, rewrite, Options, PackageError, Rewritten, Target};
-use dtutil::plan::{Algorithm, ProtectionLevel};
 use std::path::Path;
 
 fn rw(

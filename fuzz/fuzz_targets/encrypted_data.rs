@@ -3,7 +3,7 @@
 #![no_main]
 
 use dtutil::package::{rewrite, Options, Target};
-use dtutil::plan::ProtectionLevel;
+use dtutil::package::ProtectionLevel;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 //! The first byte picks the kind.
 #![no_main]
 
-use dtutil::plan::ProtectionLevel;
+use dtutil::package::ProtectionLevel;
 use dtutil::project::file::{open, reprotect};
 use dtutil::project::Kind;
 use libfuzzer_sys::fuzz_target;

@@ -15,10 +15,12 @@ pub mod progress;
 pub mod report;
 pub mod work;
 
+use crate::crypto::Algorithm;
 use crate::error::{Error, ExitCode, Result};
 use crate::ops::output::Printer;
 use crate::ops::secrets;
-use crate::plan::{Algorithm, ProtectionLevel, SecretSpec, SqlConnection};
+use crate::package::ProtectionLevel;
+use crate::plan::{SecretSpec, SqlConnection};
 use crate::store::{SqlCredentials, Store};
 use location::{Item, Location};
 use report::{Record, Report, ResumeIndex, SkipKind, Status, Summary};

@@ -3,9 +3,9 @@
 
 use super::location::{Item, Location};
 use super::report::{Record, ResumeIndex, SkipKind, Status};
+use crate::crypto::Algorithm;
 use crate::ops::hex_sha256;
-use crate::package::{self, Options, PackageError, Target};
-use crate::plan::{Algorithm, ProtectionLevel};
+use crate::package::{self, Options, PackageError, ProtectionLevel, Target};
 use crate::store::{PackageMeta, Store};
 use std::time::Instant;
 use zeroize::Zeroizing;

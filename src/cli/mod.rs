@@ -5,10 +5,12 @@
 mod fields;
 pub mod switches;
 
+use crate::crypto::Algorithm;
 use crate::error::{Error, Result};
+use crate::package::ProtectionLevel;
 use crate::plan::{
-    Action, Algorithm, FolderLocation, LocationKind, OutputMode, PackageLocation, Plan,
-    ProtectionLevel, SecretSpec, SqlConnection,
+    Action, FolderLocation, LocationKind, OutputMode, PackageLocation, Plan, SecretSpec,
+    SqlConnection,
 };
 pub use crate::plan::{Command, InspectArgs};
 use std::collections::BTreeMap;

@@ -14,16 +14,44 @@
 //! `CryptDeriveKey` expansion, and the block modes' padding helpers reject ISO 10126
 //! filler, so the padding (a few lines) is ours; DES/AES/CBC/SHA1/PBKDF2 are RustCrypto's.
 
-use crate::plan::Algorithm;
 use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use rand::RngCore;
+use serde::Serialize;
 use sha1::{Digest, Sha1};
 use std::fmt;
 use zeroize::Zeroizing;
 
 pub const TRIPLEDES_URI: &str = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc";
 pub const AES256_URI: &str = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
+
+/// The cipher used for password-protected nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    /// `xmlenc#tripledes-cbc`: every SSIS version opens it.
+    #[serde(rename = "3des")]
+    TripleDes,
+    /// `xmlenc#aes256-cbc`: written by SSIS 2019+ tools, needs the 2019+ runtime.
+    Aes256,
+}
+
+impl Algorithm {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "3des" | "tripledes" | "des3" | "tripledes-cbc" => Some(Self::TripleDes),
+            "aes256" | "aes-256" | "aes" | "aes256-cbc" => Some(Self::Aes256),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TripleDes => "3des",
+            Self::Aes256 => "aes256",
+        }
+    }
+}
 
 /// Why a protected value could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,14 +5,15 @@
 //! re-protection must change (see [`scan`]), and the new package is the old bytes with
 //! exactly those spans replaced. Nothing here knows where packages are stored.
 
+mod level;
 mod scan;
 pub mod target;
 pub mod xml;
 
+pub use level::ProtectionLevel;
 pub use scan::{DPAPI_PREFIX, DTS_NS, XMLENC_NS};
 
-use crate::crypto::{self, CryptoError, Padding};
-use crate::plan::{Algorithm, ProtectionLevel};
+use crate::crypto::{self, Algorithm, CryptoError, Padding};
 use scan::{Element, EncryptedNode, LevelMarker, NodeKind, RootKind, Scan};
 use serde::Serialize;
 use std::borrow::Cow;

@@ -4,8 +4,7 @@
 
 use super::xml::{self, check_references, Span, MAX_DEPTH};
 use super::PackageError;
-use crate::crypto::CryptoError;
-use crate::plan::Algorithm;
+use crate::crypto::{Algorithm, CryptoError};
 use base64::Engine;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;

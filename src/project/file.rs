@@ -7,9 +7,8 @@
 //! it again compacts it exactly as SSIS does (whitespace-only text dropped).
 
 use super::scan::{self, indent_at, parse_tag, Attr, Doc, Style, SSIS_NS};
-use crate::crypto::{self, CryptoError, Padding};
-use crate::package::{xml, DPAPI_PREFIX};
-use crate::plan::{Algorithm, ProtectionLevel};
+use crate::crypto::{self, Algorithm, CryptoError, Padding};
+use crate::package::{xml, ProtectionLevel, DPAPI_PREFIX};
 use base64::Engine;
 use quick_xml::events::Event;
 use std::fmt;

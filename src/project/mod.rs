@@ -11,8 +11,7 @@ pub mod scan;
 pub use file::{Kind, ProjectError, Reprotected, Value};
 pub use run::{run, ProjectArgs};
 
-use crate::package::{xml, DPAPI_PREFIX};
-use crate::plan::ProtectionLevel;
+use crate::package::{xml, ProtectionLevel, DPAPI_PREFIX};
 use quick_xml::events::Event;
 use serde::Serialize;
 

@@ -3,11 +3,12 @@
 //! re-protected.
 
 use super::file::{self, Kind, ProjectError};
+use crate::crypto::Algorithm;
 use crate::error::{Error, ExitCode};
 use crate::ops::output::Printer;
 use crate::ops::secrets;
-use crate::package::{self, PackageError};
-use crate::plan::{Algorithm, OutputMode, ProtectionLevel, SecretSpec};
+use crate::package::{self, PackageError, ProtectionLevel};
+use crate::plan::{OutputMode, SecretSpec};
 use crate::store::file::write_atomically;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -3,8 +3,9 @@
 //! decrypted comparison.
 #![allow(dead_code)]
 
+use dtutil::crypto::Algorithm;
+use dtutil::package::ProtectionLevel;
 use dtutil::package::{self, Options, Target};
-use dtutil::plan::{Algorithm, ProtectionLevel};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
