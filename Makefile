@@ -35,10 +35,11 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-# Test servers proven with clients we did not write (pytds, FreeTDS tsql, Azure SDK).
+# Test servers proven with clients we did not write (pytds, FreeTDS tsql, Azure SDKs).
 proofs:
 	bash crates/testservers/tests/clients/run.sh
 	bash crates/testservers/tests/clients/run-azfiles.sh
+	bash crates/testservers/tests/clients/run-adf.sh
 
 # What the proofs and lint need beyond cargo (pip/apt/cargo install; silent when present).
 test-deps:

@@ -1,3 +1,5 @@
 //! Test fixtures for dtutil (not a product).
+pub mod adf;
 pub mod azfiles;
+pub mod certs;
 pub mod msdb;
