@@ -1,13 +1,25 @@
 //! dtutil, rebuilt: the SSIS package utility on any OS.
 //!
-//! Flow runs one way: [`cli`] parses dtutil switches into a [`plan::Plan`], [`ops`]
-//! carries it out over the [`store`] interface, [`package`] reads and rewrites DTSX,
-//! and [`crypto`] does the cipher work.
+//! Flow runs one way, top to bottom; no module imports one above it:
+//! - [`app`] (called by `main`): start-up with the environment read once into a
+//!   [`config::Config`], then dispatch;
+//! - [`cli`]: argv (dtutil's switches and the subcommands) becomes a validated
+//!   [`plan::Command`];
+//! - the commands: [`batch`], [`project`]'s runner, [`inspect`], and [`ops`] for
+//!   dtutil's own actions (the per-package work, output, secrets), which the others use;
+//! - [`plan`]: the validated commands, plain data;
+//! - [`store`]: where packages live, behind one interface;
+//! - [`package`] (and `project`'s file formats): reads and rewrites DTSX, owns
+//!   `ProtectionLevel`;
+//! - [`crypto`]: the cipher work, owns `Algorithm`; [`error`].
 
+pub mod app;
 pub mod batch;
 pub mod cli;
+pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod inspect;
 pub mod ops;
 pub mod package;
 pub mod plan;

@@ -1,31 +1,10 @@
-//! The `dtutil` binary: command line in, exit code out.
+//! The `dtutil` binary: command line in, exit code out (see [`dtutil::app`]).
 
-use dtutil::plan::{Action, Command};
-use dtutil::{cli, ops};
+use dtutil::{app, config::Config};
 
 fn main() {
+    // The environment is read here, once; everything below is handed what it needs.
+    let config = Config::from_env();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let mut printer = ops::printer_for(&args);
-    let code = match cli::parse(args) {
-        Err(error) => ops::fail(&mut printer, &error),
-        Ok(Command::Dtutil(plan))
-            if matches!(plan.action, Action::Help { .. }) && !plan.dry_run =>
-        {
-            let Action::Help { option } = &plan.action else {
-                unreachable!()
-            };
-            match cli::help_text(option.as_deref()) {
-                Ok(text) => {
-                    print!("{text}");
-                    0
-                }
-                Err(error) => ops::fail(&mut printer, &error),
-            }
-        }
-        Ok(command) => match ops::run(command, &mut printer) {
-            Ok(code) => code.code(),
-            Err(error) => ops::fail(&mut printer, &error),
-        },
-    };
-    std::process::exit(code);
+    std::process::exit(app::run(args, &config));
 }

@@ -1,15 +1,19 @@
-//! The validated plan: what the command line asked for, with no I/O done yet.
+//! Validated commands: what the command line asked for, with no I/O done yet.
 //!
-//! `cli` builds a [`Plan`]; `ops` carries it out. Nothing here knows about XML or
-//! storage, and nothing here has resolved a secret: passwords stay as
-//! [`SecretSpec`] until `ops` needs them, so `--dry-run` never reads a file or env var.
-
-use serde::Serialize;
-use std::fmt;
-use zeroize::Zeroize;
+//! `cli` builds a [`Command`]; `app` hands it to the module that runs it: a [`Plan`]
+//! (dtutil's own actions) to `ops`, a [`BatchPlan`] to `batch`, a [`ProjectPlan`] to
+//! `project`, an [`InspectPlan`] to `inspect`. Plain data: nothing here knows about XML
+//! or storage, and nothing here has resolved a secret: passwords stay as
+//! [`SecretSpec`] until the command needs them, so `--dry-run` never reads a file or
+//! env var. Domain types come from below (`crypto`, `package`); nothing here is
+//! re-exported.
 
 use crate::crypto::Algorithm;
 use crate::package::ProtectionLevel;
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+use zeroize::Zeroize;
 
 /// A password as given on the command line, not yet read.
 ///
@@ -220,9 +224,9 @@ pub struct Plan {
     pub dry_run: bool,
 }
 
-/// Arguments of `dtutil inspect`.
+/// `dtutil inspect`: what packages and project files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InspectArgs {
+pub struct InspectPlan {
     pub paths: Vec<String>,
     pub password: Option<SecretSpec>,
     pub json: bool,
@@ -230,14 +234,108 @@ pub struct InspectArgs {
     pub target_version: Option<u32>,
 }
 
+/// `dtutil project`: re-protect a project deployment (folder or .ispac).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectPlan {
+    /// A project folder (with one `.dtproj`), a `.dtproj` file, or an `.ispac`.
+    pub path: String,
+    pub decrypt: Option<SecretSpec>,
+    /// `None`: only open and check every file (the password included); write nothing.
+    pub encrypt_level: Option<ProtectionLevel>,
+    pub encrypt_password: Option<SecretSpec>,
+    /// A folder (for a folder project) or an `.ispac` (for an `.ispac`); default: in place.
+    pub out: Option<String>,
+    pub dry_run: bool,
+    pub json: bool,
+    /// For packages (`.dtsx`); project files are always written with Triple DES.
+    pub algorithm: Option<Algorithm>,
+}
+
+/// Where `dtutil batch` reads from or writes to (`--from`, `--to`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchLocation {
+    Dir(PathBuf),
+    Glob {
+        base: PathBuf,
+        /// The pattern's components below `base`.
+        pattern: Vec<String>,
+        raw: String,
+    },
+    Sql {
+        /// From the URL; `None` uses `--source-server` / `--dest-server`.
+        server: Option<String>,
+        /// `A\B`, empty for the root.
+        folder: String,
+    },
+    Dts {
+        folder: String,
+    },
+    Azure {
+        /// As given (an https URL may carry a SAS the store needs).
+        raw: String,
+        /// `\\host\share\dir` form, used to build child paths.
+        unc: String,
+    },
+}
+
+impl BatchLocation {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Dir(_) => "directory",
+            Self::Glob { .. } => "glob",
+            Self::Sql { .. } => "msdb",
+            Self::Dts { .. } => "package store",
+            Self::Azure { .. } => "Azure Files",
+        }
+    }
+
+    /// The location as shown in plans and reports (`server` fills in `SQL:`).
+    pub fn display(&self, server: Option<&str>) -> String {
+        match self {
+            Self::Dir(p) => p.display().to_string(),
+            Self::Glob { raw, .. } => raw.clone(),
+            Self::Sql { server: s, folder } => format!(
+                "sql://{}/{}",
+                s.as_deref().or(server).unwrap_or("(local)"),
+                folder.replace('\\', "/")
+            ),
+            Self::Dts { folder } => format!("dts:{folder}"),
+            Self::Azure { unc, .. } => unc.clone(),
+        }
+    }
+}
+
+/// `dtutil batch`: a whole migration in one run (SPEC 6); passwords not yet read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchPlan {
+    pub from: BatchLocation,
+    pub to: BatchLocation,
+    pub source_sql: SqlConnection,
+    pub dest_sql: SqlConnection,
+    pub encrypt: Option<(ProtectionLevel, Option<SecretSpec>)>,
+    pub decrypt: Option<SecretSpec>,
+    pub algorithm: Option<Algorithm>,
+    pub regenerate_ids: bool,
+    pub overwrite: bool,
+    pub skip_existing: bool,
+    pub jobs: usize,
+    pub dry_run: bool,
+    pub json: bool,
+    pub report: Option<String>,
+    pub resume: Option<String>,
+    pub fail_fast: bool,
+    pub allow_lost_sensitive: bool,
+    pub target_version: Option<u32>,
+}
+
 /// Everything the command line can ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Dtutil(Box<Plan>),
-    Inspect(InspectArgs),
+    Inspect(InspectPlan),
     /// `dtutil project`: re-protect a project deployment (folder or .ispac).
-    Project(crate::project::ProjectArgs),
+    Project(ProjectPlan),
     /// `dtutil batch`: a whole migration in one run (SPEC 6).
-    Batch(Box<crate::batch::BatchArgs>),
+    Batch(Box<BatchPlan>),
     Version,
 }

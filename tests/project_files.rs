@@ -6,9 +6,10 @@ mod common;
 use dtutil::error::ExitCode;
 use dtutil::package;
 use dtutil::package::ProtectionLevel;
+use dtutil::plan::ProjectPlan as ProjectArgs;
 use dtutil::plan::SecretSpec;
 use dtutil::project::file::{self, Kind, ProjectError};
-use dtutil::project::{run, ProjectArgs};
+use dtutil::project::run;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 

@@ -1,52 +1,15 @@
-//! Where a batch reads from and writes to: the grammar of `--from` / `--to`, listing a
-//! source tree, naming each package's destination, and creating destination folders.
-//!
-//! Grammar (checked in this order):
-//! - `sql://SERVER/Folder/Sub`: an msdb folder on SERVER (any dtutil server form up to
-//!   the first `/`, e.g. `sql://db1,1433/ETL` or `sql://host\INST/ETL`);
-//!   `sql://SERVER` or `sql://SERVER/` is msdb's root folder.
-//! - `SQL:Folder\Sub` (also `SQL;...`): an msdb folder on the server given with
-//!   `--source-server` / `--dest-server` (the local default instance without one).
-//! - `dts:Root\Folder`: a package store folder (SPEC 2, DTS), e.g. `dts:MSDB\ETL` or
-//!   `"dts:File System\ETL"`.
-//! - `\\ACCOUNT.file.core.windows.net\share\dir` or `https://ACCOUNT.file.core.windows.net/share/dir`:
-//!   an Azure Files directory (credentials from the environment).
-//! - anything with `*`, `?` or `[` in it: a glob over local files (`**` crosses
-//!   directories); the folder tree kept is the one below the glob's fixed prefix.
-//! - anything else: a local directory, read recursively (`*.dtsx`), created as needed
-//!   as a destination.
+//! Where a batch reads from and writes to: listing a source tree, naming each
+//! package's destination, and creating destination folders. (The `--from` / `--to`
+//! grammar is the command line's, in `cli/batch.rs`.)
 
 use crate::error::{Error, Result};
+/// The type is plain data in the plan (the command line builds it, see
+/// `cli::batch`); what a batch does with it is here.
+pub use crate::plan::BatchLocation as Location;
 use crate::store::{azfiles, file::FileStore, SqlCredentials, Store, StoreError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const EXT: &str = ".dtsx";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    Dir(PathBuf),
-    Glob {
-        base: PathBuf,
-        /// The pattern's components below `base`.
-        pattern: Vec<String>,
-        raw: String,
-    },
-    Sql {
-        /// From the URL; `None` uses `--source-server` / `--dest-server`.
-        server: Option<String>,
-        /// `A\B`, empty for the root.
-        folder: String,
-    },
-    Dts {
-        folder: String,
-    },
-    Azure {
-        /// As given (an https URL may carry a SAS the store needs).
-        raw: String,
-        /// `\\host\share\dir` form, used to build child paths.
-        unc: String,
-    },
-}
 
 /// One package of the source tree.
 #[derive(Debug, Clone)]
@@ -59,131 +22,10 @@ pub struct Item {
     pub source: String,
 }
 
-fn has_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
-}
-
-fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
-        .then(|| &s[prefix.len()..])
-}
-
-fn folder_path(raw: &str) -> String {
-    raw.split(['\\', '/'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("\\")
-}
-
 impl Location {
-    /// Parses `--from` / `--to`; `option` names it in messages.
-    pub fn parse(raw: &str, option: &str) -> Result<Self> {
-        let raw_t = raw.trim();
-        if raw_t.is_empty() {
-            return Err(Error::command_line(format!("{option} is empty")));
-        }
-        let dots = |path: &str| -> Result<()> {
-            if path.split(['\\', '/']).any(|s| s == "..") {
-                return Err(Error::command_line(format!(
-                    "{option} `{raw}`: `..` is not allowed in store paths"
-                )));
-            }
-            Ok(())
-        };
-        if let Some(rest) = strip_ci(raw_t, "sql://") {
-            let (server, folder) = match rest.split_once('/') {
-                Some((s, f)) => (s, f),
-                None => (rest, ""),
-            };
-            if server.trim().is_empty() {
-                return Err(Error::command_line(format!(
-                    "{option} `{raw}`: no server: use sql://SERVER/Folder (or SQL:Folder with --source-server/--dest-server)"
-                )));
-            }
-            dots(folder)?;
-            return Ok(Self::Sql {
-                server: Some(server.trim().to_string()),
-                folder: folder_path(folder),
-            });
-        }
-        if let Some(rest) = strip_ci(raw_t, "sql:").or_else(|| strip_ci(raw_t, "sql;")) {
-            dots(rest)?;
-            return Ok(Self::Sql {
-                server: None,
-                folder: folder_path(rest),
-            });
-        }
-        if let Some(rest) = strip_ci(raw_t, "dts:").or_else(|| strip_ci(raw_t, "dts;")) {
-            dots(rest)?;
-            return Ok(Self::Dts {
-                folder: folder_path(rest),
-            });
-        }
-        if azfiles::is_azure_files_path(raw_t) {
-            let p = azfiles::AzPath::parse(raw_t)
-                .map_err(|e| Error::command_line(format!("{option}: {}", e.to_string().trim())))?;
-            if has_glob(&p.segments.join("/")) {
-                return Err(Error::command_line(format!(
-                    "{option} `{raw}`: globs are for local files; give an Azure Files directory"
-                )));
-            }
-            return Ok(Self::Azure {
-                raw: raw_t.to_string(),
-                unc: p.display(&p.segments),
-            });
-        }
-        if has_glob(raw_t) {
-            let mut base = PathBuf::new();
-            let mut pattern = Vec::new();
-            for comp in Path::new(raw_t).components() {
-                let s = comp.as_os_str().to_string_lossy().to_string();
-                if pattern.is_empty() && !has_glob(&s) {
-                    base.push(comp);
-                } else {
-                    pattern.push(s);
-                }
-            }
-            if base.as_os_str().is_empty() {
-                base = PathBuf::from(".");
-            }
-            return Ok(Self::Glob {
-                base,
-                pattern,
-                raw: raw_t.to_string(),
-            });
-        }
-        Ok(Self::Dir(PathBuf::from(raw_t)))
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Dir(_) => "directory",
-            Self::Glob { .. } => "glob",
-            Self::Sql { .. } => "msdb",
-            Self::Dts { .. } => "package store",
-            Self::Azure { .. } => "Azure Files",
-        }
-    }
-
     /// True when packages there are filed with msdb's columns (id, versions).
     pub fn wants_meta(&self) -> bool {
         matches!(self, Self::Sql { .. } | Self::Dts { .. })
-    }
-
-    /// The location as shown in plans and reports (`server` fills in `SQL:`).
-    pub fn display(&self, server: Option<&str>) -> String {
-        match self {
-            Self::Dir(p) => p.display().to_string(),
-            Self::Glob { raw, .. } => raw.clone(),
-            Self::Sql { server: s, folder } => format!(
-                "sql://{}/{}",
-                s.as_deref().or(server).unwrap_or("(local)"),
-                folder.replace('\\', "/")
-            ),
-            Self::Dts { folder } => format!("dts:{folder}"),
-            Self::Azure { unc, .. } => unc.clone(),
-        }
     }
 
     /// Opens a store for this location (each worker opens its own).
@@ -541,59 +383,6 @@ mod tests {
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn parses_locations() {
-        assert_eq!(
-            Location::parse("sql://db1,1433/ETL/Daily", "--from").unwrap(),
-            Location::Sql {
-                server: Some("db1,1433".into()),
-                folder: "ETL\\Daily".into()
-            }
-        );
-        assert_eq!(
-            Location::parse("sql://host\\INST", "--from").unwrap(),
-            Location::Sql {
-                server: Some("host\\INST".into()),
-                folder: "".into()
-            }
-        );
-        assert_eq!(
-            Location::parse("SQL:\\ETL\\Daily", "--from").unwrap(),
-            Location::Sql {
-                server: None,
-                folder: "ETL\\Daily".into()
-            }
-        );
-        assert_eq!(
-            Location::parse("dts:File System\\ETL", "--to").unwrap(),
-            Location::Dts {
-                folder: "File System\\ETL".into()
-            }
-        );
-        assert!(matches!(
-            Location::parse(r"\\acct.file.core.windows.net\pkgs\etl", "--to").unwrap(),
-            Location::Azure { unc, .. } if unc == r"\\acct.file.core.windows.net\pkgs\etl"
-        ));
-        assert!(matches!(
-            Location::parse("https://acct.file.core.windows.net/pkgs/etl?sv=1&sig=x", "--to").unwrap(),
-            Location::Azure { unc, .. } if unc == r"\\acct.file.core.windows.net\pkgs\etl"
-        ));
-        assert_eq!(
-            Location::parse("/src/**/*.dtsx", "--from").unwrap(),
-            Location::Glob {
-                base: "/src".into(),
-                pattern: v(&["**", "*.dtsx"]),
-                raw: "/src/**/*.dtsx".into()
-            }
-        );
-        assert_eq!(
-            Location::parse("/src/pkgs", "--from").unwrap(),
-            Location::Dir("/src/pkgs".into())
-        );
-        assert!(Location::parse("sql://h/A/../B", "--from").is_err());
-        assert!(Location::parse("sql:///A", "--from").is_err());
     }
 
     #[test]

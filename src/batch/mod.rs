@@ -15,43 +15,19 @@ pub mod progress;
 pub mod report;
 pub mod work;
 
-use crate::crypto::Algorithm;
+use crate::config::Config;
 use crate::error::{Error, ExitCode, Result};
 use crate::ops::output::Printer;
 use crate::ops::secrets;
-use crate::package::ProtectionLevel;
-use crate::plan::{SecretSpec, SqlConnection};
+use crate::plan::{BatchPlan, SqlConnection};
 use crate::store::{SqlCredentials, Store};
-use location::{Item, Location};
+use location::Item;
 use report::{Record, Report, ResumeIndex, SkipKind, Status, Summary};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use work::{Existing, Job};
-
-/// Arguments of `dtutil batch`, validated, passwords not yet read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchArgs {
-    pub from: Location,
-    pub to: Location,
-    pub source_sql: SqlConnection,
-    pub dest_sql: SqlConnection,
-    pub encrypt: Option<(ProtectionLevel, Option<SecretSpec>)>,
-    pub decrypt: Option<SecretSpec>,
-    pub algorithm: Option<Algorithm>,
-    pub regenerate_ids: bool,
-    pub overwrite: bool,
-    pub skip_existing: bool,
-    pub jobs: usize,
-    pub dry_run: bool,
-    pub json: bool,
-    pub report: Option<String>,
-    pub resume: Option<String>,
-    pub fail_fast: bool,
-    pub allow_lost_sensitive: bool,
-    pub target_version: Option<u32>,
-}
 
 /// Printing that survives a closed pipe (`dtutil batch ... | head`).
 macro_rules! outln {
@@ -67,208 +43,6 @@ macro_rules! out {
         let _ = write!(o, $($t)*);
         let _ = o.flush();
     }};
-}
-
-pub const DEFAULT_JOBS: usize = 4;
-pub const MAX_JOBS: usize = 256;
-
-#[derive(clap::Parser)]
-#[command(
-    name = "dtutil batch",
-    bin_name = "dtutil batch",
-    about = "Copies (and re-protects) a whole tree of SSIS packages in one run",
-    after_help = "LOCATIONS (--from / --to):\n  DIR                      a local directory, recursive (*.dtsx); created as a destination\n  'GLOB'                   local files, e.g. 'pkgs/**/*.dtsx' (source only)\n  sql://SERVER/Folder      an msdb folder on SERVER (host, host,port, host\\instance)\n  SQL:Folder\\Sub           an msdb folder on --source-server / --dest-server\n  dts:Root\\Folder          a package store folder (MsDtsSrvr.ini.xml roots)\n  \\\\ACCOUNT.file.core.windows.net\\share\\dir (or https://...)   an Azure Files directory\n\nThe folder tree below the source is kept at the destination (folders are created).\nPasswords: env:NAME, file:PATH or the text. Azure credentials come from the environment.\nExit code: 0 when every package succeeded, 1 otherwise, 6 for a command-line error."
-)]
-struct Cli {
-    /// The source tree (see LOCATIONS).
-    #[arg(long, value_name = "SOURCE")]
-    from: String,
-    /// The destination root (see LOCATIONS).
-    #[arg(long, value_name = "DEST")]
-    to: String,
-    /// SQL Server of a SQL:... source.
-    #[arg(long)]
-    source_server: Option<String>,
-    /// SQL login for the source (without one: integrated authentication).
-    #[arg(long)]
-    source_user: Option<String>,
-    /// Password of --source-user (env:NAME, file:PATH or the text).
-    #[arg(long)]
-    source_password: Option<String>,
-    /// SQL Server of a SQL:... destination.
-    #[arg(long)]
-    dest_server: Option<String>,
-    /// SQL login for the destination.
-    #[arg(long)]
-    dest_user: Option<String>,
-    /// Password of --dest-user.
-    #[arg(long)]
-    dest_password: Option<String>,
-    /// Re-protect every package: LEVEL[;PASSWORD], LEVEL 0, 2, 3 or 5 (5 for msdb).
-    #[arg(long, value_name = "LEVEL[;PASSWORD]")]
-    encrypt: Option<String>,
-    /// The password the source packages are protected with.
-    #[arg(long, value_name = "PASSWORD")]
-    decrypt: Option<String>,
-    /// Cipher for re-encrypted values: 3des or aes256 (default: each package's own).
-    #[arg(long)]
-    algorithm: Option<String>,
-    /// Give every written package a new ID (as dtutil /I).
-    #[arg(long)]
-    regenerate_ids: bool,
-    /// Replace packages that exist at the destination.
-    #[arg(long, conflicts_with = "skip_existing")]
-    overwrite: bool,
-    /// Keep packages that exist at the destination (counted as success).
-    #[arg(long)]
-    skip_existing: bool,
-    /// Packages in flight at once; each worker keeps its own connections.
-    #[arg(long, default_value_t = DEFAULT_JOBS)]
-    jobs: usize,
-    /// Read and check everything, print the plan (a table, or JSON with --json), write nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// JSON lines (one per package, then a summary) instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Write a JSON report of every package here (default with --resume: that file).
-    #[arg(long, value_name = "PATH")]
-    report: Option<String>,
-    /// Skip packages this earlier report shows done whose source is unchanged.
-    #[arg(long, value_name = "REPORT")]
-    resume: Option<String>,
-    /// Stop starting packages after the first failure.
-    #[arg(long)]
-    fail_fast: bool,
-    /// Write user-key (level 1) packages with their unreadable values blank.
-    #[arg(long)]
-    allow_lost_sensitive: bool,
-    /// Fail packages the SQL Server runtime of this release (2012-2022) cannot load.
-    #[arg(long, value_name = "YEAR")]
-    target_version: Option<String>,
-}
-
-fn clap_error(e: clap::Error) -> Error {
-    // `--help` is answered before parsing (cli::parse_subcommand); a library never exits.
-    Error::command_line(
-        e.to_string()
-            .trim_end()
-            .trim_start_matches("error: ")
-            .to_string(),
-    )
-}
-
-/// `dtutil batch --help` / `dtutil /H batch`.
-pub fn help() -> String {
-    use clap::CommandFactory;
-    Cli::command().render_long_help().to_string()
-}
-
-/// Parses `batch ...` (the subcommand name first).
-pub fn parse_args(args: &[String]) -> Result<BatchArgs> {
-    use clap::Parser;
-    let c = Cli::try_parse_from(args).map_err(clap_error)?;
-    let from = Location::parse(&c.from, "--from")?;
-    let to = Location::parse(&c.to, "--to")?;
-    if matches!(to, Location::Glob { .. }) {
-        return Err(Error::command_line(format!(
-            "--to `{}`: a destination is a directory, not a glob",
-            c.to
-        )));
-    }
-    let side = |server: Option<String>,
-                user: Option<String>,
-                password: Option<String>,
-                loc: &Location,
-                who: &str|
-     -> Result<SqlConnection> {
-        if password.is_some() && user.is_none() {
-            return Err(Error::command_line(format!(
-                "--{who}-password needs --{who}-user as well; without a user, integrated authentication is used"
-            )));
-        }
-        let sqlish = matches!(loc, Location::Sql { .. } | Location::Dts { .. });
-        if !sqlish && (server.is_some() || user.is_some()) {
-            return Err(Error::command_line(format!(
-                "--{who}-server and --{who}-user apply to a SQL: or dts: location, not to {} `{}`",
-                loc.kind(),
-                loc.display(None)
-            )));
-        }
-        if let (
-            Location::Sql {
-                server: Some(s), ..
-            },
-            Some(o),
-        ) = (loc, &server)
-        {
-            return Err(Error::command_line(format!(
-                "the server is given twice: `{s}` in the sql:// URL and `{o}` with --{who}-server; give one"
-            )));
-        }
-        Ok(SqlConnection {
-            server,
-            user,
-            password: password.as_deref().map(SecretSpec::parse),
-        })
-    };
-    let source_sql = side(
-        c.source_server,
-        c.source_user,
-        c.source_password,
-        &from,
-        "source",
-    )?;
-    let dest_sql = side(c.dest_server, c.dest_user, c.dest_password, &to, "dest")?;
-    let encrypt = match c.encrypt.as_deref() {
-        None => None,
-        Some(spec) => {
-            let (level, password) = crate::cli::encrypt_spec(spec)?;
-            if level == ProtectionLevel::ServerStorage
-                && !matches!(to, Location::Sql { .. } | Location::Dts { .. })
-            {
-                return Err(Error::command_line(
-                    "--encrypt: protection level 5 (ServerStorage) is only for msdb destinations; use 0, 2 or 3",
-                ));
-            }
-            Some((level, password))
-        }
-    };
-    let algorithm = c
-        .algorithm
-        .as_deref()
-        .map(crate::cli::algorithm_name)
-        .transpose()?;
-    if c.jobs == 0 || c.jobs > MAX_JOBS {
-        return Err(Error::command_line(format!(
-            "--jobs must be 1 to {MAX_JOBS}, not {}",
-            c.jobs
-        )));
-    }
-    Ok(BatchArgs {
-        from,
-        to,
-        source_sql,
-        dest_sql,
-        encrypt,
-        decrypt: c.decrypt.as_deref().map(SecretSpec::parse),
-        algorithm,
-        regenerate_ids: c.regenerate_ids,
-        overwrite: c.overwrite,
-        skip_existing: c.skip_existing,
-        jobs: c.jobs,
-        dry_run: c.dry_run,
-        json: c.json,
-        report: c.report,
-        resume: c.resume,
-        fail_fast: c.fail_fast,
-        allow_lost_sensitive: c.allow_lost_sensitive,
-        target_version: c
-            .target_version
-            .as_deref()
-            .map(crate::cli::target_year)
-            .transpose()?,
-    })
 }
 
 fn credentials(sql: &SqlConnection, what: &str) -> Result<SqlCredentials> {
@@ -299,7 +73,7 @@ fn install_ctrlc() {
     });
 }
 
-fn options_json(args: &BatchArgs) -> serde_json::Value {
+fn options_json(args: &BatchPlan) -> serde_json::Value {
     serde_json::json!({
         "encrypt_level": args.encrypt.as_ref().map(|(l, _)| l.number()),
         "encrypt_password": args.encrypt.as_ref().and_then(|(_, p)| p.as_ref()).map(|p| p.describe()),
@@ -313,7 +87,7 @@ fn options_json(args: &BatchArgs) -> serde_json::Value {
     })
 }
 
-pub fn run(args: &BatchArgs, printer: &mut Printer) -> Result<ExitCode> {
+pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = report::now_rfc3339();
     let source_creds = credentials(&args.source_sql, "--source-password")?;
@@ -427,7 +201,8 @@ pub fn run(args: &BatchArgs, printer: &mut Printer) -> Result<ExitCode> {
     }
 
     install_ctrlc();
-    let mut progress = (!args.dry_run).then(|| progress::Progress::new(json, items.len()));
+    let mut progress =
+        (!args.dry_run).then(|| progress::Progress::new(json, config.no_progress_bar, items.len()));
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<(usize, Record)>();

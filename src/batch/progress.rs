@@ -23,12 +23,11 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(json: bool, total: usize) -> Self {
+    /// `no_bar`: `DTUTIL_NO_PROGRESS` was set.
+    pub fn new(json: bool, no_bar: bool, total: usize) -> Self {
         let mode = if json {
             Mode::Json
-        } else if std::io::stderr().is_terminal()
-            && std::env::var_os("DTUTIL_NO_PROGRESS").is_none()
-        {
+        } else if std::io::stderr().is_terminal() && !no_bar {
             Mode::Bar
         } else {
             Mode::Lines

@@ -1,5 +1,9 @@
-//! dtutil's switches: one table with each switch's name, minimal abbreviation,
-//! argument, and help. Matching, help text and `/H Option` all read this table.
+//! The option table: every option the dtutil command line takes, one row each with
+//! its name, minimal abbreviation, argument and help. dtutil's own `/SWITCH`es come
+//! first ([`SWITCHES`]), then the GNU-style `--long` options beyond dtutil
+//! ([`LONG_OPTIONS`]). The tokenizer (`tokens`), the full help, `/H Option` and the
+//! validator's error messages all read this table; a new option is a new row here
+//! plus what it does in `tokens` / `validate` (CONTRIBUTING.md, "How to add a switch").
 
 /// Which switch a table row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +35,15 @@ pub enum Id {
     SourceUser,
     Sql,
     Usage,
+    // Beyond dtutil: `--long` options.
+    Algorithm,
+    AllowLostSensitive,
+    DryRun,
+    Json,
+    LongHelp,
+    StoreConfig,
+    TargetVersion,
+    Version,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +73,9 @@ pub enum Role {
     Modifier,
     /// `/Remark`: repeatable, ignored.
     Remark,
+    /// `--name`: beyond dtutil (never clashing with its switches). Spelled in full; may
+    /// be repeated, the last value counts.
+    Long,
 }
 
 pub struct Switch {
@@ -87,8 +103,12 @@ impl Switch {
         }
     }
 
-    /// `/C[opy]`: the name with its optional part in brackets.
+    /// `/C[opy]`: the name with its optional part in brackets; `--json` for a long
+    /// option.
     pub fn display(&self) -> String {
+        if self.role == Role::Long {
+            return format!("--{}", self.name);
+        }
         let (short, rest) = self.name.split_at(self.min);
         if rest.is_empty() {
             format!("/{short}")
@@ -111,7 +131,41 @@ impl Switch {
     }
 }
 
-pub const SWITCHES: &[Switch] = &[
+/// dtutil's switches, in the order `/?` lists them.
+pub const SWITCHES: &[Switch] = OPTIONS.split_at(dtutil_switches(OPTIONS)).0;
+
+/// The long options beyond dtutil, in the order `/?` lists them.
+pub const LONG_OPTIONS: &[Switch] = OPTIONS.split_at(dtutil_switches(OPTIONS)).1;
+
+/// How many rows the dtutil switches take: all rows before the first long option.
+const fn dtutil_switches(table: &[Switch]) -> usize {
+    let mut n = 0;
+    while n < table.len() && !matches!(table[n].role, Role::Long) {
+        n += 1;
+    }
+    n
+}
+
+/// A long option's row: its name is typed in full, so `min` is the whole name.
+const fn long(id: Id, name: &'static str, value: &'static str, doc: &'static str) -> Switch {
+    Switch {
+        id,
+        role: Role::Long,
+        name,
+        min: name.len(),
+        arg: if value.is_empty() {
+            Arg::None
+        } else {
+            Arg::Required
+        },
+        value,
+        doc,
+        example: "",
+    }
+}
+
+/// The one option table: dtutil's switches, then the long options.
+const OPTIONS: &[Switch] = &[
     Switch { id: Id::Usage, role: Role::Help, name: "?", min: 1, arg: Arg::None, value: "",
         doc: "Shows the options.", example: "dtutil /?" },
     Switch { id: Id::Copy, role: Role::Action, name: "Copy", min: 1, arg: Arg::Required, value: "{SQL|FILE|DTS};Path",
@@ -192,6 +246,19 @@ pub const SWITCHES: &[Switch] = &[
     Switch { id: Id::Sql, role: Role::Source, name: "SQL", min: 2, arg: Arg::Required, value: "PackagePath",
         doc: "The source package is in msdb: Folder\\Name.",
         example: "dtutil /SQL Finance\\Load /COPY FILE;Load.dtsx" },
+    long(Id::DryRun, "dry-run", "",
+        "parse and validate, print the plan as JSON (passwords as ***), touch nothing"),
+    long(Id::Json, "json", "", "print results as JSON lines"),
+    long(Id::TargetVersion, "target-version", "YEAR",
+        "refuse to write what that SQL Server runtime (2012-2022) cannot load; note what it upgrades"),
+    long(Id::StoreConfig, "store-config", "PATH",
+        "the package store's MsDtsSrvr.ini.xml (default: DTUTIL_STORE_CONFIG, then the per-user file)"),
+    long(Id::Algorithm, "algorithm", "3des|aes256",
+        "cipher for re-encrypted values (default: each package's own)"),
+    long(Id::AllowLostSensitive, "allow-lost-sensitive", "",
+        "write user-key (1, 4) packages whose values cannot be read here"),
+    long(Id::LongHelp, "help", "", "the same as /?"),
+    long(Id::Version, "version", "", "print the version and exit"),
 ];
 
 /// Result of matching an option token (without its `/` or `-`).
@@ -204,7 +271,8 @@ pub enum Match {
     Unknown,
 }
 
-/// dtutil accepts any prefix of a name from its minimal abbreviation up.
+/// A dtutil switch: dtutil accepts any prefix of a name from its minimal abbreviation
+/// up. (Long options are not switches: `/json` is unknown.)
 pub fn lookup(token: &str) -> Match {
     let typed = token.as_bytes();
     let mut prefix_of = Vec::new();
@@ -227,8 +295,13 @@ pub fn lookup(token: &str) -> Match {
     }
 }
 
+/// A long option by its full name (without `--`).
+pub fn long_option(name: &str) -> Option<&'static Switch> {
+    LONG_OPTIONS.iter().find(|s| s.name == name)
+}
+
 pub fn by_id(id: Id) -> &'static Switch {
-    SWITCHES
+    OPTIONS
         .iter()
         .find(|s| s.id == id)
         .expect("every id has a row")

@@ -1,15 +1,12 @@
 //! Carries out a plan: each dtutil action written once, over the [`Store`] interface.
 
 mod folders;
-mod inspect;
 pub mod output;
 pub mod secrets;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, Options, PackageError, Target};
-use crate::plan::{
-    Action, Command, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection,
-};
+use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
 use crate::store::{file::FileStore, PackageMeta, SqlCredentials, Store, StoreError};
 use output::Printer;
 use sha2::Digest;
@@ -31,28 +28,18 @@ pub fn fail(printer: &mut Printer, error: &Error) -> i32 {
     error.exit.code()
 }
 
-pub fn run(command: Command, printer: &mut Printer) -> Result<ExitCode> {
-    match command {
-        Command::Version => {
-            println!("dtutil {}", env!("CARGO_PKG_VERSION"));
-            Ok(ExitCode::Success)
-        }
-        Command::Inspect(args) => inspect::run(&args, printer),
-        Command::Project(args) => crate::project::run(&args),
-        Command::Batch(args) => crate::batch::run(&args, printer),
-        Command::Dtutil(plan) => {
-            printer.mode = plan.output;
-            if let Some(path) = &plan.store_config {
-                // The package store reads its roots from here; set before any store opens.
-                std::env::set_var("DTUTIL_STORE_CONFIG", path);
-            }
-            if plan.dry_run {
-                print_plan(&plan);
-                return Ok(ExitCode::Success);
-            }
-            run_plan(&plan, printer)
-        }
+/// Runs one dtutil command (`--dry-run`: prints its plan instead).
+pub fn run(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+    printer.mode = plan.output;
+    if let Some(path) = &plan.store_config {
+        // The package store reads its roots from here; set before any store opens.
+        std::env::set_var("DTUTIL_STORE_CONFIG", path);
     }
+    if plan.dry_run {
+        print_plan(plan);
+        return Ok(ExitCode::Success);
+    }
+    run_plan(plan, printer)
 }
 
 fn print_plan(plan: &Plan) {

@@ -9,7 +9,7 @@ mod run;
 pub mod scan;
 
 pub use file::{Kind, ProjectError, Reprotected, Value};
-pub use run::{run, ProjectArgs};
+pub use run::run;
 
 use crate::package::{xml, ProtectionLevel, DPAPI_PREFIX};
 use quick_xml::events::Event;

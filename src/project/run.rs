@@ -8,27 +8,10 @@ use crate::error::{Error, ExitCode};
 use crate::ops::output::Printer;
 use crate::ops::secrets;
 use crate::package::{self, PackageError, ProtectionLevel};
-use crate::plan::{OutputMode, SecretSpec};
+use crate::plan::{OutputMode, ProjectPlan};
 use crate::store::file::write_atomically;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-
-/// What the CLI's `dtutil project` asks for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProjectArgs {
-    /// A project folder (with one `.dtproj`), a `.dtproj` file, or an `.ispac`.
-    pub path: String,
-    pub decrypt: Option<SecretSpec>,
-    /// `None`: only open and check every file (the password included); write nothing.
-    pub encrypt_level: Option<ProtectionLevel>,
-    pub encrypt_password: Option<SecretSpec>,
-    /// A folder (for a folder project) or an `.ispac` (for an `.ispac`); default: in place.
-    pub out: Option<String>,
-    pub dry_run: bool,
-    pub json: bool,
-    /// For packages (`.dtsx`); project files are always written with Triple DES.
-    pub algorithm: Option<Algorithm>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EntryKind {
@@ -261,7 +244,7 @@ fn package_error(name: &str, e: PackageError) -> Error {
     Error::new(exit, format!("`{name}`: {e}"))
 }
 
-fn check_args(args: &ProjectArgs) -> Result<(), Error> {
+fn check_args(args: &ProjectPlan) -> Result<(), Error> {
     match args.encrypt_level {
         Some(l) if l.is_user_key() => Err(Error::command_line(format!(
             "protection level {l} uses Windows DPAPI (the saving user's key), which exists only on Windows; write 0 (DontSaveSensitive), 2 or 3 (with a password) here"
@@ -284,7 +267,7 @@ fn check_args(args: &ProjectArgs) -> Result<(), Error> {
 }
 
 /// Carries out `dtutil project`. Prints per-file results; on any error nothing is written.
-pub fn run(args: &ProjectArgs) -> Result<ExitCode, Error> {
+pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
     check_args(args)?;
     let source = detect_source(&args.path)?;
     if let Some(out) = &args.out {

@@ -1,14 +1,14 @@
 //! `dtutil inspect PATH...`: what each package or project file is. Never values.
 
-use super::output::Printer;
-use super::secrets;
 use crate::error::{Error, ExitCode, Result};
+use crate::ops::output::Printer;
+use crate::ops::secrets;
 use crate::package::target::{judge, Runtime};
 use crate::package::{self, PackageError};
-use crate::plan::{InspectArgs, OutputMode};
+use crate::plan::{InspectPlan, OutputMode};
 use crate::project;
 
-pub fn run(args: &InspectArgs, printer: &mut Printer) -> Result<ExitCode> {
+pub fn run(args: &InspectPlan, printer: &mut Printer) -> Result<ExitCode> {
     if args.json {
         printer.mode = OutputMode::Json;
     }

@@ -1,0 +1,43 @@
+//! Start-up and dispatch: the command line becomes a [`Command`] (`cli`), which runs
+//! here on the module that owns it (`ops` for dtutil's own actions, `batch`, `project`,
+//! `inspect`); every error becomes its exit code.
+
+use crate::config::Config;
+use crate::error::{ExitCode, Result};
+use crate::ops::{self, output::Printer};
+use crate::plan::{Action, Command};
+use crate::{batch, cli, inspect, project};
+use std::ffi::OsString;
+
+/// Runs one command line (without the program name); returns the exit code.
+pub fn run(args: Vec<OsString>, config: &Config) -> i32 {
+    let mut printer = ops::printer_for(&args);
+    let command = match cli::parse(args) {
+        Ok(command) => command,
+        Err(error) => return ops::fail(&mut printer, &error),
+    };
+    match dispatch(command, config, &mut printer) {
+        Ok(code) => code.code(),
+        Err(error) => ops::fail(&mut printer, &error),
+    }
+}
+
+fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
+    match command {
+        Command::Dtutil(plan) => match &plan.action {
+            // `--dry-run` prints the help plan as JSON instead (in `ops`).
+            Action::Help { option } if !plan.dry_run => {
+                print!("{}", cli::help_text(option.as_deref())?);
+                Ok(ExitCode::Success)
+            }
+            _ => ops::run(&plan, printer),
+        },
+        Command::Version => {
+            println!("dtutil {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::Success)
+        }
+        Command::Inspect(plan) => inspect::run(&plan, printer),
+        Command::Project(plan) => project::run(&plan),
+        Command::Batch(plan) => batch::run(&plan, config, printer),
+    }
+}

@@ -1,0 +1,215 @@
+//! The tokenizer: arguments become [`Raw`] options, each checked only for naming an
+//! option in the table ([`super::switches`]) and for having its value. What the
+//! options mean together is [`super::validate`]'s job.
+
+use super::switches::{self, Arg, Id, Match, Role, Switch, LONG_OPTIONS};
+use super::values;
+use crate::crypto::Algorithm;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use zeroize::Zeroize;
+
+/// Options as typed, before any validation.
+#[derive(Default)]
+pub(super) struct Raw {
+    /// Each switch given, with the token the user typed and its value.
+    pub(super) given: BTreeMap<Id, (String, Option<String>)>,
+    pub(super) remarks: Vec<String>,
+    pub(super) dry_run: bool,
+    pub(super) json: bool,
+    pub(super) algorithm: Option<Algorithm>,
+    pub(super) allow_lost_sensitive: bool,
+    pub(super) store_config: Option<String>,
+    pub(super) target_version: Option<u32>,
+    pub(super) help: bool,
+    pub(super) version: bool,
+}
+
+impl Drop for Raw {
+    /// Switch values include passwords (`/Decrypt`, `/DestPassword`, `/ENCRYPT`'s fourth part).
+    fn drop(&mut self) {
+        for (_, value) in self.given.values_mut() {
+            value.zeroize();
+        }
+    }
+}
+
+fn looks_like_option(token: &str) -> bool {
+    token.starts_with("--")
+        || ((token.starts_with('/') || token.starts_with('-'))
+            && matches!(switches::lookup(&token[1..]), Match::Found(_)))
+}
+
+/// Splits the arguments into switches and their values: no validation beyond each
+/// token naming an option (and `/Dump`, refused before its value).
+pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
+    let mut raw = Raw::default();
+    // The switch whose value came last: a stray token after a password (or a user,
+    // whose password may follow) is not echoed.
+    let mut after_secret = false;
+    let mut i = 0;
+    while i < args.len() {
+        let token = &args[i];
+        i += 1;
+        if let Some(long) = token.strip_prefix("--") {
+            parse_long(&mut raw, token, long, args, &mut i)?;
+            after_secret = false;
+            continue;
+        }
+        let Some(body) = token.strip_prefix('/').or_else(|| token.strip_prefix('-')) else {
+            if after_secret {
+                return Err(Error::command_line(format!(
+                    "unexpected argument {i} (not shown: it follows a user or password and may be part of a password); quote a value that contains spaces"
+                )));
+            }
+            return Err(Error::command_line(format!(
+                "unexpected argument `{token}`: options start with / or -, and each takes at most one value (quote values with spaces)"
+            )));
+        };
+        let switch = resolve(token, body)?;
+        if switch.id == Id::Dump {
+            // Before its value: the answer is the same whatever the process id.
+            return Err(Error::command_line(format!(
+                "{token} (/Dump) makes debug dumps of running dtexec processes, which exist only on Windows; it is not supported on this platform"
+            )));
+        }
+        let value = match switch.arg {
+            Arg::None => None,
+            Arg::Required => {
+                let v = args.get(i).cloned().ok_or_else(|| {
+                    Error::command_line(format!(
+                        "option {token} needs an argument: {}",
+                        switch.syntax()
+                    ))
+                })?;
+                i += 1;
+                Some(v)
+            }
+            Arg::Optional => match args.get(i) {
+                Some(next)
+                    if !looks_like_option(next)
+                        && (switch.id != Id::Help || !next.starts_with('/')) =>
+                {
+                    i += 1;
+                    Some(next.clone())
+                }
+                _ => None,
+            },
+        };
+        after_secret = value.is_some()
+            && (switch.secret() || matches!(switch.id, Id::SourceUser | Id::DestUser));
+        if switch.role == Role::Remark {
+            raw.remarks.extend(value);
+            continue;
+        }
+        if let Some((first, _)) = raw.given.get(&switch.id) {
+            return Err(Error::command_line(format!(
+                "option {} is given twice (`{first}` and `{token}`); give each option once",
+                switch.full()
+            )));
+        }
+        raw.given.insert(switch.id, (token.clone(), value));
+    }
+    Ok(raw)
+}
+
+/// `--name`, `--name VALUE` or `--name=VALUE`.
+fn parse_long(
+    raw: &mut Raw,
+    token: &str,
+    long: &str,
+    args: &[String],
+    i: &mut usize,
+) -> Result<()> {
+    let (name, inline) = match long.split_once('=') {
+        Some((n, v)) => (n, Some(v.to_string())),
+        None => (long, None),
+    };
+    let Some(option) = switches::long_option(name) else {
+        // Only the name: whatever follows `=` is not echoed.
+        let names: Vec<String> = LONG_OPTIONS.iter().map(|s| s.display()).collect();
+        return Err(Error::command_line(format!(
+            "unknown option `--{name}` (long options: {}; dtutil /? lists all options)",
+            names.join(", ")
+        )));
+    };
+    if option.arg == Arg::None && inline.is_some() {
+        return Err(Error::command_line(format!(
+            "option --{name} takes no value; write it alone"
+        )));
+    }
+    // The value: after `=`, else the next argument; `needs` completes the message
+    // when there is none.
+    let mut value = |needs: &str| -> Result<String> {
+        if let Some(v) = inline.clone() {
+            return Ok(v);
+        }
+        let v = args
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| Error::command_line(format!("{token} needs {needs}")))?;
+        *i += 1;
+        Ok(v)
+    };
+    match option.id {
+        Id::DryRun => raw.dry_run = true,
+        Id::Json => raw.json = true,
+        Id::AllowLostSensitive => raw.allow_lost_sensitive = true,
+        Id::LongHelp => raw.help = true,
+        Id::Version => raw.version = true,
+        Id::TargetVersion => {
+            let year = value("a release: 2012, 2014, 2016, 2017, 2019 or 2022")?;
+            raw.target_version = Some(values::target_year(&year)?);
+        }
+        Id::StoreConfig => {
+            raw.store_config = Some(value("a path to an MsDtsSrvr.ini.xml file")?);
+        }
+        Id::Algorithm => {
+            raw.algorithm = Some(values::algorithm_name(&value("a value: 3des or aes256")?)?);
+        }
+        other => unreachable!("{other:?} is a long option without a meaning"),
+    }
+    Ok(())
+}
+
+/// The switch a token names (`body` is the token without its `/` or `-`), or an
+/// exit-6 error naming the token and the fix.
+fn resolve(token: &str, body: &str) -> Result<&'static Switch> {
+    match switches::lookup(body) {
+        Match::Found(s) => Ok(s),
+        Match::Ambiguous(candidates) => {
+            let names: Vec<String> = candidates.iter().map(|s| s.display()).collect();
+            Err(Error::command_line(format!(
+                "option `{token}` is ambiguous: it could be {}; type at least the part outside the brackets",
+                names.join(", ")
+            )))
+        }
+        Match::TooShort(s) => Err(Error::command_line(format!(
+            "unknown option `{token}`: did you mean {}? type at least the part outside the brackets (dtutil /? lists the options)",
+            s.display()
+        ))),
+        Match::Unknown => {
+            if let Some(glued) = body.find([';', ':', '=']) {
+                if let Match::Found(s) = switches::lookup(&body[..glued]) {
+                    let option = &token[..glued + 1];
+                    // Passwords are never echoed, even glued to their option.
+                    return Err(if s.secret() {
+                        Error::command_line(format!(
+                            "unknown option `{option}{}...`: put a space between the option and its argument (`{option} {}`)",
+                            &token[glued + 1..glued + 2],
+                            s.value
+                        ))
+                    } else {
+                        Error::command_line(format!(
+                            "unknown option `{token}`: put a space between the option and its argument (`{option} {}`)",
+                            &body[glued + 1..]
+                        ))
+                    });
+                }
+            }
+            Err(Error::command_line(format!(
+                "unknown option `{token}` (dtutil /? lists the options)"
+            )))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Parsers for option values that several commands share: the one protection-level
+//! parser ([`protection`]), `--encrypt LEVEL[;PASSWORD]`, `--target-version` and
+//! `--algorithm`.
+
+use crate::crypto::Algorithm;
+use crate::error::{Error, Result};
+use crate::package::ProtectionLevel;
+use crate::plan::SecretSpec;
+
+/// Why a protection level was refused. Each option words it for its own syntax, and
+/// decides for itself whether level 5 fits its destination.
+pub(super) enum LevelError {
+    /// Not a number 0-5.
+    NotALevel,
+    /// 1 or 4: needs Windows DPAPI, which is not available here.
+    UserKey(ProtectionLevel),
+    /// 2 or 3 without a password.
+    NeedsPassword(ProtectionLevel),
+}
+
+/// The protection-level parser of every command: `level` as typed (`2`), `password`
+/// the part given with it (empty is none, read later: `env:NAME`, `file:PATH` or the
+/// text).
+pub(super) fn protection(
+    level: &str,
+    password: Option<&str>,
+) -> std::result::Result<(ProtectionLevel, Option<SecretSpec>), LevelError> {
+    let level = level
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .and_then(ProtectionLevel::from_number)
+        .ok_or(LevelError::NotALevel)?;
+    if level.is_user_key() {
+        return Err(LevelError::UserKey(level));
+    }
+    let password = password.filter(|p| !p.is_empty()).map(SecretSpec::parse);
+    if level.needs_password() && password.is_none() {
+        return Err(LevelError::NeedsPassword(level));
+    }
+    Ok((level, password))
+}
+
+/// `--encrypt LEVEL[;PASSWORD]` of the subcommands (`project`, `batch`): the level
+/// checked (DPAPI levels explained), an empty password taken as none, and a password
+/// required where the level needs one. Whether level 5 fits is the caller's call.
+pub(super) fn encrypt_spec(spec: &str) -> Result<(ProtectionLevel, Option<SecretSpec>)> {
+    let (level, password) = match spec.split_once(';') {
+        Some((l, p)) => (l, Some(p)),
+        None => (spec, None),
+    };
+    protection(level, password).map_err(|e| match e {
+        LevelError::NotALevel => Error::command_line(format!(
+            "--encrypt: `{level}` is not a protection level (0, 2, 3, or 5 for msdb)"
+        )),
+        LevelError::UserKey(level) => Error::command_line(format!(
+            "--encrypt: protection level {level} needs Windows DPAPI (a Windows user's key), which is not available here; use 2 or 3 with a password"
+        )),
+        LevelError::NeedsPassword(level) => Error::command_line(format!(
+            "--encrypt: protection level {level} needs a password: --encrypt \"{};PASSWORD\" (or env:NAME / file:PATH)",
+            level.number()
+        )),
+    })
+}
+
+/// `--target-version YEAR`: a SQL Server release with an SSIS runtime.
+pub(super) fn target_year(value: &str) -> Result<u32> {
+    crate::package::target::Runtime::parse(value)
+        .map(|r| r.year)
+        .ok_or_else(|| {
+            Error::command_line(format!(
+                "--target-version `{value}` is not a release: use 2012, 2014, 2016, 2017, 2019 or 2022"
+            ))
+        })
+}
+
+/// `--algorithm 3des|aes256`.
+pub(super) fn algorithm_name(name: &str) -> Result<Algorithm> {
+    Algorithm::parse(name).ok_or_else(|| {
+        Error::command_line(format!(
+            "--algorithm `{name}` is not known: use 3des or aes256"
+        ))
+    })
+}
