@@ -148,6 +148,7 @@ fn start_msdb(latency_ms: u64) -> String {
         logins: vec![testservers::msdb::Login::parse("sa:Sa-Secret1").unwrap()],
         latency_ms,
         fail_after: None,
+        ..Default::default()
     };
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -186,6 +186,7 @@ fn start_msdb(data: &Path, latency_ms: u64, fail_after: Option<u64>) -> String {
             logins: vec![testservers::msdb::Login::parse(&format!("{SQL_USER}:{SQL_PW}")).unwrap()],
             latency_ms,
             fail_after,
+            ..Default::default()
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -235,6 +235,7 @@ fn start_msdb() -> String {
         logins: vec![testservers::msdb::Login::parse(&format!("sa:{SQL}")).unwrap()],
         latency_ms: 0,
         fail_after: None,
+        ..Default::default()
     };
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -77,6 +77,7 @@ impl TestServer {
                     .collect(),
                 latency_ms,
                 fail_after: None,
+                ..Default::default()
             };
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()

@@ -1,4 +1,5 @@
-//! msdb-testserver: SQL Server's msdb, as far as dtutil's tests need it, over TDS 7.4.
+//! msdb-testserver: SQL Server's msdb, as far as dtutil's tests need it, over TDS 7.4
+//! (and TDS 8.0 strict encryption).
 //! A test fixture, not a product.
 
 use std::path::PathBuf;
@@ -7,14 +8,18 @@ use std::process::ExitCode;
 use testservers::msdb::{run, Config, Login};
 
 const USAGE: &str = "\
-usage: msdb-testserver [--listen ADDR] [--tls [--ca-out PATH]] [--data PATH]
-                       --login USER:PASSWORD[:ROLE,...] [--login ...]
-                       [--latency-ms N] [--fail-after N]
+usage: msdb-testserver [--listen ADDR] [--tls [--tls-strict-only] [--ca-out PATH]]
+                       [--data PATH] --login USER:PASSWORD[:ROLE,...] [--login ...]
+                       [--latency-ms N] [--fail-after N] [--log-requests]
 
   --listen ADDR     address to listen on (default 127.0.0.1:0); the first stdout line
                     is `listening HOST:PORT`
   --tls             generate a CA and a localhost/127.0.0.1 leaf certificate and require
-                    encryption (TLS 1.2 inside TDS PRELOGIN packets, as SQL Server does)
+                    encryption, as SQL Server 2022 does: TDS 7.x clients get TLS 1.2 inside
+                    PRELOGIN packets (Encrypt=yes), TDS 8.0 clients TLS 1.2/1.3 before
+                    PRELOGIN with ALPN tds/8.0 (Encrypt=strict)
+  --tls-strict-only with --tls, accept TDS 8.0 only (SQL Server's Force Strict Encryption):
+                    a TDS 7.x PRELOGIN is refused by closing the connection
   --ca-out PATH     write the generated CA certificate (PEM) there, for clients to trust
   --data PATH       persist msdb to this JSON file (default: in memory)
   --login U:P[:R]   a SQL login; roles: sysadmin, db_ssisadmin, db_ssisltduser,
@@ -23,6 +28,7 @@ usage: msdb-testserver [--listen ADDR] [--tls [--ca-out PATH]] [--data PATH]
   --latency-ms N    sleep N ms before answering each request
   --fail-after N    after N requests (server-wide), drop the connection of every further
                     request without answering (fault injection)
+  --log-requests    one stderr line per request: its kind and procedure, never values
 ";
 
 fn parse(args: Vec<String>) -> Result<Config, String> {
@@ -36,6 +42,8 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
         match a.as_str() {
             "--listen" => c.listen = val("--listen")?,
             "--tls" => c.tls = true,
+            "--tls-strict-only" => c.tls_strict_only = true,
+            "--log-requests" => c.log_requests = true,
             "--ca-out" => c.ca_out = Some(PathBuf::from(val("--ca-out")?)),
             "--data" => c.data = Some(PathBuf::from(val("--data")?)),
             "--login" => c.logins.push(Login::parse(&val("--login")?)?),
@@ -60,6 +68,9 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
     }
     if c.ca_out.is_some() && !c.tls {
         return Err("--ca-out needs --tls".into());
+    }
+    if c.tls_strict_only && !c.tls {
+        return Err("--tls-strict-only needs --tls".into());
     }
     Ok(c)
 }

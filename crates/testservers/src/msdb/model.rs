@@ -389,6 +389,12 @@ pub fn is_procedure(name: &str) -> bool {
     PROCS.iter().any(|d| d.name.eq_ignore_ascii_case(name))
 }
 
+/// The name of procedure `proc`'s parameter at `index`, for messages.
+pub fn param_name(proc: &str, index: usize) -> Option<&'static str> {
+    let def = PROCS.iter().find(|d| d.name.eq_ignore_ascii_case(proc))?;
+    def.params.get(index).map(|p| p.name)
+}
+
 /// Binds arguments to the signature as SQL Server does: positional first, then named;
 /// errors 119, 8144, 8145, 201 as SQL Server raises them.
 fn bind(def: &ProcDef, args: Vec<Arg>) -> Result<Vec<Value>, SqlError> {

@@ -13,11 +13,12 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufStream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use super::model::{self, Arg, Caller, ColType, Column, Msdb, ProcOutcome, Roles, Table};
-use super::sql::{self, Cond, Expr, ObjName, SelectItem, SelectStmt, Stmt};
-use super::tds::{self, done, enc, pkt, ProcRef, Tokens};
+use super::model::{self, Arg, Caller, Msdb, ProcOutcome, Roles};
+use super::query::exec_args;
+use super::sql::{self, ObjName, Stmt};
+use super::tds::{self, done, enc, pkt, Tokens};
 use super::tls;
-use super::value::{self, names_equal, SqlError, Value};
+use super::value::{names_equal, SqlError, Value};
 
 /// A SQL login the server accepts.
 #[derive(Clone, Debug)]
@@ -69,13 +70,21 @@ pub struct Config {
     /// Fault injection: after this many requests (server-wide), every further request
     /// makes the server drop that connection without answering.
     pub fail_after: Option<u64>,
+    /// With `tls`: refuse TDS 7.x PRELOGIN encryption, accept only TDS 8.0 (TLS first),
+    /// as SQL Server 2022 does with "Force Strict Encryption".
+    pub tls_strict_only: bool,
+    /// Print one stderr line per request (its kind and procedure; never parameter values).
+    pub log_requests: bool,
 }
 
-struct Shared {
-    db: Mutex<Msdb>,
-    data: Option<PathBuf>,
+pub(super) struct Shared {
+    pub(super) db: Mutex<Msdb>,
+    pub(super) data: Option<PathBuf>,
     logins: Vec<Login>,
     tls: Option<TlsAcceptor>,
+    strict_tls: Option<TlsAcceptor>,
+    strict_only: bool,
+    pub(super) log_requests: bool,
     latency: Duration,
     fail_after: Option<u64>,
     requests: AtomicU64,
@@ -91,14 +100,17 @@ pub async fn run(config: Config) -> io::Result<()> {
         Some(p) => Msdb::load(p)?,
         None => Msdb::default(),
     };
-    let tls = if config.tls {
+    let (tls, strict_tls) = if config.tls {
         let t = tls::generate().map_err(io::Error::other)?;
         if let Some(p) = &config.ca_out {
             std::fs::write(p, &t.ca_pem)?;
         }
-        Some(TlsAcceptor::from(t.config))
+        (
+            Some(TlsAcceptor::from(t.config)),
+            Some(TlsAcceptor::from(t.strict_config)),
+        )
     } else {
-        None
+        (None, None)
     };
     let listener = TcpListener::bind(&config.listen).await?;
     {
@@ -112,6 +124,9 @@ pub async fn run(config: Config) -> io::Result<()> {
         data: config.data.clone(),
         logins: config.logins.clone(),
         tls,
+        strict_tls,
+        strict_only: config.tls_strict_only,
+        log_requests: config.log_requests,
         latency: Duration::from_millis(config.latency_ms),
         fail_after: config.fail_after,
         requests: AtomicU64::new(0),
@@ -136,6 +151,15 @@ pub async fn run(config: Config) -> io::Result<()> {
 
 async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
     stream.set_nodelay(true)?;
+    // MS-TDS 3.3.5.1: a first byte of 0x16 is a TLS ClientHello (TDS 8.0, "strict"),
+    // anything else has to be a TDS 7.x PRELOGIN packet.
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).await? == 0 {
+        return Ok(());
+    }
+    if first[0] == TLS_HANDSHAKE_RECORD {
+        return strict(stream, shared).await;
+    }
     let Some(msg) = tds::read_message(&mut stream, 1 << 16).await? else {
         return Ok(());
     };
@@ -143,13 +167,19 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> io::Result<()
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "first packet has type {:#04x}, expected PRELOGIN (0x12): only TDS 7.2+ clients are supported",
+                "first packet has type {:#04x}, expected PRELOGIN (0x12) or a TLS ClientHello: only TDS 7.2+ and TDS 8.0 clients are supported",
                 msg.ty
             ),
         ));
     }
     let pre = tds::parse_prelogin(&msg.data)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if shared.strict_only {
+        eprintln!(
+            "msdb-testserver: refused a TDS 7.x PRELOGIN: this server runs with --tls-strict-only and accepts only TDS 8.0 (TLS before PRELOGIN; Encrypt=strict)"
+        );
+        return Ok(());
+    }
     let client = pre.encryption.unwrap_or(enc::OFF);
     // Without --tls: ENCRYPT_NOT_SUP (a client that requires encryption then gives up).
     // With --tls: the whole connection is encrypted; a client that cannot encrypt is told
@@ -185,21 +215,53 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> io::Result<()
     }
 }
 
-struct Session {
-    shared: Arc<Shared>,
-    spid: u16,
-    caller: Caller,
-    db: String,
-    textsize: Option<usize>,
-    packet_size: usize,
-    tx_depth: u32,
-    tx_seq: u64,
+/// TLS record type of a handshake message (RFC 8446 5.1): how a ClientHello starts.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// TDS 8.0: TLS straight over TCP (ALPN `tds/8.0`), then PRELOGIN and LOGIN7 inside it.
+async fn strict(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
+    let Some(acceptor) = &shared.strict_tls else {
+        eprintln!(
+            "msdb-testserver: a client started TLS before PRELOGIN (TDS 8.0, Encrypt=strict); this server runs without --tls"
+        );
+        return Ok(());
+    };
+    let mut s = BufStream::new(acceptor.accept(stream).await?);
+    let Some(msg) = tds::read_message(&mut s, 1 << 16).await? else {
+        return Ok(());
+    };
+    if msg.ty != pkt::PRELOGIN {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "TDS 8.0: expected PRELOGIN (0x12) after the TLS handshake, got packet type {:#04x}",
+                msg.ty
+            ),
+        ));
+    }
+    tds::parse_prelogin(&msg.data).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    // MS-TDS 2.2.6.5: in TDS 8.0 the encryption option is ignored (TLS is already up);
+    // ENCRYPT_ON is what the 7.x table answers a client that requires encryption.
+    tds::write_message(&mut s, pkt::REPLY, &tds::build_prelogin(enc::ON), 4096).await?;
+    Session::new(shared.clone()).run(s).await
+}
+
+pub(super) struct Session {
+    pub(super) shared: Arc<Shared>,
+    pub(super) spid: u16,
+    pub(super) caller: Caller,
+    pub(super) db: String,
+    pub(super) textsize: Option<usize>,
+    pub(super) packet_size: usize,
+    pub(super) tx_depth: u32,
+    pub(super) tx_seq: u64,
+    pub(super) prepared: super::rpc::Prepared,
 }
 
 /// Where a statement runs: top level of a batch, or inside a procedure (sp_executesql),
 /// which decides between DONE and DONEINPROC.
 #[derive(Clone, Copy, PartialEq)]
-enum Level {
+pub(super) enum Level {
     Batch,
     InProc,
 }
@@ -220,6 +282,7 @@ impl Session {
             packet_size: 4096,
             tx_depth: 0,
             tx_seq: 0,
+            prepared: Default::default(),
         }
     }
 
@@ -434,6 +497,10 @@ impl Session {
                 return t;
             }
         };
+        if self.shared.log_requests {
+            let head: String = text.chars().take(120).collect();
+            eprintln!("msdb-testserver: spid {}: batch {head:?}", self.spid);
+        }
         let stmts = match sql::parse_batch(&text) {
             Ok(s) => s,
             Err(e) => {
@@ -456,7 +523,7 @@ impl Session {
     }
 
     /// Runs one statement; returns the position of the DONE/DONEPROC token it ended with.
-    fn statement(
+    pub(super) fn statement(
         &mut self,
         t: &mut Tokens,
         st: &Stmt,
@@ -517,7 +584,7 @@ impl Session {
 
     /// Resolves `[db.][schema.]name` to an msdb procedure name, as SQL Server would find
     /// it from the current database.
-    fn resolve_proc(&self, n: &ObjName) -> Result<String, SqlError> {
+    pub(super) fn resolve_proc(&self, n: &ObjName) -> Result<String, SqlError> {
         let db = if n.db.is_empty() { &self.db } else { &n.db };
         let schema_ok = n.schema.is_empty() || n.schema.eq_ignore_ascii_case("dbo");
         let shown = [n.db.as_str(), n.schema.as_str(), n.name.as_str()]
@@ -542,7 +609,7 @@ impl Session {
 
     /// Runs a procedure; at `Level::Batch` (and for RPC) it ends with RETURNSTATUS and
     /// DONEPROC, inside sp_executesql its results simply join the outer procedure's.
-    fn exec(
+    pub(super) fn exec(
         &mut self,
         t: &mut Tokens,
         name: &ObjName,
@@ -571,7 +638,7 @@ impl Session {
         self.emit_outcome(t, out, level, more)
     }
 
-    fn call_model(&mut self, proc: &str, args: Vec<Arg>) -> ProcOutcome {
+    pub(super) fn call_model(&mut self, proc: &str, args: Vec<Arg>) -> ProcOutcome {
         let mut db = self.shared.db.lock().unwrap_or_else(|p| p.into_inner());
         let (mut out, changed) = db.call(&self.caller, proc, args);
         if changed {
@@ -592,7 +659,7 @@ impl Session {
         out
     }
 
-    fn emit_outcome(
+    pub(super) fn emit_outcome(
         &self,
         t: &mut Tokens,
         out: ProcOutcome,
@@ -638,518 +705,6 @@ impl Session {
         t.done(done::TOKEN_DONEPROC, status, done::CMD_EXECUTE, 0);
         Some(pos)
     }
-
-    /// sp_executesql: @stmt, @params (declarations), then the declared parameters.
-    fn executesql(
-        &mut self,
-        t: &mut Tokens,
-        args: Vec<Arg>,
-        level: Level,
-        more: bool,
-    ) -> Option<usize> {
-        let mut stmt = None;
-        let mut decl = None;
-        let mut vars = HashMap::new();
-        let mut positional = Vec::new();
-        for (i, a) in args.into_iter().enumerate() {
-            match (a.name.as_deref().map(str::to_ascii_lowercase).as_deref(), i) {
-                (Some("stmt"), _) | (None, 0) => stmt = Some(a.value),
-                (Some("params"), _) | (None, 1) => decl = Some(a.value),
-                (Some(n), _) => {
-                    vars.insert(n.to_string(), a.value);
-                }
-                (None, _) => positional.push(a.value),
-            }
-        }
-        let fail = |t: &mut Tokens, e: SqlError| {
-            t.error(&e.in_proc("sp_executesql", 1));
-            let pos = t.buf.len();
-            let tok = if level == Level::Batch {
-                done::TOKEN_DONEPROC
-            } else {
-                done::TOKEN_DONEINPROC
-            };
-            t.done(
-                tok,
-                if more {
-                    done::MORE | done::ERROR
-                } else {
-                    done::ERROR
-                },
-                done::CMD_EXECUTE,
-                0,
-            );
-            Some(pos)
-        };
-        let Some(Value::Str(stmt)) = stmt else {
-            return fail(
-                t,
-                SqlError::new(
-                    214,
-                    16,
-                    2,
-                    "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.",
-                ),
-            );
-        };
-        if !positional.is_empty() {
-            // Positional values follow the order of the @params declarations.
-            let names = match &decl {
-                Some(Value::Str(d)) => declared_names(d),
-                _ => Vec::new(),
-            };
-            for (v, n) in positional.into_iter().zip(names) {
-                vars.entry(n).or_insert(v);
-            }
-        }
-        let stmts = match sql::parse_batch(&stmt) {
-            Ok(s) => s,
-            Err(e) => return fail(t, e),
-        };
-        let mut status = 0;
-        let mut had_error = false;
-        for st in &stmts {
-            let before = t.buf.len();
-            if let Stmt::Exec(e) = st {
-                // An EXEC inside sp_executesql: its results join ours.
-                let proc = exec_args(&e.args, &vars)
-                    .and_then(|a| self.resolve_proc(&e.proc).map(|p| (p, a)));
-                match proc {
-                    Ok((p, _)) if p == "sp_executesql" => {
-                        t.error(&SqlError::unsupported("nested sp_executesql"));
-                        had_error = true;
-                    }
-                    Ok((p, a)) => {
-                        let out = self.call_model(&p, a);
-                        if out.error.is_some() {
-                            had_error = true;
-                            status = out.return_status;
-                        }
-                        self.emit_outcome(t, out, Level::InProc, true);
-                    }
-                    Err(err) => {
-                        t.error(&err);
-                        t.done(done::TOKEN_DONEINPROC, done::MORE | done::ERROR, 0, 0);
-                        had_error = true;
-                    }
-                }
-            } else {
-                self.statement(t, st, &vars, Level::InProc);
-                if t.buf[before..].first() == Some(&0xAA) {
-                    had_error = true;
-                }
-            }
-        }
-        if level == Level::InProc {
-            return None;
-        }
-        t.return_status(status);
-        let mut st = if more { done::MORE } else { done::FINAL };
-        if had_error {
-            st |= done::ERROR;
-        }
-        let pos = t.buf.len();
-        t.done(done::TOKEN_DONEPROC, st, done::CMD_EXECUTE, 0);
-        Some(pos)
-    }
-
-    fn rpc(&mut self, data: &[u8]) -> Tokens {
-        let mut t = Tokens::default();
-        let calls = match tds::parse_rpc(data) {
-            Ok(c) => c,
-            Err(e) => {
-                t.error(&SqlError::new(8016, 16, 1, format!("The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect: {e}")));
-                t.done(done::TOKEN_DONE, done::ERROR, 0, 0);
-                return t;
-            }
-        };
-        let n = calls.len();
-        for (i, call) in calls.into_iter().enumerate() {
-            let more = i + 1 < n;
-            if call.params.iter().any(|p| p.output) {
-                t.error(&SqlError::unsupported("OUTPUT parameters"));
-                t.done(
-                    done::TOKEN_DONEPROC,
-                    if more {
-                        done::MORE | done::ERROR
-                    } else {
-                        done::ERROR
-                    },
-                    done::CMD_EXECUTE,
-                    0,
-                );
-                continue;
-            }
-            let args: Vec<Arg> = call
-                .params
-                .into_iter()
-                .map(|p| Arg {
-                    name: (!p.name.is_empty()).then_some(p.name),
-                    value: p.value,
-                })
-                .collect();
-            let name = match call.proc {
-                ProcRef::Id(10) => Ok(ObjName {
-                    db: String::new(),
-                    schema: String::new(),
-                    name: "sp_executesql".into(),
-                }),
-                ProcRef::Id(id) => Err(SqlError::unsupported(format!(
-                    "RPC procedure id {id} (only sp_executesql, id 10, and procedures by name)"
-                ))),
-                ProcRef::Name(n) => sql::parse_object_name(&n),
-            };
-            match name {
-                Ok(name) => {
-                    self.exec(&mut t, &name, args, Level::Batch, more);
-                }
-                Err(e) => {
-                    t.error(&e);
-                    t.done(
-                        done::TOKEN_DONEPROC,
-                        if more {
-                            done::MORE | done::ERROR
-                        } else {
-                            done::ERROR
-                        },
-                        done::CMD_EXECUTE,
-                        0,
-                    );
-                }
-            }
-        }
-        t
-    }
-
-    fn select(
-        &mut self,
-        t: &mut Tokens,
-        s: &SelectStmt,
-        vars: &HashMap<String, Value>,
-    ) -> Result<u64, SqlError> {
-        let Some(from) = &s.from else {
-            let mut cols = Vec::new();
-            let mut row = Vec::new();
-            for item in &s.items {
-                let (name, v) = match item {
-                    SelectItem::Expr { expr, alias } => {
-                        (alias.clone().unwrap_or_default(), eval(expr, vars)?)
-                    }
-                    SelectItem::Global { name, alias } => {
-                        (alias.clone().unwrap_or_default(), self.global(name)?)
-                    }
-                    SelectItem::Column { name, .. }
-                    | SelectItem::DataLength { column: name, .. } => {
-                        return Err(SqlError::new(
-                            207,
-                            16,
-                            1,
-                            format!("Invalid column name '{name}'."),
-                        ))
-                    }
-                    SelectItem::Star => {
-                        return Err(SqlError::new(
-                            263,
-                            16,
-                            1,
-                            "Must specify table to select from.",
-                        ))
-                    }
-                };
-                cols.push(Column {
-                    name,
-                    ty: literal_type(&v),
-                    nullable: true,
-                });
-                row.push(v);
-            }
-            t.colmetadata(&cols, "");
-            t.row(&cols, &row, self.textsize);
-            return Ok(1);
-        };
-        let table = self.resolve_table(from)?;
-        let tcols = model::table_columns(table);
-        let col_index = |name: &str| {
-            tcols
-                .iter()
-                .position(|c| c.name.eq_ignore_ascii_case(name))
-                .ok_or_else(|| SqlError::new(207, 16, 1, format!("Invalid column name '{name}'.")))
-        };
-        // Validate every referenced column before touching rows, as the compiler would.
-        let mut filters = Vec::new();
-        for c in &s.conds {
-            match c {
-                Cond::Eq(col, ex) => {
-                    let i = col_index(col)?;
-                    let v = coerce_for_compare(tcols[i].ty, eval(ex, vars)?)?;
-                    filters.push((i, Some(v), false));
-                }
-                Cond::IsNull(col, not) => filters.push((col_index(col)?, None, *not)),
-            }
-        }
-        let mut order = Vec::new();
-        for (col, desc) in &s.order {
-            order.push((col_index(col)?, *desc));
-        }
-        enum Out {
-            Col(usize),
-            Len(usize),
-            Lit(Value),
-        }
-        let mut out_cols = Vec::new();
-        let mut outs = Vec::new();
-        for item in &s.items {
-            match item {
-                SelectItem::Star => {
-                    for (i, c) in tcols.iter().enumerate() {
-                        out_cols.push(c.clone());
-                        outs.push(Out::Col(i));
-                    }
-                }
-                SelectItem::Column { name, alias } => {
-                    let i = col_index(name)?;
-                    let mut c = tcols[i].clone();
-                    if let Some(a) = alias {
-                        c.name = a.clone();
-                    }
-                    out_cols.push(c);
-                    outs.push(Out::Col(i));
-                }
-                SelectItem::DataLength { column, alias } => {
-                    let i = col_index(column)?;
-                    out_cols.push(Column {
-                        name: alias.clone().unwrap_or_default(),
-                        ty: ColType::Int,
-                        nullable: true,
-                    });
-                    outs.push(Out::Len(i));
-                }
-                SelectItem::Expr { expr, alias } => {
-                    let v = eval(expr, vars)?;
-                    out_cols.push(Column {
-                        name: alias.clone().unwrap_or_default(),
-                        ty: literal_type(&v),
-                        nullable: true,
-                    });
-                    outs.push(Out::Lit(v));
-                }
-                SelectItem::Global { name, alias } => {
-                    let v = self.global(name)?;
-                    out_cols.push(Column {
-                        name: alias.clone().unwrap_or_default(),
-                        ty: literal_type(&v),
-                        nullable: true,
-                    });
-                    outs.push(Out::Lit(v));
-                }
-            }
-        }
-        let mut rows: Vec<Vec<Value>> = {
-            let db = self.shared.db.lock().unwrap_or_else(|p| p.into_inner());
-            db.table_rows(table)
-        };
-        rows.retain(|r| {
-            filters.iter().all(|(i, v, not)| match v {
-                Some(v) => values_equal(&r[*i], v),
-                None => r[*i].is_null() != *not,
-            })
-        });
-        rows.sort_by(|a, b| {
-            for (i, desc) in &order {
-                let o = compare(&a[*i], &b[*i]);
-                let o = if *desc { o.reverse() } else { o };
-                if o != std::cmp::Ordering::Equal {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
-        if let Some(n) = s.top {
-            rows.truncate(n as usize);
-        }
-        let table_name = match table {
-            Table::Packages => "sysssispackages",
-            Table::Folders => "sysssispackagefolders",
-        };
-        t.colmetadata(&out_cols, table_name);
-        for r in &rows {
-            let vals: Vec<Value> = outs
-                .iter()
-                .map(|o| match o {
-                    Out::Col(i) => r[*i].clone(),
-                    Out::Len(i) => match &r[*i] {
-                        Value::Null => Value::Null,
-                        Value::Bin(b) => Value::Int(b.len() as i64),
-                        Value::Str(s) => Value::Int(s.encode_utf16().count() as i64 * 2),
-                        Value::Guid(_) => Value::Int(16),
-                        Value::DateTime(_) => Value::Int(8),
-                        Value::Int(_) => Value::Int(4),
-                        Value::Bit(_) => Value::Int(1),
-                    },
-                    Out::Lit(v) => v.clone(),
-                })
-                .collect();
-            t.row(&out_cols, &vals, self.textsize);
-        }
-        Ok(rows.len() as u64)
-    }
-
-    fn resolve_table(&self, n: &ObjName) -> Result<Table, SqlError> {
-        let db = if n.db.is_empty() { &self.db } else { &n.db };
-        let schema_ok = n.schema.is_empty() || n.schema.eq_ignore_ascii_case("dbo");
-        if db.eq_ignore_ascii_case("msdb") && schema_ok {
-            if n.name.eq_ignore_ascii_case("sysssispackages") {
-                return Ok(Table::Packages);
-            }
-            if n.name.eq_ignore_ascii_case("sysssispackagefolders") {
-                return Ok(Table::Folders);
-            }
-        }
-        let shown = [n.db.as_str(), n.schema.as_str(), n.name.as_str()]
-            .iter()
-            .filter(|x| !x.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(".");
-        Err(SqlError::new(
-            208,
-            16,
-            1,
-            format!("Invalid object name '{shown}'."),
-        ))
-    }
-
-    fn global(&self, name: &str) -> Result<Value, SqlError> {
-        Ok(match name {
-            "@@version" => Value::Str(
-                "Microsoft SQL Server 2022 (msdb-testserver, a test fixture for dtutil; not SQL Server)".into(),
-            ),
-            "@@spid" => Value::Int(self.spid.into()),
-            "@@servername" => Value::Str(tds::SERVER_NAME.into()),
-            "@@trancount" => Value::Int(self.tx_depth.into()),
-            "@@textsize" => Value::Int(self.textsize.map(|n| n as i64).unwrap_or(2_147_483_647)),
-            "@@language" => Value::Str("us_english".into()),
-            other => return Err(SqlError::unsupported(format!("the global {other}"))),
-        })
-    }
-}
-
-/// Names declared in sp_executesql's @params (`@a int, @b nvarchar(10)`), lower-cased.
-fn declared_names(decl: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut depth = 0;
-    let mut cur = String::new();
-    for ch in decl.chars().chain(std::iter::once(',')) {
-        match ch {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                if let Some(w) = cur.split_whitespace().next() {
-                    names.push(w.trim_start_matches('@').to_ascii_lowercase());
-                }
-                cur.clear();
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(ch);
-    }
-    names
-}
-
-/// Evaluates EXEC arguments. A named `@p = DEFAULT` means "not supplied"; a positional
-/// DEFAULT is passed as NULL (this fixture's procedures default only to NULL).
-fn exec_args(
-    args: &[(Option<String>, Expr)],
-    vars: &HashMap<String, Value>,
-) -> Result<Vec<Arg>, SqlError> {
-    args.iter()
-        .filter(|(name, ex)| !(name.is_some() && *ex == Expr::Default))
-        .map(|(name, ex)| {
-            Ok(Arg {
-                name: name.clone(),
-                value: eval(ex, vars)?,
-            })
-        })
-        .collect()
-}
-
-fn eval(e: &Expr, vars: &HashMap<String, Value>) -> Result<Value, SqlError> {
-    match e {
-        Expr::Lit(v) => Ok(v.clone()),
-        Expr::Default => Ok(Value::Null),
-        Expr::Var(n) => vars.get(&n.to_ascii_lowercase()).cloned().ok_or_else(|| {
-            SqlError::new(
-                137,
-                15,
-                2,
-                format!("Must declare the scalar variable \"@{n}\"."),
-            )
-        }),
-    }
-}
-
-fn literal_type(v: &Value) -> ColType {
-    match v {
-        Value::Null | Value::Int(_) => ColType::Int,
-        Value::Bit(_) => ColType::Bit,
-        Value::Str(s) => ColType::NVarChar(s.encode_utf16().count().clamp(1, 4000) as u16),
-        Value::Bin(b) => ColType::VarBinary(b.len().clamp(1, 8000) as u16),
-        Value::Guid(_) => ColType::Guid,
-        Value::DateTime(_) => ColType::DateTime,
-    }
-}
-
-fn coerce_for_compare(ty: ColType, v: Value) -> Result<Value, SqlError> {
-    match ty {
-        ColType::NVarChar(_) => value::to_string(v, usize::MAX),
-        ColType::Guid => value::to_guid(v),
-        ColType::Int => value::to_int(v),
-        ColType::Bit => value::to_bit(v),
-        ColType::DateTime => value::to_datetime(v),
-        ColType::VarBinary(_) => match v {
-            Value::Null | Value::Bin(_) => Ok(v),
-            other => Err(SqlError::new(
-                402,
-                16,
-                1,
-                format!(
-                    "The data types varbinary and {} are incompatible in the equal to operator.",
-                    other.type_name()
-                ),
-            )),
-        },
-        ColType::Image => Err(SqlError::new(
-            402,
-            16,
-            1,
-            "The data types image and varbinary are incompatible in the equal to operator.",
-        )),
-    }
-}
-
-fn values_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Null, _) | (_, Value::Null) => false,
-        (Value::Str(x), Value::Str(y)) => names_equal(x, y),
-        _ => a == b,
-    }
-}
-
-fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a, b) {
-        (Value::Null, Value::Null) => Equal,
-        (Value::Null, _) => Less,
-        (_, Value::Null) => Greater,
-        (Value::Str(x), Value::Str(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
-        (Value::Int(x), Value::Int(y)) => x.cmp(y),
-        (Value::Guid(x), Value::Guid(y)) => x.cmp(y),
-        (Value::DateTime(x), Value::DateTime(y)) => x.cmp(y),
-        (Value::Bit(x), Value::Bit(y)) => x.cmp(y),
-        (Value::Bin(x), Value::Bin(y)) => x.cmp(y),
-        _ => Equal,
-    }
 }
 
 #[cfg(test)]
@@ -1167,13 +722,5 @@ mod tests {
         let l = Login::parse("u:pw:").unwrap();
         assert_eq!(l.roles, Roles::default());
         assert!(Login::parse("nopassword").is_err());
-    }
-
-    #[test]
-    fn declared_parameter_names() {
-        assert_eq!(
-            declared_names("@name nvarchar(128), @d decimal(10,2),@F uniqueidentifier"),
-            vec!["name", "d", "f"]
-        );
     }
 }

@@ -22,22 +22,43 @@ use super::tds::pkt;
 /// signed.
 pub struct ServerTls {
     pub ca_pem: String,
+    /// TDS 7.x: TLS inside PRELOGIN packets, TLS 1.2 only.
     pub config: Arc<rustls::ServerConfig>,
+    /// TDS 8.0 (strict): TLS 1.2 or 1.3 straight over TCP, ALPN `tds/8.0` (MS-TDS 1.7).
+    pub strict_config: Arc<rustls::ServerConfig>,
 }
 
+/// The ALPN protocol id of TDS 8.0.
+pub const TDS8_ALPN: &[u8] = b"tds/8.0";
+
 pub fn generate() -> Result<ServerTls, String> {
-    let crate::certs::Generated { ca_pem, chain, key } =
-        crate::certs::generate("msdb-testserver test CA")?;
+    // A name of its own per server: OpenSSL finds an issuer by name, and a client that
+    // trusts the CAs of two servers must not try the other one's key.
+    let ca_name = format!(
+        "msdb-testserver test CA {}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let crate::certs::Generated { ca_pem, chain, key } = crate::certs::generate(&ca_name)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS12])
+        .map_err(|x| x.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain.clone(), key.clone_key())
+        .map_err(|x| x.to_string())?;
+    // No PRELOGIN framing in TDS 8.0, so TLS 1.3 (and its session tickets) is fine.
+    // A client without ALPN is taken as TDS 8.0 too (MS-TDS 1.7).
+    let mut strict_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|x| x.to_string())?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|x| x.to_string())?;
+    strict_config.alpn_protocols = vec![TDS8_ALPN.to_vec()];
     Ok(ServerTls {
         ca_pem,
         config: Arc::new(config),
+        strict_config: Arc::new(strict_config),
     })
 }
 

@@ -147,6 +147,20 @@ cur.callproc("sp_ssis_deletefolder", {"@folderid": folder})
 cur.execute("SELECT * FROM sysssispackagefolders WHERE folderid = %s", (folder,))
 check(cur.fetchall() == [], "deletefolder")
 
+# Return status and OUTPUT parameters (RETURNSTATUS and RETURNVALUE tokens).
+cur.callproc("sp_ssis_checkexists", {"@name": "Renamed", "@folderid": ROOT})
+cur.fetchall()
+check(cur.get_proc_return_status() == 0, f"return status of a procedure that succeeded: {cur.get_proc_return_status()}")
+# A statement that assigns nothing leaves an OUTPUT parameter as it came (ordinal 2).
+out = cur.callproc("sp_executesql", {"@stmt": "SET NOCOUNT ON", "@params": "@n int OUTPUT",
+                                     "@n": pytds.output(value=41, param_type=int)})
+check(out[2] == 41, f"OUTPUT parameter of sp_executesql: {out}")
+check(cur.get_proc_return_status() == 0, "sp_executesql return status")
+m = expect_error(8162, lambda: cur.callproc("sp_ssis_getfolder", {"@name": pytds.output(value="x", param_type=str),
+                                                                 "@parentfolderid": ROOT}),
+                 "OUTPUT on a parameter msdb declares as input")
+check('The formal parameter "@name" was not declared as an OUTPUT parameter' in m, f"8162 text: {m}")
+
 # Honest refusal of SQL this fixture does not implement.
 m = expect_error(50000, lambda: cur.execute("DELETE FROM msdb.dbo.sysssispackages"), "unsupported SQL")
 check("does not support the DELETE statement" in m, f"unsupported message: {m}")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proves msdb-testserver with TDS clients not written here: python-tds (pytds) and FreeTDS
-# tsql, each without and with TLS, against fresh servers. Fails loudly on any mismatch.
+# tsql, each without and with TLS, and Microsoft's ODBC Driver 18 (through mssql-python)
+# with TrustServerCertificate, with the CA trusted, and in TDS 8.0 strict mode, against
+# fresh servers. Fails loudly on any mismatch.
 # A missing client is a failure (run .ci/install-test-deps), unless
 # DTUTIL_SKIP_CLIENT_PROOFS=1.
 set -euo pipefail
@@ -17,6 +19,8 @@ missing=()
 python3 -c 'import pytds' 2>/dev/null || missing+=("python-tds (pip)")
 python3 -c 'import OpenSSL' 2>/dev/null || missing+=("pyOpenSSL (pip; pytds needs it for TLS)")
 command -v tsql >/dev/null 2>&1 || missing+=("tsql (Debian package freetds-bin)")
+python3 -c 'import mssql_python' 2>/dev/null || missing+=("mssql-python (pip; Microsoft's ODBC Driver 18)")
+ldconfig -p 2>/dev/null | grep -q 'libltdl\.so\.7' || missing+=("libltdl7 (Debian; the ODBC driver loads it)")
 if ((${#missing[@]})); then
     echo "FAIL: msdb-testserver client proofs need: ${missing[*]}." >&2
     echo "      Run .ci/install-test-deps (or set DTUTIL_SKIP_CLIENT_PROOFS=1 to skip)." >&2
@@ -76,6 +80,21 @@ start_server tls2 --tls --ca-out "$tmp/ca2.pem"; run "tsql TLS" python3 "$here/t
 start_server plain3; plain_port="$port"
 start_server tls3 --tls --ca-out "$tmp/ca3.pem"
 run "encryption mismatch" python3 "$here/encryption_mismatch.py" "$plain_port" "$port" "$tmp/ca3.pem"
+for mode in trust ca strict; do
+    start_server "odbc-$mode" --tls --ca-out "$tmp/ca-$mode.pem"
+    extra=()
+    ca="$tmp/ca-$mode.pem"
+    if [[ "$mode" == strict ]]; then
+        # A second server that accepts TDS 8.0 only; the client trusts both CAs.
+        odbc_port="$port"
+        start_server strict-only --tls --tls-strict-only --ca-out "$tmp/ca-strict-only.pem"
+        extra=("$port")
+        port="$odbc_port"
+        cat "$tmp/ca-strict.pem" "$tmp/ca-strict-only.pem" >"$tmp/ca-bundle.pem"
+        ca="$tmp/ca-bundle.pem"
+    fi
+    run "mssql-python (ODBC Driver 18) $mode" python3 "$here/mssql_python_proof.py" "$port" "$mode" "$ca" "${extra[@]}"
+done
 
 echo "msdb-testserver client proofs: $passed passed, $failed failed"
 ((failed == 0))
