@@ -30,7 +30,7 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
                 print!("{}", cli::help_text(option.as_deref())?);
                 Ok(ExitCode::Success)
             }
-            _ => ops::run(&plan, printer),
+            _ => ops::run(&plan, &config.stores, printer),
         },
         Command::Version => {
             println!("dtutil {}", env!("CARGO_PKG_VERSION"));

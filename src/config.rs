@@ -8,6 +8,8 @@
 pub struct Config {
     /// `DTUTIL_NO_PROGRESS` set (to anything): `batch` prints progress lines, never a bar.
     pub no_progress_bar: bool,
+    /// What the stores are opened with (their variables, the platform folders).
+    pub stores: crate::store::StoreConfig,
 }
 
 impl Config {
@@ -15,6 +17,7 @@ impl Config {
     pub fn from_env() -> Self {
         Self {
             no_progress_bar: std::env::var_os("DTUTIL_NO_PROGRESS").is_some(),
+            stores: crate::store::StoreConfig::from_env(),
         }
     }
 }

@@ -2,12 +2,12 @@
 //! configuration or an error, never a panic.
 #![no_main]
 
-use dtutil::store::dts::StoreConfig;
+use dtutil::store::dts::DtsConfig;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(config) = StoreConfig::parse(data, Path::new("/srv/ssis"), "fuzz") {
+    if let Ok(config) = DtsConfig::parse(data, Path::new("/srv/ssis"), "fuzz") {
         let _ = format!("{config:?}");
     }
 });

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 /// The type is plain data in the plan (the command line builds it, see
 /// `cli::batch`); what a batch does with it is here.
 pub use crate::plan::BatchLocation as Location;
-use crate::store::{azfiles, file::FileStore, SqlCredentials, Store, StoreError};
+use crate::store::{self, azfiles, SqlCredentials, Store, StoreConfig, StoreError};
 use std::path::Path;
 
 const EXT: &str = ".dtsx";
@@ -29,22 +29,20 @@ impl Location {
     }
 
     /// Opens a store for this location (each worker opens its own).
-    pub fn open(&self, sql: &SqlCredentials) -> Result<Box<dyn Store>> {
-        let failed = |e: StoreError| Error::failure(e.to_string());
-        match self {
-            Self::Dir(_) | Self::Glob { .. } => Ok(Box::new(FileStore)),
+    pub fn open(&self, sql: &SqlCredentials, stores: &StoreConfig) -> Result<Box<dyn Store>> {
+        let location = match self {
+            Self::Dir(_) | Self::Glob { .. } => store::Location::File,
             Self::Sql { server, .. } => {
                 let mut sql = sql.clone();
                 if server.is_some() {
                     sql.server = server.clone();
                 }
-                crate::store::msdb::open(&sql).map_err(failed)
+                store::Location::Sql(sql)
             }
-            Self::Dts { .. } => crate::store::dts::open(sql).map_err(failed),
-            Self::Azure { raw, .. } => azfiles::open(raw)
-                .map(|s| Box::new(s) as Box<dyn Store>)
-                .map_err(failed),
-        }
+            Self::Dts { .. } => store::Location::PackageStore(sql.clone()),
+            Self::Azure { raw, .. } => store::Location::AzureFiles(raw.clone()),
+        };
+        store::open(&location, stores).map_err(|e| Error::failure(e.to_string()))
     }
 
     /// The store path of a package below this location.

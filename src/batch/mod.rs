@@ -92,6 +92,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
     let started_at = report::now_rfc3339();
     let source_creds = credentials(&args.source_sql, "--source-password")?;
     let dest_creds = credentials(&args.dest_sql, "--dest-password")?;
+    let stores = config.stores.clone();
     let encrypt = match &args.encrypt {
         None => None,
         Some((level, pw)) => Some((*level, secrets::resolve_opt(pw.as_ref(), "--encrypt")?)),
@@ -107,7 +108,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
 
     let src_main = args
         .from
-        .open(&source_creds)
+        .open(&source_creds, &stores)
         .map_err(|e| e.context("the source"))?;
     let items = args.from.list(&*src_main)?;
     if items.is_empty() {
@@ -118,7 +119,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
     }
     let dst_main = args
         .to
-        .open(&dest_creds)
+        .open(&dest_creds, &stores)
         .map_err(|e| e.context("the destination"))?;
 
     let job = Job {
@@ -143,6 +144,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
             .and_then(|y| crate::package::target::Runtime::parse(&y.to_string())),
         dry_run: args.dry_run,
         resume,
+        stores,
     };
 
     // Two sources onto one destination (names compare case-insensitively in msdb and
@@ -368,14 +370,14 @@ fn open_both<'a>(
     if src.is_none() {
         *src = Some(
             job.from
-                .open(source_creds)
+                .open(source_creds, &job.stores)
                 .map_err(|e| e.context("cannot open the source"))?,
         );
     }
     if dst.is_none() {
         *dst = Some(
             job.to
-                .open(dest_creds)
+                .open(dest_creds, &job.stores)
                 .map_err(|e| e.context("cannot open the destination"))?,
         );
     }

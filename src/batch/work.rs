@@ -33,6 +33,8 @@ pub struct Job {
     pub target: Option<crate::package::target::Runtime>,
     pub dry_run: bool,
     pub resume: ResumeIndex,
+    /// What the workers' stores are opened with.
+    pub stores: crate::store::StoreConfig,
 }
 
 impl Job {

@@ -20,7 +20,7 @@ use super::{clap_error, values};
 use crate::error::{Error, Result};
 use crate::package::ProtectionLevel;
 use crate::plan::{BatchLocation, BatchPlan, Command, SecretSpec, SqlConnection};
-use crate::store::azfiles;
+use crate::store::{self, azfiles};
 use clap::{CommandFactory, Parser};
 use std::path::{Path, PathBuf};
 
@@ -259,7 +259,7 @@ impl BatchLocation {
                 folder: folder_path(rest),
             });
         }
-        if azfiles::is_azure_files_path(raw_t) {
+        if let store::Location::AzureFiles(_) = store::Location::file_path(raw_t) {
             let p = azfiles::AzPath::parse(raw_t)
                 .map_err(|e| Error::command_line(format!("{option}: {}", e.to_string().trim())))?;
             if has_glob(&p.segments.join("/")) {

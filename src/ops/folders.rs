@@ -4,22 +4,13 @@ use super::output::{self, Printer};
 use super::{open_location, store_error};
 use crate::error::{Error, ExitCode, Result};
 use crate::plan::{Action, FolderLocation, Plan};
-use crate::store::{Entry, Store};
+use crate::store::path::join;
+use crate::store::{Entry, Store, StoreConfig};
 
-fn open(folder: &FolderLocation) -> Result<Box<dyn Store>> {
-    open_location(folder.kind, "", folder.sql.as_ref(), "Source")
-}
-
-fn join(parent: &str, name: &str) -> String {
-    let parent = parent.trim_end_matches(['\\', '/']);
-    if parent.is_empty() {
-        format!("\\{name}")
-    } else {
-        format!("{parent}\\{name}")
-    }
-}
-
-pub fn run(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
+    let open = |folder: &FolderLocation| -> Result<Box<dyn Store>> {
+        open_location(folder.kind, "", folder.sql.as_ref(), "Source", stores)
+    };
     let failed = |e| store_error(e, ExitCode::Failure);
     match &plan.action {
         Action::FolderCreate {

@@ -7,7 +7,7 @@ pub mod secrets;
 use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, Options, PackageError, Target};
 use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
-use crate::store::{file::FileStore, PackageMeta, SqlCredentials, Store, StoreError};
+use crate::store::{Location, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError};
 use output::Printer;
 use sha2::Digest;
 use std::io::{BufRead, IsTerminal, Write};
@@ -28,18 +28,22 @@ pub fn fail(printer: &mut Printer, error: &Error) -> i32 {
     error.exit.code()
 }
 
-/// Runs one dtutil command (`--dry-run`: prints its plan instead).
-pub fn run(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+/// Runs one dtutil command (`--dry-run`: prints its plan instead); `stores` configures
+/// the stores it opens (`--store-config` names the package store's file over it).
+pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
     printer.mode = plan.output;
-    if let Some(path) = &plan.store_config {
-        // The package store reads its roots from here; set before any store opens.
-        std::env::set_var("DTUTIL_STORE_CONFIG", path);
-    }
     if plan.dry_run {
         print_plan(plan);
         return Ok(ExitCode::Success);
     }
-    run_plan(plan, printer)
+    match &plan.store_config {
+        Some(path) => run_plan(
+            plan,
+            &stores.clone().with_package_store_file(path),
+            printer,
+        ),
+        None => run_plan(plan, stores, printer),
+    }
 }
 
 fn print_plan(plan: &Plan) {
@@ -54,7 +58,7 @@ fn print_plan(plan: &Plan) {
     println!("{value}");
 }
 
-fn run_plan(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+fn run_plan(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
     match &plan.action {
         Action::Help { .. } => Err(Error::failure("help is printed by the command line layer")),
         Action::Dump { .. } => Err(Error::command_line(
@@ -67,8 +71,8 @@ fn run_plan(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
         | Action::FolderDelete { .. }
         | Action::FolderDirectory { .. }
         | Action::FolderExists { .. }
-        | Action::FolderRename { .. } => folders::run(plan, printer),
-        _ => run_package_action(plan, printer),
+        | Action::FolderRename { .. } => folders::run(plan, stores, printer),
+        _ => run_package_action(plan, stores, printer),
     }
 }
 
@@ -88,29 +92,28 @@ fn open_location(
     path: &str,
     sql: Option<&SqlConnection>,
     side: &str,
+    stores: &StoreConfig,
 ) -> Result<Box<dyn Store>> {
-    match kind {
-        LocationKind::File => {
-            if crate::store::azfiles::is_azure_files_path(path) {
-                return crate::store::azfiles::open(path)
-                    .map(|s| Box::new(s) as Box<dyn Store>)
-                    .map_err(|e| store_error(e, ExitCode::Failure));
-            }
-            Ok(Box::new(FileStore))
-        }
-        LocationKind::Sql => {
-            let credentials = sql_credentials(sql, side)?;
-            crate::store::msdb::open(&credentials).map_err(|e| store_error(e, ExitCode::Failure))
-        }
-        LocationKind::Dts => {
-            let credentials = sql_credentials(sql, side)?;
-            crate::store::dts::open(&credentials).map_err(|e| store_error(e, ExitCode::Failure))
-        }
-    }
+    let location = match kind {
+        LocationKind::File => Location::file_path(path),
+        LocationKind::Sql => Location::Sql(sql_credentials(sql, side)?),
+        LocationKind::Dts => Location::PackageStore(sql_credentials(sql, side)?),
+    };
+    crate::store::open(&location, stores).map_err(|e| store_error(e, ExitCode::Failure))
 }
 
-fn open_store(location: &PackageLocation, side: &str) -> Result<Box<dyn Store>> {
-    open_location(location.kind, &location.path, location.sql.as_ref(), side)
+fn open_store(
+    location: &PackageLocation,
+    side: &str,
+    stores: &StoreConfig,
+) -> Result<Box<dyn Store>> {
+    open_location(
+        location.kind,
+        &location.path,
+        location.sql.as_ref(),
+        side,
+        stores,
+    )
 }
 
 pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
@@ -140,12 +143,16 @@ impl Report {
     }
 }
 
-fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
+fn run_package_action(
+    plan: &Plan,
+    stores: &StoreConfig,
+    printer: &mut Printer,
+) -> Result<ExitCode> {
     let source = plan
         .source
         .as_ref()
         .ok_or_else(|| Error::command_line("this action needs a package: /FILE, /SQL or /DTS"))?;
-    let source_store = open_store(source, "Source")?;
+    let source_store = open_store(source, "Source", stores)?;
     let source_name = source_store.describe(&source.path);
     let mut report = Report::default();
     report.set("action", action_name(&plan.action));
@@ -207,7 +214,7 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
                 printer,
                 &mut report,
             )?;
-            let dest_store = open_store(destination, "Dest")?;
+            let dest_store = open_store(destination, "Dest", stores)?;
             if is_move
                 && destination.kind == source.kind
                 && source_store.same_package(&source.path, &destination.path)
@@ -250,7 +257,7 @@ fn run_package_action(plan: &Plan, printer: &mut Printer) -> Result<ExitCode> {
             let bytes = rewrite(plan, &bytes, &source_name, target, printer, &mut report)?;
             let opener = password.as_deref().map(|s| s.as_str());
             check_target(plan, &bytes, opener, &source_name, printer, &mut report)?;
-            let dest_store = open_store(destination, "Dest")?;
+            let dest_store = open_store(destination, "Dest", stores)?;
             write_destination(
                 plan,
                 &*dest_store,
@@ -421,10 +428,10 @@ fn write_destination(
     if exists {
         confirm_overwrite(&name, plan.quiet, printer)?;
     }
-    let meta = if destination.kind == LocationKind::File {
-        PackageMeta::default()
-    } else {
+    let meta = if store.has_msdb_metadata() {
         package_meta(bytes, opener)
+    } else {
+        PackageMeta::default()
     };
     store
         .write(&destination.path, bytes, &meta)
@@ -481,4 +488,15 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stores_and_the_package_reader_share_one_size_bound() {
+        assert_eq!(
+            crate::store::MAX_PACKAGE_BYTES,
+            crate::package::xml::MAX_PACKAGE_BYTES
+        );
+    }
 }

@@ -1,6 +1,7 @@
-//! FILE: packages on a local (or mounted) file system.
+//! FILE: packages on a local (or mounted) file system. Folder paths are native paths;
+//! the package store's `File System` roots are folders of this store.
 
-use super::{PackageMeta, Store, StoreError, StoreResult};
+use super::{Entry, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -61,12 +62,107 @@ impl Store for FileStore {
             _ => a == b,
         }
     }
+
+    fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
+        let dir = Path::new(parent).join(name);
+        std::fs::create_dir(&dir).map_err(|e| {
+            if e.kind() == ErrorKind::AlreadyExists {
+                StoreError::Failed(format!(
+                    "cannot create folder `{}`: it already exists",
+                    dir.display()
+                ))
+            } else {
+                folder_error("cannot create folder", &dir, e)
+            }
+        })
+    }
+
+    fn folder_create_all(&self, path: &str) -> StoreResult<()> {
+        std::fs::create_dir_all(path)
+            .map_err(|e| StoreError::Failed(format!("cannot create `{path}`: {e}")))
+    }
+
+    fn folder_delete(&self, parent: &str, name: &str) -> StoreResult<()> {
+        let dir = Path::new(parent).join(name);
+        if !dir.is_dir() {
+            return Err(StoreError::NotFound(format!(
+                "cannot delete folder `{}`: it does not exist",
+                dir.display()
+            )));
+        }
+        std::fs::remove_dir(&dir).map_err(|e| {
+            if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+                StoreError::Failed(format!(
+                    "cannot delete folder `{}`: it is not empty (delete or move its packages and folders first)",
+                    dir.display()
+                ))
+            } else {
+                folder_error("cannot delete folder", &dir, e)
+            }
+        })
+    }
+
+    fn folder_exists(&self, path: &str) -> StoreResult<bool> {
+        Ok(Path::new(path).is_dir())
+    }
+
+    fn folder_rename(&self, parent: &str, old: &str, new: &str) -> StoreResult<()> {
+        let from = Path::new(parent).join(old);
+        let to = Path::new(parent).join(new);
+        if !from.is_dir() {
+            return Err(StoreError::NotFound(format!(
+                "cannot rename folder `{}`: it does not exist",
+                from.display()
+            )));
+        }
+        if to.exists() && !same_dir_entry(&from, &to) {
+            return Err(StoreError::Failed(format!(
+                "cannot rename folder `{}` to `{new}`: `{}` already exists",
+                from.display(),
+                to.display()
+            )));
+        }
+        std::fs::rename(&from, &to).map_err(|e| folder_error("cannot rename folder", &from, e))
+    }
+
+    /// Every entry of a directory; a link counts as what it points to.
+    fn folder_list(&self, path: &str) -> StoreResult<Vec<Entry>> {
+        let dir = Path::new(path);
+        let read =
+            std::fs::read_dir(dir).map_err(|e| folder_error("cannot list folder", dir, e))?;
+        let mut entries = Vec::new();
+        for entry in read {
+            let entry = entry.map_err(|e| folder_error("cannot list folder", dir, e))?;
+            entries.push(Entry {
+                name: entry.file_name().to_string_lossy().into_owned(),
+                is_folder: entry.path().is_dir(),
+            });
+        }
+        Ok(entries)
+    }
 }
 
-/// Reads a file of at most `MAX_PACKAGE_BYTES`, without allocating more: a larger (or
+fn folder_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+    let msg = format!("{what} `{}`: {e}", path.display());
+    match e.kind() {
+        ErrorKind::NotFound => StoreError::NotFound(msg),
+        ErrorKind::PermissionDenied => StoreError::PermissionDenied(msg),
+        _ => StoreError::Failed(msg),
+    }
+}
+
+/// A rename that only changes the case of a name on a case-insensitive file system.
+fn same_dir_entry(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Reads a file of at most [`MAX_PACKAGE_BYTES`], without allocating more: a larger (or
 /// sparse) file is refused by its length, and one that grows while read by the bound.
 pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
-    let limit = crate::package::xml::MAX_PACKAGE_BYTES as u64;
+    let limit = MAX_PACKAGE_BYTES as u64;
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     let too_large = |n: u64| {

@@ -1,16 +1,29 @@
-//! Where packages live: one small interface, one module per backend.
+//! Where packages live: one small interface, one module per backend, and one factory
+//! ([`open`]) that turns a [`Location`] into a store, given a [`StoreConfig`] read once
+//! at start-up.
 //!
 //! Backends move bytes and folders. They know nothing of protection levels or XML;
 //! what msdb needs from the package (its id, versions, format) arrives as
-//! [`PackageMeta`], read by `ops` through the package module.
+//! [`PackageMeta`], read by `ops` through the package module. Paths are split and
+//! checked by [`path`] alone.
 
 pub mod azfiles;
+mod config;
 pub mod dts;
 pub mod file;
 pub mod msdb;
+mod open;
+pub mod path;
+
+pub use config::StoreConfig;
+pub use open::{open, Location};
 
 use std::fmt;
 use zeroize::Zeroizing;
+
+/// The largest package a store loads (1 GiB): the package reader's bound
+/// (`package::xml::MAX_PACKAGE_BYTES`, which a test in `ops` holds equal to this).
+pub const MAX_PACKAGE_BYTES: usize = 1 << 30;
 
 /// A resolved SQL Server connection for one side (source or destination): no user
 /// means integrated authentication; no server means the local default instance.
@@ -44,7 +57,7 @@ pub enum StoreError {
     /// The operation exists in dtutil but this backend cannot do it (yet).
     Unsupported(String),
     PermissionDenied(String),
-    /// Larger than a package may be (`package::xml::MAX_PACKAGE_BYTES`): cannot be loaded.
+    /// Larger than a package may be ([`MAX_PACKAGE_BYTES`]): cannot be loaded.
     TooLarge(String),
     /// Anything else: I/O, network, server errors. The message says what and where.
     Failed(String),
@@ -89,6 +102,11 @@ pub trait Store: Send + Sync {
         a == b
     }
 
+    /// Packages are filed with msdb's columns, so writers pass a filled [`PackageMeta`].
+    fn has_msdb_metadata(&self) -> bool {
+        false
+    }
+
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
         let _ = (parent, name);
         Err(StoreError::Unsupported(
@@ -119,4 +137,40 @@ pub trait Store: Send + Sync {
             "folders are not supported by this location".into(),
         ))
     }
+    /// Creates a folder and the missing folders above it (`A\B\C`: `A`, then `A\B`...).
+    fn folder_create_all(&self, path: &str) -> StoreResult<()> {
+        let names = path::segments(path, "a folder path")?;
+        create_levels(self, &names, 0, |names| names.join("\\"))
+    }
+}
+
+/// Creates the folders `names[..=i]` for each `i` from `first` on that do not exist
+/// yet; `full` renders a folder's path as the store takes it. A folder that another
+/// process made meanwhile counts as made.
+pub(crate) fn create_levels<S: Store + ?Sized>(
+    store: &S,
+    names: &[String],
+    first: usize,
+    full: impl Fn(&[String]) -> String,
+) -> StoreResult<()> {
+    let cannot =
+        |path: &str, e: StoreError| StoreError::Failed(format!("cannot create {path}: {e}"));
+    for i in first..names.len() {
+        let here = full(&names[..=i]);
+        if store.folder_exists(&here).map_err(|e| cannot(&here, e))? {
+            continue;
+        }
+        let parent = if i == 0 { full(&[]) } else { full(&names[..i]) };
+        let parent = if parent.is_empty() {
+            "\\".to_string()
+        } else {
+            parent
+        };
+        match store.folder_create(&parent, &names[i]) {
+            Ok(()) => {}
+            Err(_) if store.folder_exists(&here).unwrap_or(false) => {}
+            Err(e) => return Err(cannot(&here, e)),
+        }
+    }
+    Ok(())
 }

@@ -14,305 +14,26 @@
 
 mod auth;
 mod client;
+mod path;
+mod settings;
 mod xml;
 
 pub use auth::Auth;
 pub use client::{Endpoint, RetryPolicy, API_VERSION};
+pub use path::{is_azure_files_path, AzPath};
+pub use settings::Settings;
 
-use super::{Entry, PackageMeta, Store, StoreError, StoreResult};
-use client::{encode, Client, Request, Response};
+use super::{Entry, PackageMeta, Store, StoreConfig, StoreError, StoreResult, MAX_PACKAGE_BYTES};
+use client::{Client, Request, Response};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The largest body of one Put Range call (the service's limit).
 pub const MAX_RANGE: usize = 4 * 1024 * 1024;
 
-/// True when a FILE path names an Azure Files share (UNC or https form).
-pub fn is_azure_files_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    (lower.starts_with("\\\\") || lower.starts_with("//") || lower.starts_with("https://"))
-        && host_part(&lower).contains(".file.core.")
-}
-
-fn host_part(lower: &str) -> &str {
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.get(2..))
-        .unwrap_or("");
-    rest.split(['\\', '/']).next().unwrap_or("")
-}
-
-/// A parsed Azure Files path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AzPath {
-    /// `acct.file.core.windows.net[:port]`, lower-cased.
-    pub host: String,
-    /// The storage account (the host's first label), lower-cased.
-    pub account: String,
-    pub share: String,
-    /// Directories and the file name, decoded.
-    pub segments: Vec<String>,
-    /// A SAS carried by an https URL (`?sv=...&sig=...`).
-    pub sas: Option<String>,
-}
-
-impl AzPath {
-    pub fn parse(path: &str) -> StoreResult<Self> {
-        let bad = |why: &str| {
-            StoreError::Failed(format!(
-                "`{path}` is not an Azure Files path: {why} (expected \\\\ACCOUNT.file.core.windows.net\\SHARE\\dir\\p.dtsx or https://ACCOUNT.file.core.windows.net/SHARE/dir/p.dtsx)"
-            ))
-        };
-        let (rest, url, sas) = if path.len() > 8 && path[..8].eq_ignore_ascii_case("https://") {
-            let rest = &path[8..];
-            let rest = rest.split('#').next().unwrap_or("");
-            match rest.split_once('?') {
-                Some((r, q)) if !q.is_empty() => (r, true, Some(q.to_string())),
-                Some((r, _)) => (r, true, None),
-                None => (rest, true, None),
-            }
-        } else if path.starts_with("\\\\") || path.starts_with("//") {
-            (&path[2..], false, None)
-        } else {
-            return Err(bad("it must start with \\\\ or https://"));
-        };
-        let mut parts = rest.split(['\\', '/']);
-        let host = parts.next().unwrap_or("").to_ascii_lowercase();
-        if !host.contains(".file.core.") {
-            return Err(bad("the host is not ACCOUNT.file.core.<cloud suffix>"));
-        }
-        let account = host.split('.').next().unwrap_or("").to_string();
-        if account.is_empty() {
-            return Err(bad("no account name"));
-        }
-        let decode = |s: &str| -> String {
-            if url {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            } else {
-                s.to_string()
-            }
-        };
-        let mut names = parts.filter(|s| !s.is_empty()).map(decode);
-        let share = names.next().ok_or_else(|| bad("no share name"))?;
-        let segments: Vec<String> = names.collect();
-        if let Some(s) = segments.iter().find(|s| *s == "." || *s == "..") {
-            return Err(StoreError::Failed(format!(
-                "`{path}`: `{s}` is not allowed in an Azure Files path"
-            )));
-        }
-        Ok(Self {
-            host,
-            account,
-            share,
-            segments,
-            sas,
-        })
-    }
-
-    /// The encoded request path: `/share/dir/file`.
-    fn request_path(&self, segments: &[String]) -> String {
-        let mut p = format!("/{}", encode(&self.share));
-        for s in segments {
-            p.push('/');
-            p.push_str(&encode(s));
-        }
-        p
-    }
-
-    /// `\\host\share\a\b` for messages.
-    pub fn display(&self, segments: &[String]) -> String {
-        let mut p = format!("\\\\{}\\{}", self.host, self.share);
-        for s in segments {
-            p.push('\\');
-            p.push_str(s);
-        }
-        p
-    }
-
-    fn key(&self) -> String {
-        let mut k = format!("{}/{}", self.host, self.share);
-        for s in &self.segments {
-            k.push('/');
-            k.push_str(s);
-        }
-        k.to_lowercase()
-    }
-}
-
-/// Where to connect and how to authorize, from the environment.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub endpoint: Endpoint,
-    pub auth: Auth,
-    pub policy: RetryPolicy,
-    /// Range uploads in flight at once (`DTUTIL_AZURE_PARALLEL`, default 4).
-    pub parallel: usize,
-    /// Entries per listing page (`DTUTIL_AZURE_LIST_PAGE_SIZE`, default and maximum 5000).
-    pub page_size: u32,
-}
-
-/// A parsed `AZURE_STORAGE_CONNECTION_STRING`.
-#[derive(Default)]
-struct ConnectionString {
-    account: Option<String>,
-    key: Option<String>,
-    sas: Option<String>,
-    file_endpoint: Option<String>,
-    protocol: Option<String>,
-}
-
-fn parse_connection_string(s: &str) -> Result<ConnectionString, String> {
-    let mut cs = ConnectionString::default();
-    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((k, v)) = part.split_once('=') else {
-            return Err(format!(
-                "AZURE_STORAGE_CONNECTION_STRING: `{}` is not Name=Value",
-                k_only(part)
-            ));
-        };
-        let v = v.trim().to_string();
-        match k.trim().to_ascii_lowercase().as_str() {
-            "accountname" => cs.account = Some(v),
-            "accountkey" => cs.key = Some(v),
-            "sharedaccesssignature" => cs.sas = Some(v),
-            "fileendpoint" => cs.file_endpoint = Some(v),
-            "defaultendpointsprotocol" => cs.protocol = Some(v.to_ascii_lowercase()),
-            "usedevelopmentstorage" => {
-                return Err("AZURE_STORAGE_CONNECTION_STRING: UseDevelopmentStorage (Azurite) has no File service; give FileEndpoint=... for a test server".into())
-            }
-            _ => {}
-        }
-    }
-    Ok(cs)
-}
-
-/// The name part of a `Name=Value` pair, so a malformed secret is never echoed.
-fn k_only(part: &str) -> String {
-    let name: String = part.chars().take(24).collect();
-    if name.len() < part.len() {
-        format!("{name}…")
-    } else {
-        name
-    }
-}
-
-impl Settings {
-    /// Credentials, in this order: `AZURE_STORAGE_CONNECTION_STRING` (AccountName +
-    /// AccountKey, or SharedAccessSignature; FileEndpoint), `AZURE_STORAGE_KEY` (with
-    /// `AZURE_STORAGE_ACCOUNT`, which defaults to the path's account),
-    /// `AZURE_STORAGE_SAS_TOKEN`, a SAS in an https path. The endpoint is
-    /// `DTUTIL_AZURE_FILES_ENDPOINT`, else the connection string's FileEndpoint, else
-    /// `https://` + the path's host.
-    pub fn from_env(path: &AzPath, get: &dyn Fn(&str) -> Option<String>) -> StoreResult<Self> {
-        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let failed = StoreError::Failed;
-        let cs = match get("AZURE_STORAGE_CONNECTION_STRING") {
-            Some(s) => Some(parse_connection_string(&s).map_err(failed)?),
-            None => None,
-        };
-        let check_account = |account: &str, from: &str| {
-            if account.eq_ignore_ascii_case(&path.account) {
-                Ok(())
-            } else {
-                Err(StoreError::Failed(format!(
-                    "{from} names storage account `{account}`, but the path names `{}`; set credentials for `{}`",
-                    path.account, path.account
-                )))
-            }
-        };
-        let auth = match &cs {
-            Some(ConnectionString {
-                key: Some(key),
-                account,
-                ..
-            }) => {
-                let account = account.clone().unwrap_or_else(|| path.account.clone());
-                check_account(&account, "AZURE_STORAGE_CONNECTION_STRING")?;
-                Auth::shared_key(&account, key).map_err(failed)?
-            }
-            Some(ConnectionString { sas: Some(sas), .. }) => Auth::sas(sas).map_err(failed)?,
-            Some(_) => return Err(failed(
-                "AZURE_STORAGE_CONNECTION_STRING has neither AccountKey nor SharedAccessSignature"
-                    .into(),
-            )),
-            None => {
-                if let Some(key) = get("AZURE_STORAGE_KEY") {
-                    let account =
-                        get("AZURE_STORAGE_ACCOUNT").unwrap_or_else(|| path.account.clone());
-                    check_account(account.trim(), "AZURE_STORAGE_ACCOUNT")?;
-                    Auth::shared_key(account.trim(), &key).map_err(failed)?
-                } else if let Some(sas) = get("AZURE_STORAGE_SAS_TOKEN") {
-                    Auth::sas(&sas).map_err(failed)?
-                } else if let Some(sas) = &path.sas {
-                    Auth::sas(sas).map_err(failed)?
-                } else {
-                    return Err(StoreError::PermissionDenied(format!(
-                        "no credentials for Azure Files account `{}`: set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY (the account key), AZURE_STORAGE_SAS_TOKEN, or AZURE_STORAGE_CONNECTION_STRING",
-                        path.account
-                    )));
-                }
-            }
-        };
-        let explicit = get("DTUTIL_AZURE_FILES_ENDPOINT")
-            .map(|e| ("DTUTIL_AZURE_FILES_ENDPOINT", e))
-            .or_else(|| {
-                cs.as_ref()
-                    .and_then(|c| c.file_endpoint.clone())
-                    .map(|e| ("the connection string's FileEndpoint", e))
-            });
-        let endpoint = match explicit {
-            Some((from, url)) => {
-                Endpoint::parse(&url).map_err(|e| failed(format!("{from}: {e}")))?
-            }
-            None => {
-                let http = cs.as_ref().and_then(|c| c.protocol.as_deref()) == Some("http");
-                let scheme = if http { "http" } else { "https" };
-                Endpoint {
-                    origin: format!("{scheme}://{}", path.host),
-                    base_path: String::new(),
-                }
-            }
-        };
-        let policy = RetryPolicy::from_env(&get).map_err(failed)?;
-        let parallel = match get("DTUTIL_AZURE_PARALLEL") {
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=64).contains(n))
-                .ok_or_else(|| {
-                    failed(format!("DTUTIL_AZURE_PARALLEL must be 1 to 64, not `{v}`"))
-                })?,
-            None => 4,
-        };
-        let page_size = match get("DTUTIL_AZURE_LIST_PAGE_SIZE") {
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=5000).contains(n))
-                .ok_or_else(|| {
-                    failed(format!(
-                        "DTUTIL_AZURE_LIST_PAGE_SIZE must be 1 to 5000, not `{v}`"
-                    ))
-                })?,
-            None => 5000,
-        };
-        Ok(Self {
-            endpoint,
-            auth,
-            policy,
-            parallel,
-            page_size,
-        })
-    }
-}
-
-/// Opens the store for a path, with settings from the process environment.
-pub fn open(path: &str) -> StoreResult<AzureFilesStore> {
-    open_with(path, &|k| std::env::var(k).ok())
+/// Opens the store for a path, with settings from the store configuration.
+pub fn open(path: &str, config: &StoreConfig) -> StoreResult<AzureFilesStore> {
+    open_with(path, &|k| config.var(k))
 }
 
 /// Opens the store for a path, with settings from `get` (tests pass their own).
@@ -613,11 +334,10 @@ impl AzureFilesStore {
             }
             let page = xml::list_page(&resp.body)
                 .map_err(|e| StoreError::Failed(format!("{doing}: {e}")))?;
-            entries.extend(
-                page.entries
-                    .into_iter()
-                    .map(|(name, is_folder)| Entry { name, is_folder }),
-            );
+            for (name, is_folder) in page.entries {
+                super::path::check_name(&name, doing)?;
+                entries.push(Entry { name, is_folder });
+            }
             match page.next_marker {
                 Some(m) if Some(&m) != marker.as_ref() => marker = Some(m),
                 _ => break,
@@ -634,12 +354,12 @@ impl AzureFilesStore {
     }
 
     fn child(parent: &str, name: &str) -> StoreResult<String> {
-        if name.is_empty() || name == "." || name == ".." || name.contains(['\\', '/']) {
+        if !super::path::is_one_name(name) {
             return Err(StoreError::Failed(format!(
                 "`{name}` is not a folder name (one name, without \\ or /)"
             )));
         }
-        Ok(format!("{}\\{name}", parent.trim_end_matches(['\\', '/'])))
+        Ok(super::path::join_all(parent, [name]))
     }
 }
 
@@ -678,7 +398,7 @@ impl Store for AzureFilesStore {
             }
             _ => return Err(Self::answer_error(&doing, &first)),
         };
-        let limit = crate::package::xml::MAX_PACKAGE_BYTES;
+        let limit = MAX_PACKAGE_BYTES;
         let total = usize::try_from(total)
             .ok()
             .filter(|&t| t <= limit)

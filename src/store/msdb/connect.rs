@@ -105,12 +105,15 @@ pub struct Target {
     pub encrypt: String,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// A setting as given; blank counts as unset.
+type Vars<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn env(vars: Vars, name: &str) -> Option<String> {
+    vars(name).filter(|v| !v.trim().is_empty())
 }
 
-fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
-    match env(name) {
+fn env_seconds(vars: Vars, name: &str, default: u64) -> Result<Duration, String> {
+    match env(vars, name) {
         None => Ok(Duration::from_secs(default)),
         Some(v) => v
             .trim()
@@ -122,8 +125,8 @@ fn env_seconds(name: &str, default: u64) -> Result<Duration, String> {
     }
 }
 
-fn env_bool(name: &str) -> Result<bool, String> {
-    match env(name).map(|v| v.trim().to_ascii_lowercase()) {
+fn env_bool(vars: Vars, name: &str) -> Result<bool, String> {
+    match env(vars, name).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(false),
         Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
         Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
@@ -150,18 +153,19 @@ pub struct ConnectOptions {
 }
 
 impl ConnectOptions {
-    pub fn from_env() -> Result<Self, StoreError> {
+    /// From the settings `vars` gives (the store configuration's variables).
+    pub fn from_vars(vars: Vars) -> Result<Self, StoreError> {
         let fail = StoreError::Failed;
         Ok(Self {
-            ca: env(ENV_CA),
-            trust_server_certificate: env_bool(ENV_TRUST).map_err(fail)?,
-            encrypt: env(ENV_ENCRYPT),
-            access_token: env(ENV_TOKEN),
+            ca: env(vars, ENV_CA),
+            trust_server_certificate: env_bool(vars, ENV_TRUST).map_err(fail)?,
+            encrypt: env(vars, ENV_ENCRYPT),
+            access_token: env(vars, ENV_TOKEN),
             connect_timeout: Some(
-                env_seconds(ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT).map_err(fail)?,
+                env_seconds(vars, ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT).map_err(fail)?,
             ),
             command_timeout: Some(
-                env_seconds(ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT).map_err(fail)?,
+                env_seconds(vars, ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT).map_err(fail)?,
             ),
         })
     }

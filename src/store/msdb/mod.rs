@@ -11,7 +11,7 @@
 mod connect;
 pub mod path;
 
-use super::{Entry, PackageMeta, SqlCredentials, Store, StoreError, StoreResult};
+use super::{Entry, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError, StoreResult};
 use connect::{SqlClient, Target};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -25,10 +25,10 @@ pub const ROOT_FOLDER: Uuid = Uuid::nil();
 
 /// Opens the msdb store of one server and connects to it (failing fast with a message
 /// that says what to check).
-pub fn open(credentials: &SqlCredentials) -> StoreResult<Box<dyn Store>> {
+pub fn open(credentials: &SqlCredentials, config: &StoreConfig) -> StoreResult<Box<dyn Store>> {
     Ok(Box::new(MsdbStore::open(
         credentials,
-        &ConnectOptions::from_env()?,
+        &ConnectOptions::from_vars(&|name| config.var(name))?,
     )?))
 }
 
@@ -191,6 +191,7 @@ impl MsdbStore {
                 continue;
             }
             if let Some(name) = row.get::<&str, _>(2) {
+                crate::store::path::check_name(name, doing)?;
                 entries.push(Entry {
                     name: name.to_string(),
                     is_folder: true,
@@ -201,6 +202,7 @@ impl MsdbStore {
         cmd.bind_param("@folderid", folder);
         for row in self.call(cmd, doing)?.iter().flatten() {
             if let Some(name) = row.get::<&str, _>(0) {
+                crate::store::path::check_name(name, doing)?;
                 entries.push(Entry {
                     name: name.to_string(),
                     is_folder: false,
@@ -307,8 +309,12 @@ impl Store for MsdbStore {
         path::same(a, b)
     }
 
+    fn has_msdb_metadata(&self) -> bool {
+        true
+    }
+
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
-        let full = format!("{}\\{name}", path::display(parent));
+        let full = crate::store::path::join(&path::display(parent), name);
         let doing = format!("create {}", self.describe_folder(&full));
         let parent_id = self.folder_id(parent, &doing)?;
         let mut cmd = Self::proc("sp_ssis_addfolder");
@@ -320,7 +326,7 @@ impl Store for MsdbStore {
     }
 
     fn folder_delete(&self, parent: &str, name: &str) -> StoreResult<()> {
-        let full = format!("{}\\{name}", path::display(parent));
+        let full = crate::store::path::join(&path::display(parent), name);
         let doing = format!("delete {}", self.describe_folder(&full));
         let id = self.folder_id(&full, &doing)?;
         if id == ROOT_FOLDER {
@@ -343,7 +349,7 @@ impl Store for MsdbStore {
     }
 
     fn folder_rename(&self, parent: &str, old: &str, new: &str) -> StoreResult<()> {
-        let full = format!("{}\\{old}", path::display(parent));
+        let full = crate::store::path::join(&path::display(parent), old);
         let doing = format!("rename {} to `{new}`", self.describe_folder(&full));
         let id = self.folder_id(&full, &doing)?;
         if id == ROOT_FOLDER {

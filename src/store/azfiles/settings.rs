@@ -1,0 +1,175 @@
+//! Where to connect and how to authorize: from the store configuration's variables.
+
+use super::auth::Auth;
+use super::client::{Endpoint, RetryPolicy};
+use super::path::AzPath;
+use crate::store::{StoreError, StoreResult};
+
+/// Where to connect and how to authorize, from the environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub endpoint: Endpoint,
+    pub auth: Auth,
+    pub policy: RetryPolicy,
+    /// Range uploads in flight at once (`DTUTIL_AZURE_PARALLEL`, default 4).
+    pub parallel: usize,
+    /// Entries per listing page (`DTUTIL_AZURE_LIST_PAGE_SIZE`, default and maximum 5000).
+    pub page_size: u32,
+}
+
+/// A parsed `AZURE_STORAGE_CONNECTION_STRING`.
+#[derive(Default)]
+struct ConnectionString {
+    account: Option<String>,
+    key: Option<String>,
+    sas: Option<String>,
+    file_endpoint: Option<String>,
+    protocol: Option<String>,
+}
+
+fn parse_connection_string(s: &str) -> Result<ConnectionString, String> {
+    let mut cs = ConnectionString::default();
+    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(format!(
+                "AZURE_STORAGE_CONNECTION_STRING: `{}` is not Name=Value",
+                k_only(part)
+            ));
+        };
+        let v = v.trim().to_string();
+        match k.trim().to_ascii_lowercase().as_str() {
+            "accountname" => cs.account = Some(v),
+            "accountkey" => cs.key = Some(v),
+            "sharedaccesssignature" => cs.sas = Some(v),
+            "fileendpoint" => cs.file_endpoint = Some(v),
+            "defaultendpointsprotocol" => cs.protocol = Some(v.to_ascii_lowercase()),
+            "usedevelopmentstorage" => {
+                return Err("AZURE_STORAGE_CONNECTION_STRING: UseDevelopmentStorage (Azurite) has no File service; give FileEndpoint=... for a test server".into())
+            }
+            _ => {}
+        }
+    }
+    Ok(cs)
+}
+
+/// The name part of a `Name=Value` pair, so a malformed secret is never echoed.
+fn k_only(part: &str) -> String {
+    let name: String = part.chars().take(24).collect();
+    if name.len() < part.len() {
+        format!("{name}…")
+    } else {
+        name
+    }
+}
+
+impl Settings {
+    /// Credentials, in this order: `AZURE_STORAGE_CONNECTION_STRING` (AccountName +
+    /// AccountKey, or SharedAccessSignature; FileEndpoint), `AZURE_STORAGE_KEY` (with
+    /// `AZURE_STORAGE_ACCOUNT`, which defaults to the path's account),
+    /// `AZURE_STORAGE_SAS_TOKEN`, a SAS in an https path. The endpoint is
+    /// `DTUTIL_AZURE_FILES_ENDPOINT`, else the connection string's FileEndpoint, else
+    /// `https://` + the path's host.
+    pub fn from_env(path: &AzPath, get: &dyn Fn(&str) -> Option<String>) -> StoreResult<Self> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let failed = StoreError::Failed;
+        let cs = match get("AZURE_STORAGE_CONNECTION_STRING") {
+            Some(s) => Some(parse_connection_string(&s).map_err(failed)?),
+            None => None,
+        };
+        let check_account = |account: &str, from: &str| {
+            if account.eq_ignore_ascii_case(&path.account) {
+                Ok(())
+            } else {
+                Err(StoreError::Failed(format!(
+                    "{from} names storage account `{account}`, but the path names `{}`; set credentials for `{}`",
+                    path.account, path.account
+                )))
+            }
+        };
+        let auth = match &cs {
+            Some(ConnectionString {
+                key: Some(key),
+                account,
+                ..
+            }) => {
+                let account = account.clone().unwrap_or_else(|| path.account.clone());
+                check_account(&account, "AZURE_STORAGE_CONNECTION_STRING")?;
+                Auth::shared_key(&account, key).map_err(failed)?
+            }
+            Some(ConnectionString { sas: Some(sas), .. }) => Auth::sas(sas).map_err(failed)?,
+            Some(_) => return Err(failed(
+                "AZURE_STORAGE_CONNECTION_STRING has neither AccountKey nor SharedAccessSignature"
+                    .into(),
+            )),
+            None => {
+                if let Some(key) = get("AZURE_STORAGE_KEY") {
+                    let account =
+                        get("AZURE_STORAGE_ACCOUNT").unwrap_or_else(|| path.account.clone());
+                    check_account(account.trim(), "AZURE_STORAGE_ACCOUNT")?;
+                    Auth::shared_key(account.trim(), &key).map_err(failed)?
+                } else if let Some(sas) = get("AZURE_STORAGE_SAS_TOKEN") {
+                    Auth::sas(&sas).map_err(failed)?
+                } else if let Some(sas) = &path.sas {
+                    Auth::sas(sas).map_err(failed)?
+                } else {
+                    return Err(StoreError::PermissionDenied(format!(
+                        "no credentials for Azure Files account `{}`: set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY (the account key), AZURE_STORAGE_SAS_TOKEN, or AZURE_STORAGE_CONNECTION_STRING",
+                        path.account
+                    )));
+                }
+            }
+        };
+        let explicit = get("DTUTIL_AZURE_FILES_ENDPOINT")
+            .map(|e| ("DTUTIL_AZURE_FILES_ENDPOINT", e))
+            .or_else(|| {
+                cs.as_ref()
+                    .and_then(|c| c.file_endpoint.clone())
+                    .map(|e| ("the connection string's FileEndpoint", e))
+            });
+        let endpoint = match explicit {
+            Some((from, url)) => {
+                Endpoint::parse(&url).map_err(|e| failed(format!("{from}: {e}")))?
+            }
+            None => {
+                let http = cs.as_ref().and_then(|c| c.protocol.as_deref()) == Some("http");
+                let scheme = if http { "http" } else { "https" };
+                Endpoint {
+                    origin: format!("{scheme}://{}", path.host),
+                    base_path: String::new(),
+                }
+            }
+        };
+        let policy = RetryPolicy::from_env(&get).map_err(failed)?;
+        let parallel = match get("DTUTIL_AZURE_PARALLEL") {
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    failed(format!("DTUTIL_AZURE_PARALLEL must be 1 to 64, not `{v}`"))
+                })?,
+            None => 4,
+        };
+        let page_size = match get("DTUTIL_AZURE_LIST_PAGE_SIZE") {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=5000).contains(n))
+                .ok_or_else(|| {
+                    failed(format!(
+                        "DTUTIL_AZURE_LIST_PAGE_SIZE must be 1 to 5000, not `{v}`"
+                    ))
+                })?,
+            None => 5000,
+        };
+        Ok(Self {
+            endpoint,
+            auth,
+            policy,
+            parallel,
+            page_size,
+        })
+    }
+}

@@ -1,0 +1,145 @@
+//! Store paths, checked in one place: `\A\B\Name` split into names (either slash
+//! separates), `.` and `..` refused so a path never leaves the folder it starts in, and
+//! one joiner that puts a name below a folder.
+//!
+//! Names that come back from a listing (Azure Files, msdb, a directory) are checked
+//! with [`check_name`] before anything joins them: a hostile server must not be able to
+//! name `..\..\x` or `/abs/x` and have it taken as a path.
+
+use super::{StoreError, StoreResult};
+
+/// Why a path cannot be split into names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadPath {
+    /// A `.` or `..` segment (the segment).
+    Dot(String),
+    /// A name holds a NUL character.
+    Nul,
+    /// A decoded name holds a `\` or `/`.
+    Separator,
+}
+
+/// The one check of a single name: not `.` or `..`, no NUL, no separator.
+pub fn check_segment(s: &str) -> Result<(), BadPath> {
+    if s == "." || s == ".." {
+        return Err(BadPath::Dot(s.to_string()));
+    }
+    if s.contains('\0') {
+        return Err(BadPath::Nul);
+    }
+    if s.contains(['\\', '/']) {
+        return Err(BadPath::Separator);
+    }
+    Ok(())
+}
+
+/// The names of a path: separators are `\` and `/`, blanks around names are trimmed,
+/// empty names (doubled or leading separators) are skipped.
+pub fn split(path: &str) -> Result<Vec<String>, BadPath> {
+    let mut out = Vec::new();
+    for s in path.split(['\\', '/']).map(str::trim) {
+        if s.is_empty() {
+            continue;
+        }
+        check_segment(s)?;
+        out.push(s.to_string());
+    }
+    Ok(out)
+}
+
+/// [`split`], with the message every store gives: `what` names the kind of path
+/// ("a package store path (paths never leave their top-level folder)").
+pub fn segments(path: &str, what: &str) -> StoreResult<Vec<String>> {
+    split(path).map_err(|e| match e {
+        BadPath::Dot(s) => StoreError::Failed(format!("`{path}`: `{s}` is not allowed in {what}")),
+        BadPath::Nul => StoreError::Failed(format!("`{path}`: a name holds a NUL character")),
+        BadPath::Separator => StoreError::Failed(format!("`{path}`: a name holds a \\ or /")),
+    })
+}
+
+/// True when `name` is exactly one name: not empty, no separator, not `.` or `..`
+/// (blanks around it aside, which the path parsers trim), no NUL.
+pub fn is_one_name(name: &str) -> bool {
+    let trimmed = name.trim();
+    !trimmed.is_empty() && check_segment(trimmed).is_ok() && !name.contains('\0')
+}
+
+/// Checks a name a listing returned before it is joined to anything; `doing` says
+/// whose listing it was, for the message.
+pub fn check_name(name: &str, doing: &str) -> StoreResult<()> {
+    if is_one_name(name) {
+        Ok(())
+    } else {
+        Err(StoreError::Failed(format!(
+            "{doing}: the listing holds the entry `{}`, which is not one name (a name holds no \\ or /, and is not . or ..); refused",
+            name.escape_debug()
+        )))
+    }
+}
+
+/// `parent\name`; the root (`""`, `\`) gives `\name`.
+pub fn join(parent: &str, name: &str) -> String {
+    let parent = parent.trim_end_matches(['\\', '/']);
+    if parent.is_empty() {
+        format!("\\{name}")
+    } else {
+        format!("{parent}\\{name}")
+    }
+}
+
+/// `base\a\b`: names appended below a base kept as given (`base` may be a UNC path).
+pub fn join_all<'a>(base: &str, names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut p = base.trim_end_matches(['\\', '/']).to_string();
+    for n in names {
+        p.push('\\');
+        p.push_str(n);
+    }
+    p
+}
+
+/// `\A\B` for messages (the root is `\`).
+pub fn display(names: &[String]) -> String {
+    format!("\\{}", names.join("\\"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_and_refuses_dots() {
+        assert_eq!(split(r"\A/B\\ C ").unwrap(), vec!["A", "B", "C"]);
+        assert_eq!(split(r"A\..\B"), Err(BadPath::Dot("..".into())));
+        assert_eq!(split("A/./B"), Err(BadPath::Dot(".".into())));
+        assert_eq!(split("A\0"), Err(BadPath::Nul));
+    }
+
+    #[test]
+    fn listing_names_are_one_segment() {
+        for bad in [
+            "",
+            " ",
+            ".",
+            " .. ",
+            "/abs/x.dtsx",
+            r"..\x",
+            "a/b",
+            "a\\b",
+            "a\0",
+        ] {
+            assert!(check_name(bad, "x").is_err(), "{bad:?}");
+        }
+        for good in ["p.dtsx", "Maintenance Plans", "ä", "..x", "x.."] {
+            assert!(check_name(good, "x").is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn joins_with_backslashes() {
+        assert_eq!(join("", "A"), r"\A");
+        assert_eq!(join(r"\", "A"), r"\A");
+        assert_eq!(join(r"\A\", "B"), r"\A\B");
+        assert_eq!(join_all(r"\\h\s\", ["a", "b"]), r"\\h\s\a\b");
+        assert_eq!(display(&["A".into(), "B".into()]), r"\A\B");
+    }
+}
