@@ -37,11 +37,7 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
         return Ok(ExitCode::Success);
     }
     match &plan.store_config {
-        Some(path) => run_plan(
-            plan,
-            &stores.clone().with_package_store_file(path),
-            printer,
-        ),
+        Some(path) => run_plan(plan, &stores.clone().with_package_store_file(path), printer),
         None => run_plan(plan, stores, printer),
     }
 }
