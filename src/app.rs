@@ -27,7 +27,9 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
         Command::Dtutil(plan) => match &plan.action {
             // `--dry-run` prints the help plan as JSON instead (in `ops`).
             Action::Help { option } if !plan.dry_run => {
-                print!("{}", cli::help_text(option.as_deref())?);
+                let text = cli::help_text(option.as_deref())?;
+                printer.banner();
+                print!("{text}");
                 Ok(ExitCode::Success)
             }
             _ => ops::run(&plan, &config.stores, printer),

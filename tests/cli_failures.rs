@@ -605,6 +605,27 @@ fn failure_table() {
                 case.name
             );
         }
+        // dtutil's layout: scripts capture stdout and read the result at line index 4.
+        let line4 = stdout.lines().nth(4).unwrap_or_default().to_lowercase();
+        assert!(
+            line4.starts_with("error: "),
+            "{}: no error at stdout line 4: {stdout}",
+            case.name
+        );
+        for m in &case.message {
+            assert!(
+                stdout.to_lowercase().contains(&m.to_lowercase()),
+                "{}: stdout lacks `{m}`: {stdout}",
+                case.name
+            );
+        }
+        let results: String = stdout.lines().skip(3).collect();
+        assert!(
+            !results.contains("hunter2")
+                && (!results.contains("right") || case.name.contains("wrong")),
+            "{}: a secret reached stdout",
+            case.name
+        );
         assert!(
             !stderr.contains("right") || case.name.contains("wrong"),
             "{}: a password leaked: {stderr}",

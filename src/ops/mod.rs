@@ -219,12 +219,17 @@ fn run_package_action(
                     "{source_name}: /MOVE onto itself would delete the package; nothing done"
                 )));
             }
+            // A moved file keeps its mode, as a rename would.
+            let new_mode = is_move
+                .then(|| source_store.file_mode(&source.path))
+                .flatten();
             write_destination(
                 plan,
                 &*dest_store,
                 destination,
                 &bytes,
                 decrypt.as_deref().map(|s| s.as_str()),
+                new_mode,
                 printer,
                 &mut report,
             )?;
@@ -260,6 +265,7 @@ fn run_package_action(
                 destination,
                 &bytes,
                 opener,
+                None,
                 printer,
                 &mut report,
             )?;
@@ -332,7 +338,7 @@ fn rewrite(
     };
     let rewritten = package::rewrite(bytes, &options).map_err(|e| package_error(e, name))?;
     if !rewritten.lost_values.is_empty() {
-        printer.warn(&format!(
+        printer.warn_result(&format!(
             "{name}: protected with EncryptSensitiveWithUserKey (level 1); these values cannot be opened here and are written blank: {}",
             rewritten.lost_values.join(", ")
         ));
@@ -403,35 +409,55 @@ pub fn package_meta(bytes: &[u8], decrypt: Option<&str>) -> PackageMeta {
         package_format: if info.format == Some(2) { 2 } else { 3 },
         package_type: info.package_type.unwrap_or(0) as i32,
         is_encrypted: matches!(info.protection_level, Some(3) | Some(4)),
+        ..PackageMeta::default()
     }
 }
 
 /// Writes the package; `opener` is the password that opens it as written (for the
-/// columns msdb files with it, read from inside a level 3 package).
+/// columns msdb files with it, read from inside a level 3 package); `new_mode` is the
+/// mode a new file gets instead of the umask's.
+///
+/// dtutil prompts before COPY and MOVE replace a package (`/Q` skips the prompt) and
+/// /ENCRYPT overwrites (Microsoft's in-place example has no `/Q`). Where nothing is to
+/// be replaced, the name is created with no-replace semantics, so a racing second run
+/// finds it taken instead of replacing it unasked.
+#[allow(clippy::too_many_arguments)]
 fn write_destination(
     plan: &Plan,
     store: &dyn Store,
     destination: &PackageLocation,
     bytes: &[u8],
     opener: Option<&str>,
+    new_mode: Option<u32>,
     printer: &mut Printer,
     report: &mut Report,
 ) -> Result<()> {
     let name = store.describe(&destination.path);
+    let overwrites = matches!(plan.action, Action::Encrypt { .. });
     let exists = store
         .exists(&destination.path)
         .map_err(|e| store_error(e, ExitCode::Failure))?;
-    if exists {
+    if exists && !overwrites {
         confirm_overwrite(&name, plan.quiet, printer)?;
     }
-    let meta = if store.has_msdb_metadata() {
+    let mut meta = if store.has_msdb_metadata() {
         package_meta(bytes, opener)
     } else {
         PackageMeta::default()
     };
-    store
-        .write(&destination.path, bytes, &meta)
-        .map_err(|e| store_error(e, ExitCode::Failure))?;
+    meta.file_mode = new_mode;
+    meta.replace_read_only = plan.quiet;
+    let written = if exists || overwrites || plan.quiet {
+        store.write(&destination.path, bytes, &meta)
+    } else {
+        store.write_new(&destination.path, bytes, &meta)
+    };
+    written.map_err(|e| match e {
+        StoreError::Exists(_) => Error::failure(format!(
+            "{name} exists (it appeared while this run was writing); nothing written. Add /Q to overwrite it"
+        )),
+        other => store_error(other, ExitCode::Failure),
+    })?;
     report.set("destination", name);
     report.set("bytes", bytes.len());
     report.set("sha256", hex_sha256(bytes));

@@ -1,20 +1,27 @@
 //! What dtutil prints: a banner of three lines, a blank line, then result lines
-//! (scripts read line index 4), or JSON lines with `--json`. Errors go to stderr.
+//! (scripts read line index 4), or JSON lines with `--json`. Errors are result lines
+//! on stdout too, as dtutil prints them (deployment scripts capture stdout and read
+//! line 4), and go to stderr as well for people and logs that watch it.
 
 use crate::error::Error;
 use crate::plan::OutputMode;
 use std::io::Write;
 
+/// Three lines shaped like Microsoft's (product name, `Version X for 64-bit`, a
+/// copyright line), so scripts that skip three lines and a blank one keep working.
 pub fn banner_lines() -> [String; 3] {
     [
-        "dtutil: SSIS package utility (a cross-platform rebuild of Microsoft dtutil)".to_string(),
+        "dtutil SSIS Package Utilities (a cross-platform rebuild of Microsoft's dtutil)"
+            .to_string(),
         format!(
-            "Version {} for {} {}",
+            "Version {} for {}-bit ({} {})",
             env!("CARGO_PKG_VERSION"),
+            usize::BITS,
             std::env::consts::OS,
             std::env::consts::ARCH
         ),
-        "Licensed under the MIT License; not affiliated with Microsoft.".to_string(),
+        "Copyright (C) the dtutil rebuild authors. MIT License; not affiliated with Microsoft."
+            .to_string(),
     ]
 }
 
@@ -75,8 +82,14 @@ impl Printer {
         eprintln!("dtutil: warning: {text}");
     }
 
+    /// A warning scripts must see in what they capture (stdout) as well.
+    pub fn warn_result(&mut self, text: &str) {
+        self.line(&format!("Warning: {text}"));
+        self.warn(text);
+    }
+
     pub fn error(&mut self, error: &Error) {
-        self.banner();
+        self.line(&format!("Error: {}", error.message));
         eprintln!("dtutil: error: {}", error.message);
         self.json(&serde_json::json!({
             "status": "error",

@@ -435,7 +435,12 @@ pub fn rewrite(input: &[u8], options: &Options<'_>) -> Result<Rewritten, Package
             }
         }
     }
-    if !lost.is_empty() && !options.allow_lost_values {
+    // Level 0 drops sensitive values by definition: unreadable ones go with the rest
+    // (the caller names them); other levels would silently carry blanks, so refuse.
+    if !lost.is_empty()
+        && !options.allow_lost_values
+        && level_after != ProtectionLevel::DontSaveSensitive
+    {
         return Err(PackageError::LostValues(lost));
     }
     if !keep

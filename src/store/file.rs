@@ -25,34 +25,48 @@ impl Store for FileStore {
 
     fn read(&self, path: &str) -> StoreResult<Vec<u8>> {
         let p = Path::new(path);
-        if p.is_dir() {
-            return Err(StoreError::Failed(format!(
-                "`{path}` is a directory, not a package file"
-            )));
-        }
+        not_a_package_file(p)?;
         read_bounded(p).map_err(|e| io_error("cannot read", path, e))?
     }
 
-    fn write(&self, path: &str, bytes: &[u8], _meta: &PackageMeta) -> StoreResult<()> {
-        let dir = parent_dir(Path::new(path));
-        if !dir.is_dir() {
-            return Err(StoreError::Failed(format!(
-                "cannot write `{path}`: folder `{}` does not exist (create it first)",
-                dir.display()
-            )));
-        }
-        write_atomically(Path::new(path), bytes).map_err(|e| io_error("cannot write", path, e))
+    fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
+        write_package(Path::new(path), bytes, meta, Replace::Yes)
     }
 
+    fn write_new(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
+        write_package(Path::new(path), bytes, meta, Replace::No)
+    }
+
+    /// Anything with the name counts (a FIFO or a device too, which [`write`] then
+    /// refuses by kind); a folder is not a package, the same answer every action gives.
     fn exists(&self, path: &str) -> StoreResult<bool> {
-        match std::fs::metadata(path) {
-            Ok(m) => Ok(m.is_file()),
+        match std::fs::symlink_metadata(path) {
+            Ok(_) => {
+                not_a_package_file(Path::new(path))?;
+                Ok(true)
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(io_error("cannot check", path, e)),
         }
     }
 
+    fn file_mode(&self, path: &str) -> Option<u32> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| m.permissions().mode() & 0o7777)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
+        not_a_package_file(Path::new(path))?;
         std::fs::remove_file(path).map_err(|e| io_error("cannot delete", path, e))
     }
 
@@ -182,8 +196,114 @@ pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
     Ok(Ok(bytes))
 }
 
+/// Whether a write may replace an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replace {
+    Yes,
+    No,
+}
+
+/// A folder, FIFO, device or socket under a package's name: every action refuses it
+/// the same way, naming what it is (exit 1), and nothing ever replaces it.
+fn not_a_package_file(path: &Path) -> StoreResult<()> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(StoreError::Failed(format!(
+        "`{}` is {}, not a package file; nothing read or written",
+        path.display(),
+        kind_of(&meta)
+    )))
+}
+
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    if meta.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a regular file"
+}
+
+/// The file a write lands in: a symlink is followed to its target (also a dangling
+/// one, which the write then creates), so the link stays and its target is replaced.
+fn write_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&target)?;
+                target = parent_dir(&target).join(link);
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "`{}`: too many levels of symbolic links",
+        path.display()
+    )))
+}
+
+fn write_package(
+    path: &Path,
+    bytes: &[u8],
+    meta: &PackageMeta,
+    replace: Replace,
+) -> StoreResult<()> {
+    let shown = path.display().to_string();
+    let target = write_target(path).map_err(|e| io_error("cannot write", &shown, e))?;
+    let dir = parent_dir(&target);
+    if !dir.is_dir() {
+        return Err(StoreError::Failed(format!(
+            "cannot write `{shown}`: folder `{}` does not exist (create it first)",
+            dir.display()
+        )));
+    }
+    let existing = match std::fs::symlink_metadata(&target) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(e) => return Err(io_error("cannot write", &shown, e)),
+    };
+    if let Some(m) = &existing {
+        not_a_package_file(&target)?;
+        if replace == Replace::No {
+            return Err(StoreError::Exists(format!("file `{shown}` exists")));
+        }
+        if m.permissions().readonly() && !meta.replace_read_only {
+            return Err(StoreError::PermissionDenied(format!(
+                "file `{shown}` is read-only; nothing written. Add /Q to replace it anyway"
+            )));
+        }
+    }
+    write_atomically_in(&target, bytes, existing.as_ref(), meta.file_mode, replace).map_err(|e| {
+        match e.kind() {
+            ErrorKind::AlreadyExists => StoreError::Exists(format!("file `{shown}` exists")),
+            _ => io_error("cannot write", &shown, e),
+        }
+    })
+}
+
 /// Writes a temporary file beside the target, flushes it to disk, then renames it
 /// over the target, so a crash leaves either the old file or the whole new one.
+/// A replaced file keeps its mode and (where the process may set it) its owner.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = parent_dir(target);
     if !dir.is_dir() {
@@ -192,17 +312,55 @@ pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
             format!("folder `{}` does not exist", dir.display()),
         ));
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".dtutil-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    if let Ok(meta) = std::fs::metadata(target) {
-        // Keep the permissions of the file we replace.
-        let _ = tmp.as_file().set_permissions(meta.permissions());
+    let existing = std::fs::metadata(target).ok();
+    write_atomically_in(target, bytes, existing.as_ref(), None, Replace::Yes)
+}
+
+/// The temporary file is opened with mode 0666 (0644-style modes then come from the
+/// umask and a directory's default ACL, as for any new file); `new_mode` overrides
+/// that for a new file, and an existing file's own mode and owner always win. Without
+/// [`Replace::Yes`] the final rename never replaces anything (`renameat2`
+/// `RENAME_NOREPLACE`, or link + unlink where that is missing): of two racing writers
+/// exactly one gets the name.
+fn write_atomically_in(
+    target: &Path,
+    bytes: &[u8],
+    existing: Option<&std::fs::Metadata>,
+    new_mode: Option<u32>,
+    replace: Replace,
+) -> std::io::Result<()> {
+    let dir = parent_dir(target);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".dtutil-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    tmp.persist(target).map_err(|e| e.error)?;
+    let mut tmp = builder.tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    if let Some(meta) = existing {
+        let _ = tmp.as_file().set_permissions(meta.permissions());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+        }
+    } else if let Some(mode) = new_mode {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+    }
+    tmp.as_file().sync_all()?;
+    match replace {
+        Replace::Yes => tmp.persist(target).map_err(|e| e.error)?,
+        Replace::No => tmp.persist_noclobber(target).map_err(|e| e.error)?,
+    };
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();

@@ -49,6 +49,11 @@ pub struct PackageMeta {
     pub package_type: i32,
     /// Encrypted as a whole (levels 3 and 4).
     pub is_encrypted: bool,
+    /// The permission bits a new file gets instead of the umask's default (`/MOVE`
+    /// keeps its source's mode); an overwritten file always keeps its own.
+    pub file_mode: Option<u32>,
+    /// An existing read-only destination may be replaced (`/Q`); otherwise it is refused.
+    pub replace_read_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +64,8 @@ pub enum StoreError {
     PermissionDenied(String),
     /// Larger than a package may be ([`MAX_PACKAGE_BYTES`]): cannot be loaded.
     TooLarge(String),
+    /// [`Store::write_new`]: the name exists (perhaps made by a racing writer meanwhile).
+    Exists(String),
     /// Anything else: I/O, network, server errors. The message says what and where.
     Failed(String),
 }
@@ -70,6 +77,7 @@ impl fmt::Display for StoreError {
             | Self::Unsupported(m)
             | Self::PermissionDenied(m)
             | Self::TooLarge(m)
+            | Self::Exists(m)
             | Self::Failed(m) => f.write_str(m),
         }
     }
@@ -95,7 +103,24 @@ pub trait Store: Send + Sync {
     /// Replaces or creates the package atomically: readers see the old bytes or the
     /// new ones, never a part.
     fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()>;
+    /// Creates the package only when nothing has its name, so that of two racing
+    /// writers exactly one succeeds and the other gets [`StoreError::Exists`]. A store
+    /// without an atomic create-if-absent checks, then writes.
+    fn write_new(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
+        if self.exists(path)? {
+            return Err(StoreError::Exists(format!(
+                "{} exists",
+                self.describe(path)
+            )));
+        }
+        self.write(path, bytes, meta)
+    }
     fn exists(&self, path: &str) -> StoreResult<bool>;
+    /// A file's permission bits, where the store has them (`/MOVE` keeps them).
+    fn file_mode(&self, path: &str) -> Option<u32> {
+        let _ = path;
+        None
+    }
     fn delete(&self, path: &str) -> StoreResult<()>;
     /// True when both paths name the same package (a move onto itself must not delete).
     fn same_package(&self, a: &str, b: &str) -> bool {

@@ -547,6 +547,7 @@ fn append(e: StoreError, tail: &str) -> StoreError {
         StoreError::Unsupported(m) => StoreError::Unsupported(format!("{m}{tail}")),
         StoreError::PermissionDenied(m) => StoreError::PermissionDenied(format!("{m}{tail}")),
         StoreError::TooLarge(m) => StoreError::TooLarge(format!("{m}{tail}")),
+        StoreError::Exists(m) => StoreError::Exists(format!("{m}{tail}")),
         StoreError::Failed(m) => StoreError::Failed(format!("{m}{tail}")),
     }
 }

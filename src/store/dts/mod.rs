@@ -257,6 +257,16 @@ impl DtsStore {
         Ok(dir)
     }
 
+    /// A local root's missing folder is a folder to create first, not a missing package.
+    fn folder_hint(layout: &Layout, written: StoreResult<()>) -> StoreResult<()> {
+        match (layout, written) {
+            (Layout::Local(_), Err(StoreError::NotFound(m))) => Err(StoreError::Failed(format!(
+                "{m}; create the folder first (/FC DTS;ParentFolder;Name)"
+            ))),
+            (_, other) => other,
+        }
+    }
+
     /// The root store of a package and the package's path in it.
     fn package_target(&self, path: &str) -> StoreResult<(Arc<RootStore>, String)> {
         let (i, rest) = self.resolve_package(path)?;
@@ -359,12 +369,18 @@ impl Store for DtsStore {
     fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
         let (root, target) = self.package_target(path)?;
         let written = root.store.write(&target, bytes, meta);
-        match (&root.layout, written) {
-            (Layout::Local(_), Err(StoreError::NotFound(m))) => Err(StoreError::Failed(format!(
-                "{m}; create the folder first (/FC DTS;ParentFolder;Name)"
-            ))),
-            (_, other) => other,
-        }
+        Self::folder_hint(&root.layout, written)
+    }
+
+    fn write_new(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
+        let (root, target) = self.package_target(path)?;
+        let written = root.store.write_new(&target, bytes, meta);
+        Self::folder_hint(&root.layout, written)
+    }
+
+    fn file_mode(&self, path: &str) -> Option<u32> {
+        let (root, target) = self.package_target(path).ok()?;
+        root.store.file_mode(&target)
     }
 
     fn exists(&self, path: &str) -> StoreResult<bool> {
