@@ -43,16 +43,22 @@ fn looks_like_option(token: &str) -> bool {
 /// Splits the arguments into switches and their values: no validation beyond each
 /// token naming an option (and `/Dump`, refused before its value).
 pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
+    // Owned, so that an argument holding a whole command line can be split in place;
+    // wiped when dropped, as any argument may be a password.
+    let mut args = zeroize::Zeroizing::new(args.to_vec());
     let mut raw = Raw::default();
     // The switch whose value came last: a stray token after a password (or a user,
     // whose password may follow) is not echoed.
     let mut after_secret = false;
     let mut i = 0;
     while i < args.len() {
+        if let Some(pieces) = super::oneline::split(&args[i], looks_like_option) {
+            args.splice(i..=i, pieces);
+        }
         let token = &args[i];
         i += 1;
         if let Some(long) = token.strip_prefix("--") {
-            parse_long(&mut raw, token, long, args, &mut i)?;
+            parse_long(&mut raw, token, long, &args, &mut i)?;
             after_secret = false;
             continue;
         }

@@ -32,6 +32,7 @@ pub fn fail(printer: &mut Printer, error: &Error) -> i32 {
 /// the stores it opens (`--store-config` names the package store's file over it).
 pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
     printer.mode = plan.output;
+    let plan = &resolve_file_paths(plan, stores)?;
     if plan.dry_run {
         print_plan(plan);
         return Ok(ExitCode::Success);
@@ -40,6 +41,31 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
         Some(path) => run_plan(plan, &stores.clone().with_package_store_file(path), printer),
         None => run_plan(plan, stores, printer),
     }
+}
+
+/// FILE paths as Windows scripts write them (`Z:\x`, `.\x`) become this machine's
+/// paths before anything is shown (`--dry-run`) or opened; an unmapped drive letter
+/// or a UNC path that is not Azure Files is a command-line error.
+fn resolve_file_paths(plan: &Plan, stores: &StoreConfig) -> Result<Plan> {
+    let mut plan = plan.clone();
+    let resolve = |location: &mut PackageLocation| -> Result<()> {
+        if location.kind == LocationKind::File {
+            location.path = crate::store::resolve_file_path(&location.path, stores)
+                .map_err(Error::command_line)?;
+        }
+        Ok(())
+    };
+    if let Some(source) = plan.source.as_mut() {
+        resolve(source)?;
+    }
+    match &mut plan.action {
+        Action::Copy { destination }
+        | Action::Move { destination }
+        | Action::Encrypt { destination, .. }
+        | Action::Sign { destination, .. } => resolve(destination)?,
+        _ => {}
+    }
+    Ok(plan)
 }
 
 fn print_plan(plan: &Plan) {

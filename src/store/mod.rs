@@ -11,11 +11,13 @@ pub mod azfiles;
 mod config;
 pub mod dts;
 pub mod file;
+mod filepath;
 pub mod msdb;
 mod open;
 pub mod path;
 
 pub use config::StoreConfig;
+pub use filepath::{drive_variable, resolve_file_path};
 pub use open::{open, Location};
 
 use std::fmt;

@@ -17,6 +17,7 @@ fn meta_of(spec: &PackageSpec) -> PackageMeta {
         package_format: 3,
         package_type: 5,
         is_encrypted: false,
+        ..PackageMeta::default()
     }
 }
 
