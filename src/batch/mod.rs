@@ -145,6 +145,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
         dry_run: args.dry_run,
         resume,
         stores,
+        hash: args.json || report_path.is_some(),
     };
 
     // Two sources onto one destination (names compare case-insensitively in msdb and
