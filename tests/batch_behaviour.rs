@@ -272,3 +272,52 @@ fn ctrl_c_writes_the_report_and_resume_finishes() {
         - before["ops"]["CreateFile"].as_u64().unwrap_or(0);
     assert_eq!(created, not_started as u64);
 }
+
+/// Issue 17: links are not followed (a loop ends, nothing outside the tree is read) and
+/// a link or FIFO named like a package is skipped with its reason, never opened.
+#[cfg(unix)]
+#[test]
+fn links_and_fifos_in_the_source_are_skipped_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::create_dir_all(dir.join("outside")).unwrap();
+    std::fs::write(src.join("a.dtsx"), clear_package(1, 0)).unwrap();
+    std::fs::write(src.join("sub/b.dtsx"), clear_package(2, 0)).unwrap();
+    std::fs::write(dir.join("outside/o.dtsx"), clear_package(3, 0)).unwrap();
+    std::fs::write(dir.join("secret.dtsx"), "not a package").unwrap();
+    std::os::unix::fs::symlink("..", src.join("sub/loop")).unwrap();
+    std::os::unix::fs::symlink(".", src.join("self")).unwrap();
+    std::os::unix::fs::symlink(dir.join("outside"), src.join("out")).unwrap();
+    std::os::unix::fs::symlink(dir.join("secret.dtsx"), src.join("link.dtsx")).unwrap();
+    let fifo = std::ffi::CString::new(src.join("f.dtsx").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+
+    let started = std::time::Instant::now();
+    let args = [
+        "batch", "--from", "src", "--to", "dst", "--report", "r.json",
+    ];
+    let out = dtutil(dir, &args, &no_env());
+    assert!(started.elapsed().as_secs() < 60, "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(files_under(&dir.join("dst")), 2, "{}", text(&out));
+    assert!(dir.join("dst/a.dtsx").is_file() && dir.join("dst/sub/b.dtsx").is_file());
+    assert!(!dir.join("dst/out").exists() && !dir.join("dst/link.dtsx").exists());
+    let report = read_report(&dir.join("r.json"));
+    let skipped: Vec<(String, String)> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["skip"] == "not_a_file")
+        .map(|p| {
+            (
+                p["source"].as_str().unwrap().to_string(),
+                p["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(skipped[0].0.ends_with("f.dtsx") && skipped[0].1.contains("FIFO"));
+    assert!(skipped[1].0.ends_with("link.dtsx") && skipped[1].1.contains("symbolic link"));
+}

@@ -6,8 +6,10 @@ use crate::error::{Error, Result};
 /// The type is plain data in the plan (the command line builds it, see
 /// `cli::batch`); what a batch does with it is here.
 pub use crate::plan::BatchLocation as Location;
-use crate::store::{self, azfiles, SqlCredentials, Store, StoreConfig, StoreError};
+use crate::store::{self, azfiles, path, SqlCredentials, Store, StoreConfig};
+use globset::{GlobBuilder, GlobMatcher};
 use std::path::Path;
+use walkdir::WalkDir;
 
 const EXT: &str = ".dtsx";
 
@@ -20,6 +22,9 @@ pub struct Item {
     pub name: String,
     /// The store path the source store reads.
     pub source: String,
+    /// Why this entry is not read (a symbolic link, a FIFO...): it is reported as
+    /// skipped, never opened.
+    pub skip: Option<String>,
 }
 
 impl Location {
@@ -47,13 +52,12 @@ impl Location {
 
     /// The store path of a package below this location.
     pub fn package_path(&self, folders: &[String], name: &str) -> String {
+        let file = format!("{name}{EXT}");
         match self {
             Self::Dir(root) | Self::Glob { base: root, .. } => {
                 let mut p = root.clone();
-                for f in folders {
-                    p.push(f);
-                }
-                p.push(format!("{name}{EXT}"));
+                p.extend(folders);
+                p.push(file);
                 p.display().to_string()
             }
             Self::Sql { folder, .. } | Self::Dts { folder } => {
@@ -65,17 +69,10 @@ impl Location {
                 parts.push(name);
                 parts.join("\\")
             }
-            Self::Azure { unc, .. } => {
-                let mut p = unc.trim_end_matches('\\').to_string();
-                for f in folders {
-                    p.push('\\');
-                    p.push_str(f);
-                }
-                p.push('\\');
-                p.push_str(name);
-                p.push_str(EXT);
-                p
-            }
+            Self::Azure { unc, .. } => path::join_all(
+                unc,
+                folders.iter().map(String::as_str).chain([file.as_str()]),
+            ),
         }
     }
 
@@ -103,7 +100,7 @@ impl Location {
                         root.display()
                     )));
                 }
-                walk_dir(root, &mut Vec::new(), &None, &mut items)?;
+                walk_local(root, None, &mut items)?;
             }
             Self::Glob { base, pattern, raw } => {
                 if !base.is_dir() {
@@ -112,7 +109,7 @@ impl Location {
                         base.display()
                     )));
                 }
-                walk_dir(base, &mut Vec::new(), &Some(pattern.clone()), &mut items)?;
+                walk_local(base, Some(&glob_matcher(pattern)), &mut items)?;
             }
             Self::Sql { folder, .. } | Self::Dts { folder } => {
                 self.walk_store(store, folder, &mut Vec::new(), &mut items)?
@@ -140,10 +137,14 @@ impl Location {
             .map_err(|e| Error::failure(format!("cannot list the source: {e}")))?;
         let azure = matches!(self, Self::Azure { .. });
         for entry in entries {
+            // A listing comes from a server: its names are checked like user input
+            // before they become part of a path (here and at the destination).
+            path::check_name(&entry.name, &format!("listing `{path}`"))
+                .map_err(|e| Error::failure(format!("cannot list the source: {e}")))?;
             let child = if path.is_empty() {
                 entry.name.clone()
             } else {
-                format!("{path}\\{}", entry.name)
+                path::join(path, &entry.name)
             };
             if entry.is_folder {
                 folders.push(entry.name.clone());
@@ -155,6 +156,7 @@ impl Location {
                         folders: folders.clone(),
                         name: name.to_string(),
                         source: child,
+                        skip: None,
                     });
                 }
             } else {
@@ -162,6 +164,7 @@ impl Location {
                     folders: folders.clone(),
                     name: entry.name.clone(),
                     source: child,
+                    skip: None,
                 });
             }
         }
@@ -170,88 +173,43 @@ impl Location {
 
     /// Creates the destination folders that packages will go to (and the root itself).
     pub fn create_folders(&self, store: &dyn Store, trees: &[Vec<String>]) -> Result<()> {
-        let mut wanted: Vec<Vec<String>> = Vec::new();
-        let root: Vec<String> = match self {
-            Self::Sql { folder, .. } | Self::Dts { folder } => folder
-                .split('\\')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-            _ => Vec::new(),
-        };
-        for tree in trees {
-            let full: Vec<String> = root.iter().chain(tree.iter()).cloned().collect();
-            for i in 1..=full.len() {
-                let prefix = full[..i].to_vec();
-                if !wanted.contains(&prefix) {
-                    wanted.push(prefix);
-                }
-            }
-        }
-        wanted.sort_by_key(|w| w.len());
-        let err = |what: &str, e: StoreError| Error::failure(format!("cannot create {what}: {e}"));
+        let failed = |e: store::StoreError| Error::failure(e.to_string());
+        // Only the deepest folders: creating one creates the folders above it.
+        let leaves: Vec<&Vec<String>> = trees
+            .iter()
+            .filter(|t| !trees.iter().any(|o| o.len() > t.len() && o.starts_with(t)))
+            .collect();
         match self {
             Self::Dir(root) | Self::Glob { base: root, .. } => {
-                std::fs::create_dir_all(root).map_err(|e| {
-                    Error::failure(format!("cannot create `{}`: {e}", root.display()))
-                })?;
-                for w in &wanted {
+                store
+                    .folder_create_all(&root.display().to_string())
+                    .map_err(failed)?;
+                for tree in leaves {
                     let mut p = root.clone();
-                    p.extend(w);
-                    std::fs::create_dir_all(&p).map_err(|e| {
-                        Error::failure(format!("cannot create `{}`: {e}", p.display()))
-                    })?;
+                    p.extend(tree);
+                    store
+                        .folder_create_all(&p.display().to_string())
+                        .map_err(failed)?;
                 }
             }
-            Self::Sql { .. } | Self::Dts { .. } => {
-                let is_dts = matches!(self, Self::Dts { .. });
-                for w in &wanted {
-                    // A package store's top-level folders are its roots: not created here.
-                    if is_dts && w.len() == 1 {
-                        continue;
+            Self::Sql { folder, .. } | Self::Dts { folder } => {
+                for tree in leaves {
+                    let full: Vec<&str> = folder
+                        .split('\\')
+                        .filter(|s| !s.is_empty())
+                        .chain(tree.iter().map(String::as_str))
+                        .collect();
+                    if !full.is_empty() {
+                        store.folder_create_all(&full.join("\\")).map_err(failed)?;
                     }
-                    let path = w.join("\\");
-                    if store.folder_exists(&path).map_err(|e| err(&path, e))? {
-                        continue;
-                    }
-                    let parent = w[..w.len() - 1].join("\\");
-                    let parent = if parent.is_empty() {
-                        "\\".to_string()
-                    } else {
-                        parent
-                    };
-                    store
-                        .folder_create(&parent, &w[w.len() - 1])
-                        .map_err(|e| err(&path, e))?;
                 }
             }
             Self::Azure { unc, .. } => {
                 let base = unc.trim_end_matches('\\');
-                let p = azfiles::AzPath::parse(base).map_err(|e| Error::failure(e.to_string()))?;
-                let mut all: Vec<Vec<String>> = (1..=p.segments.len())
-                    .map(|i| p.segments[..i].to_vec())
-                    .collect();
-                for w in &wanted {
-                    all.push(p.segments.iter().chain(w.iter()).cloned().collect());
-                }
-                let share = p.display(&[]);
-                for segs in all {
-                    let path = p.display(&segs);
-                    if store.folder_exists(&path).map_err(|e| err(&path, e))? {
-                        continue;
-                    }
-                    let parent = p.display(&segs[..segs.len() - 1]);
-                    let parent = if segs.len() == 1 {
-                        share.clone()
-                    } else {
-                        parent
-                    };
-                    match store.folder_create(&parent, &segs[segs.len() - 1]) {
-                        Ok(()) => {}
-                        // Another process may have made it meanwhile.
-                        Err(_) if store.folder_exists(&path).unwrap_or(false) => {}
-                        Err(e) => return Err(err(&path, e)),
-                    }
+                azfiles::AzPath::parse(base).map_err(failed)?;
+                for tree in leaves {
+                    let full = path::join_all(base, tree.iter().map(String::as_str));
+                    store.folder_create_all(&full).map_err(failed)?;
                 }
             }
         }
@@ -268,111 +226,110 @@ fn package_stem(name: &str) -> Option<&str> {
         .then(|| &name[..n - EXT.len()])
 }
 
-fn walk_dir(
-    dir: &Path,
-    folders: &mut Vec<String>,
-    pattern: &Option<Vec<String>>,
-    items: &mut Vec<Item>,
-) -> Result<()> {
-    let read = std::fs::read_dir(dir)
-        .map_err(|e| Error::failure(format!("cannot list `{}`: {e}", dir.display())))?;
-    let mut entries: Vec<_> = read.filter_map(|e| e.ok()).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let path = entry.path();
-        if path.is_dir() {
-            folders.push(name);
-            walk_dir(&path, folders, pattern, items)?;
-            folders.pop();
-            continue;
+/// Why a directory entry that is not a folder cannot be read as a package, if so.
+fn not_regular(file_type: std::fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() {
+        return None;
+    }
+    if file_type.is_symlink() {
+        return Some("a symbolic link: links are not followed");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("a FIFO, not a regular file");
         }
-        let Some(stem) = package_stem(&name) else {
-            // With a glob, the pattern decides what a package is.
-            if let Some(p) = pattern {
-                if !name.starts_with(".dtutil-") && glob_match(p, folders, &name) {
-                    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name);
-                    items.push(Item {
-                        folders: folders.clone(),
-                        name: stem.to_string(),
-                        source: path.display().to_string(),
-                    });
-                }
+        if file_type.is_socket() {
+            return Some("a socket, not a regular file");
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return Some("a device, not a regular file");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Every package below `root` (with a glob, what it matches), links not followed: a
+/// link to a folder is not entered (no loops, nothing outside the tree), and a link,
+/// FIFO or device named like a package is listed as skipped, never opened.
+fn walk_local(root: &Path, glob: Option<&GlobMatcher>, items: &mut Vec<Item>) -> Result<()> {
+    let walk = WalkDir::new(root)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = entry.map_err(|e| {
+            let dir = e.path().unwrap_or(root).display().to_string();
+            match e.io_error() {
+                Some(io) => Error::failure(format!("cannot list `{dir}`: {io}")),
+                None => Error::failure(format!("cannot list `{dir}`: {e}")),
             }
-            continue;
-        };
-        if pattern
-            .as_ref()
-            .is_some_and(|p| !glob_match(p, folders, &name))
-        {
+        })?;
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
             continue;
         }
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let mut names: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let Some(name) = names.pop() else { continue };
+        let folders = names;
+        let matches = |glob: &GlobMatcher| glob_matches(glob, &folders, &name);
+        let stem = match package_stem(&name) {
+            Some(stem) if glob.is_none_or(matches) => stem,
+            Some(_) => continue,
+            // With a glob, the pattern decides what a package is.
+            None => match glob {
+                Some(g) if !name.starts_with(".dtutil-") && matches(g) => {
+                    name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name)
+                }
+                _ => continue,
+            },
+        };
         items.push(Item {
             folders: folders.clone(),
             name: stem.to_string(),
-            source: path.display().to_string(),
+            source: entry.path().display().to_string(),
+            skip: not_regular(file_type).map(str::to_string),
         });
     }
     Ok(())
 }
 
+/// A glob over path components (`**` matches any number of folders; `*`, `?`, `[a-z]`
+/// and `[!x]` stay within one name; everything else, `{` and `\` too, is literal).
+fn glob_matcher(pattern: &[String]) -> GlobMatcher {
+    let raw = pattern.join("/");
+    let build = |p: &str| {
+        GlobBuilder::new(&p.replace('{', "[{]").replace('}', "[}]"))
+            .literal_separator(true)
+            .backslash_escape(false)
+            .build()
+    };
+    match build(&raw) {
+        Ok(g) => g.compile_matcher(),
+        // An unclosed `[` is a literal `[`.
+        Err(_) => build(&raw.replace('[', "[[]"))
+            .expect("a glob whose brackets are all literal compiles")
+            .compile_matcher(),
+    }
+}
+
+fn glob_matches(glob: &GlobMatcher, folders: &[String], name: &str) -> bool {
+    let mut path = folders.join("/");
+    if !path.is_empty() {
+        path.push('/');
+    }
+    path.push_str(name);
+    glob.is_match(path)
+}
+
 /// Matches `folders/name` against pattern components (`**` matches any number of folders).
 pub fn glob_match(pattern: &[String], folders: &[String], name: &str) -> bool {
-    let path: Vec<&str> = folders
-        .iter()
-        .map(String::as_str)
-        .chain(std::iter::once(name))
-        .collect();
-    let pat: Vec<&str> = pattern.iter().map(String::as_str).collect();
-    match_components(&pat, &path)
-}
-
-fn match_components(pat: &[&str], path: &[&str]) -> bool {
-    match pat.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => (0..=path.len()).any(|i| match_components(rest, &path[i..])),
-        Some((p, rest)) => {
-            !path.is_empty()
-                && match_name(p.as_bytes(), path[0].as_bytes())
-                && match_components(rest, &path[1..])
-        }
-    }
-}
-
-/// `*`, `?` and `[abc]` / `[a-z]` / `[!x]` within one name.
-fn match_name(p: &[u8], s: &[u8]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(b'*') => (0..=s.len()).any(|i| match_name(&p[1..], &s[i..])),
-        Some(b'?') => !s.is_empty() && match_name(&p[1..], &s[1..]),
-        Some(b'[') => {
-            let Some(close) = p.iter().skip(1).position(|&c| c == b']').map(|i| i + 1) else {
-                return !s.is_empty() && s[0] == b'[' && match_name(&p[1..], &s[1..]);
-            };
-            if s.is_empty() {
-                return false;
-            }
-            let mut class = &p[1..close];
-            let negate = matches!(class.first(), Some(b'!') | Some(b'^'));
-            if negate {
-                class = &class[1..];
-            }
-            let c = s[0];
-            let mut hit = false;
-            let mut i = 0;
-            while i < class.len() {
-                if i + 2 < class.len() && class[i + 1] == b'-' {
-                    hit |= class[i] <= c && c <= class[i + 2];
-                    i += 3;
-                } else {
-                    hit |= class[i] == c;
-                    i += 1;
-                }
-            }
-            hit != negate && match_name(&p[close + 1..], &s[1..])
-        }
-        Some(&c) => !s.is_empty() && s[0] == c && match_name(&p[1..], &s[1..]),
-    }
+    glob_matches(&glob_matcher(pattern), folders, name)
 }
 
 #[cfg(test)]
@@ -424,5 +381,56 @@ mod tests {
                 .package_path(&f, "p"),
             "/out/A/B/p.dtsx"
         );
+    }
+
+    /// A store whose listing is whatever a (hostile) server says.
+    struct Listing(Vec<store::Entry>);
+
+    impl Store for Listing {
+        fn describe(&self, path: &str) -> String {
+            path.to_string()
+        }
+        fn read(&self, _: &str) -> store::StoreResult<Vec<u8>> {
+            unreachable!()
+        }
+        fn write(&self, _: &str, _: &[u8], _: &store::PackageMeta) -> store::StoreResult<()> {
+            unreachable!()
+        }
+        fn exists(&self, _: &str) -> store::StoreResult<bool> {
+            unreachable!()
+        }
+        fn delete(&self, _: &str) -> store::StoreResult<()> {
+            unreachable!()
+        }
+        fn folder_list(&self, _: &str) -> store::StoreResult<Vec<store::Entry>> {
+            Ok(self.0.clone())
+        }
+    }
+
+    /// Issue 17: a listing entry is one name, or the listing is refused before any
+    /// name is joined into a source or destination path.
+    #[test]
+    fn listing_names_never_become_paths() {
+        let from = Location::Azure {
+            raw: r"\\acct.file.core.windows.net\s\d".into(),
+            unc: r"\\acct.file.core.windows.net\s\d".into(),
+        };
+        let entry = |name: &str, is_folder| store::Entry {
+            name: name.into(),
+            is_folder,
+        };
+        for bad in ["/abs/x.dtsx", r"..\..\x.dtsx", "..", "a/b.dtsx"] {
+            let e = from
+                .list(&Listing(vec![entry("ok.dtsx", false), entry(bad, false)]))
+                .unwrap_err();
+            assert!(e.to_string().contains("not one name"), "{bad}: {e}");
+        }
+        let msdb = Location::Sql {
+            server: None,
+            folder: String::new(),
+        };
+        assert!(msdb.list(&Listing(vec![entry("..", true)])).is_err());
+        let items = from.list(&Listing(vec![entry("p.dtsx", false)])).unwrap();
+        assert_eq!(items[0].source, r"\\acct.file.core.windows.net\s\d\p.dtsx");
     }
 }

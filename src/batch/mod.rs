@@ -145,6 +145,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
         dry_run: args.dry_run,
         resume,
         stores,
+        hash: args.json || report_path.is_some(),
     };
 
     // Two sources onto one destination (names compare case-insensitively in msdb and
@@ -152,6 +153,17 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
     let mut seen = std::collections::HashMap::new();
     let mut preset: Vec<Option<Record>> = vec![None; items.len()];
     for (i, item) in items.iter().enumerate() {
+        if let Some(reason) = &item.skip {
+            let mut r = Record::new(
+                job.source_name(item),
+                job.destination_name(item),
+                Status::Skipped,
+            );
+            r.skip = Some(SkipKind::NotAFile);
+            r.reason = Some(reason.clone());
+            preset[i] = Some(r);
+            continue;
+        }
         let key = job.destination_path(item).to_lowercase();
         if let Some(first) = seen.insert(key, i) {
             let mut r = Record::new(

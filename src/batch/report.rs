@@ -41,6 +41,8 @@ pub enum SkipKind {
     UserKey,
     /// Never started: Ctrl-C or `--fail-fast`.
     NotStarted,
+    /// Not a regular file (a symbolic link, a FIFO, a device): never opened.
+    NotAFile,
 }
 
 /// One package's outcome.

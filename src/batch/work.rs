@@ -4,9 +4,9 @@
 use super::location::{Item, Location};
 use super::report::{Record, ResumeIndex, SkipKind, Status};
 use crate::crypto::Algorithm;
-use crate::ops::hex_sha256;
-use crate::package::{self, Options, PackageError, ProtectionLevel, Target};
-use crate::store::{PackageMeta, Store};
+use crate::ops::pipeline::{self, hex_sha256, Recipe, Reprotect};
+use crate::package::{PackageError, ProtectionLevel, Target};
+use crate::store::Store;
 use std::time::Instant;
 use zeroize::Zeroizing;
 
@@ -35,15 +35,31 @@ pub struct Job {
     pub resume: ResumeIndex,
     /// What the workers' stores are opened with.
     pub stores: crate::store::StoreConfig,
+    /// Checksums are kept (for `--json`, the report and `--resume`): hashing is a
+    /// good part of the time a large package takes.
+    pub hash: bool,
 }
 
 impl Job {
-    /// The password that opens a package as this job writes it.
-    fn output_password<'a>(&'a self, decrypt: Option<&'a str>) -> Option<&'a str> {
-        match &self.encrypt {
-            Some((_, Some(pw))) => Some(pw.as_str()),
-            Some((_, None)) => None,
-            None => decrypt,
+    /// What every package of this job goes through.
+    fn recipe(&self) -> Recipe<'_> {
+        let target = match &self.encrypt {
+            Some((level, pw)) => Target::Level {
+                level: *level,
+                password: pw.as_deref().map(|s| s.as_str()),
+            },
+            None => Target::Keep,
+        };
+        let rewriting = self.encrypt.is_some() || self.regenerate_ids;
+        Recipe {
+            decrypt: self.decrypt.as_deref().map(|s| s.as_str()),
+            // A plain copy moves the bytes as they are (as dtutil's /COPY does).
+            reprotect: rewriting.then_some(Reprotect {
+                target,
+                algorithm: self.algorithm,
+                regenerate_id: self.regenerate_ids,
+                allow_lost_values: self.allow_lost,
+            }),
         }
     }
 
@@ -103,20 +119,21 @@ impl Job {
             Ok(b) => b,
             Err(e) => return fail(r, format!("cannot read the source: {e}")),
         };
-        let source_sha = hex_sha256(&bytes);
         r.source_bytes = Some(bytes.len());
-        r.source_sha256 = Some(source_sha.clone());
-
-        if let Some(prev) = self.resume.done(&r.source, &r.destination, &source_sha) {
-            let keep = r.clone();
-            *r = prev.clone();
-            r.status = Status::Skipped;
-            r.skip = Some(SkipKind::Resumed);
-            r.reason = Some("done in an earlier run, source unchanged (--resume)".into());
-            r.done = true;
-            r.source_bytes = keep.source_bytes;
-            r.action = None;
-            return;
+        if self.hash {
+            let source_sha = hex_sha256(&bytes);
+            r.source_sha256 = Some(source_sha.clone());
+            if let Some(prev) = self.resume.done(&r.source, &r.destination, &source_sha) {
+                let keep = r.clone();
+                *r = prev.clone();
+                r.status = Status::Skipped;
+                r.skip = Some(SkipKind::Resumed);
+                r.reason = Some("done in an earlier run, source unchanged (--resume)".into());
+                r.done = true;
+                r.source_bytes = keep.source_bytes;
+                r.action = None;
+                return;
+            }
         }
 
         let mut exists = false;
@@ -139,57 +156,39 @@ impl Job {
             }
         }
 
-        let decrypt = self.decrypt.as_deref().map(|s| s.as_str());
-        let rewriting = self.encrypt.is_some() || self.regenerate_ids;
-        let out = if rewriting {
-            let target = match &self.encrypt {
-                Some((level, pw)) => Target::Level {
-                    level: *level,
-                    password: pw.as_deref().map(|s| s.as_str()),
-                },
-                None => Target::Keep,
-            };
-            let options = Options {
-                decrypt_password: decrypt,
-                target,
-                algorithm: self.algorithm,
-                regenerate_id: self.regenerate_ids,
-                allow_lost_values: self.allow_lost,
-            };
-            match package::rewrite(&bytes, &options) {
-                Ok(rw) => {
-                    r.level_before = Some(rw.level_before.number());
-                    r.level_after = Some(rw.level_after.number());
-                    r.lost_values = rw.lost_values;
-                    r.new_id = rw.new_id;
-                    rw.bytes
-                }
-                Err(PackageError::LostValues(names)) => {
-                    r.status = Status::Skipped;
-                    r.skip = Some(SkipKind::UserKey);
-                    r.level_before = Some(1);
-                    r.reason = Some(format!(
-                        "level 1 (EncryptSensitiveWithUserKey): {} value(s) only the Windows user who saved it can open; --allow-lost-sensitive writes them blank",
-                        names.len()
-                    ));
-                    r.lost_values = names;
-                    return;
-                }
-                Err(e) => return fail(r, format!("cannot re-protect the package: {e}")),
+        let package = match pipeline::prepare(bytes, &self.recipe()) {
+            Ok(package) => package,
+            Err(PackageError::LostValues(names)) => {
+                r.status = Status::Skipped;
+                r.skip = Some(SkipKind::UserKey);
+                r.level_before = Some(1);
+                r.reason = Some(format!(
+                    "level 1 (EncryptSensitiveWithUserKey): {} value(s) only the Windows user who saved it can open; --allow-lost-sensitive writes them blank",
+                    names.len()
+                ));
+                r.lost_values = names;
+                return;
             }
-        } else {
-            // A plain copy moves the bytes as they are (as dtutil's /COPY does).
-            if let Ok(info) = package::inspect(&bytes, decrypt) {
-                r.level_before = info.protection_level;
-                r.level_after = info.protection_level;
-            }
-            bytes
+            Err(e) => return fail(r, format!("cannot re-protect the package: {e}")),
         };
+        match &package.reprotected {
+            Some(done) => {
+                r.level_before = Some(done.level_before.number());
+                r.level_after = Some(done.level_after.number());
+                r.lost_values.clone_from(&done.lost_values);
+                r.new_id.clone_from(&done.new_id);
+            }
+            None => {
+                if let Ok(facts) = package.facts() {
+                    r.level_before = facts.protection_level;
+                    r.level_after = facts.protection_level;
+                }
+            }
+        }
 
         if let Some(runtime) = self.target {
-            match package::inspect(&out, self.output_password(decrypt)) {
-                Ok(info) => {
-                    let verdict = package::target::judge(&info, runtime);
+            match package.check_target(runtime) {
+                Ok(verdict) => {
                     if !verdict.ok() {
                         return fail(
                             r,
@@ -208,7 +207,7 @@ impl Job {
         if self.dry_run {
             r.status = Status::Planned;
             r.action = Some(if exists { "overwrite" } else { "write" }.into());
-            r.bytes = Some(out.len());
+            r.bytes = Some(package.bytes.len());
             if exists {
                 r.status = Status::Failed;
                 r.action = None;
@@ -219,18 +218,15 @@ impl Job {
             return;
         }
 
-        let meta = if self.to.wants_meta() {
-            crate::ops::package_meta(&out, self.output_password(decrypt))
-        } else {
-            PackageMeta::default()
-        };
-        if let Err(e) = dst.write(dest_path, &out, &meta) {
+        if let Err(e) = package.write(dst, dest_path, self.to.wants_meta()) {
             return fail(r, format!("cannot write the destination: {e}"));
         }
         r.status = Status::Ok;
         r.done = true;
         r.reason = None;
-        r.bytes = Some(out.len());
-        r.sha256 = Some(hex_sha256(&out));
+        r.bytes = Some(package.bytes.len());
+        if self.hash {
+            r.sha256 = Some(package.sha256());
+        }
     }
 }

@@ -250,6 +250,12 @@ pub fn open(
     open_detached(algorithm, password, salt, iv, body)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Decryptions on this thread: tests prove with it that a package is decrypted once.
+    pub(crate) static DECRYPTIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Decrypts a ciphertext whose IV is stored apart (project form, SPEC 4).
 pub fn open_detached(
     algorithm: Algorithm,
@@ -271,6 +277,8 @@ pub fn open_detached(
             block,
         });
     }
+    #[cfg(test)]
+    DECRYPTIONS.with(|n| n.set(n.get() + 1));
     let mut buf = Zeroizing::new(ciphertext.to_vec());
     match algorithm {
         Algorithm::TripleDes => {

@@ -2,14 +2,16 @@
 
 mod folders;
 pub mod output;
+pub mod pipeline;
 pub mod secrets;
 
 use crate::error::{Error, ExitCode, Result};
-use crate::package::{self, Options, PackageError, Target};
+use crate::package::{self, PackageError, Target};
 use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
 use crate::store::{Location, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError};
 use output::Printer;
-use sha2::Digest;
+pub use pipeline::hex_sha256;
+use pipeline::{Prepared, Recipe, Reprotect};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// The printer for a command line: JSON when `--json` appears anywhere, so even a
@@ -215,27 +217,14 @@ fn run_package_action(
         Action::Copy { destination } | Action::Move { destination } => {
             let is_move = matches!(plan.action, Action::Move { .. });
             let bytes = read_source(&*source_store, &source.path, &source_name)?;
-            let bytes = if plan.regenerate_id {
-                rewrite(
-                    plan,
-                    &bytes,
-                    &source_name,
-                    Target::Keep,
-                    printer,
-                    &mut report,
-                )?
-            } else {
-                bytes
-            };
             let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
-            check_target(
-                plan,
-                &bytes,
-                decrypt.as_deref().map(|s| s.as_str()),
-                &source_name,
-                printer,
-                &mut report,
-            )?;
+            let recipe = Recipe {
+                decrypt: decrypt.as_deref().map(|s| s.as_str()),
+                // /IDRegenerate rewrites the ID alone; otherwise the bytes go as they are.
+                reprotect: plan.regenerate_id.then(|| reprotect(plan, Target::Keep)),
+            };
+            let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
+            check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest", stores)?;
             if is_move
                 && destination.kind == source.kind
@@ -253,14 +242,13 @@ fn run_package_action(
                 plan,
                 &*dest_store,
                 destination,
-                &bytes,
-                decrypt.as_deref().map(|s| s.as_str()),
+                &package,
                 new_mode,
                 printer,
                 &mut report,
             )?;
             if is_move {
-                verify_copy(&*dest_store, destination, &bytes)?;
+                verify_copy(&*dest_store, destination, &package)?;
                 source_store.delete(&source.path).map_err(|e| {
                     Error::failure(format!(
                         "the copy is complete and verified, but the source could not be deleted: {e}"
@@ -277,20 +265,23 @@ fn run_package_action(
         } => {
             let bytes = read_source(&*source_store, &source.path, &source_name)?;
             let password = secrets::resolve_opt(password.as_ref(), "/ENCRYPT password")?;
+            let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
             let target = Target::Level {
                 level: *level,
                 password: password.as_deref().map(|s| s.as_str()),
             };
-            let bytes = rewrite(plan, &bytes, &source_name, target, printer, &mut report)?;
-            let opener = password.as_deref().map(|s| s.as_str());
-            check_target(plan, &bytes, opener, &source_name, printer, &mut report)?;
+            let recipe = Recipe {
+                decrypt: decrypt.as_deref().map(|s| s.as_str()),
+                reprotect: Some(reprotect(plan, target)),
+            };
+            let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
+            check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest", stores)?;
             write_destination(
                 plan,
                 &*dest_store,
                 destination,
-                &bytes,
-                opener,
+                &package,
                 None,
                 printer,
                 &mut report,
@@ -300,19 +291,20 @@ fn run_package_action(
         }
         Action::RegenerateId => {
             let bytes = read_source(&*source_store, &source.path, &source_name)?;
-            let bytes = rewrite(
-                plan,
-                &bytes,
-                &source_name,
-                Target::Keep,
-                printer,
-                &mut report,
-            )?;
-            source_store
-                .write(&source.path, &bytes, &PackageMeta::default())
+            let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
+            let recipe = Recipe {
+                decrypt: decrypt.as_deref().map(|s| s.as_str()),
+                reprotect: Some(reprotect(plan, Target::Keep)),
+            };
+            let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
+            // Written back in place: msdb keeps the columns it has.
+            package
+                .write(&*source_store, &source.path, false)
                 .map_err(|e| store_error(e, ExitCode::Failure))?;
-            report.set("bytes", bytes.len());
-            report.set("sha256", hex_sha256(&bytes));
+            report.set("bytes", package.bytes.len());
+            if printer.mode == OutputMode::Json {
+                report.set("sha256", package.sha256());
+            }
             printer.line(output::SUCCESS);
             ExitCode::Success
         }
@@ -346,44 +338,46 @@ fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<Vec<u8>> {
     })
 }
 
-fn rewrite(
-    plan: &Plan,
-    bytes: &[u8],
-    name: &str,
-    target: Target<'_>,
-    printer: &mut Printer,
-    report: &mut Report,
-) -> Result<Vec<u8>> {
-    let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
-    let options = Options {
-        decrypt_password: decrypt.as_deref().map(|s| s.as_str()),
+fn reprotect<'a>(plan: &Plan, target: Target<'a>) -> Reprotect<'a> {
+    Reprotect {
         target,
         algorithm: plan.algorithm,
         regenerate_id: plan.regenerate_id,
         allow_lost_values: plan.quiet || plan.allow_lost_sensitive,
-    };
-    let rewritten = package::rewrite(bytes, &options).map_err(|e| package_error(e, name))?;
-    if !rewritten.lost_values.is_empty() {
-        printer.warn_result(&format!(
-            "{name}: protected with EncryptSensitiveWithUserKey (level 1); these values cannot be opened here and are written blank: {}",
-            rewritten.lost_values.join(", ")
-        ));
     }
-    report.set("level_before", rewritten.level_before.number());
-    report.set("level_after", rewritten.level_after.number());
-    report.set("lost_values", rewritten.lost_values.clone());
-    if let Some(id) = &rewritten.new_id {
-        report.set("new_id", id.clone());
+}
+
+/// The pipeline's re-protect step, with dtutil's warning and report fields.
+fn prepare<'a>(
+    bytes: Vec<u8>,
+    recipe: &Recipe<'a>,
+    name: &str,
+    printer: &mut Printer,
+    report: &mut Report,
+) -> Result<Prepared<'a>> {
+    let package = pipeline::prepare(bytes, recipe).map_err(|e| package_error(e, name))?;
+    if let Some(done) = &package.reprotected {
+        if !done.lost_values.is_empty() {
+            printer.warn_result(&format!(
+                "{name}: protected with EncryptSensitiveWithUserKey (level 1); these values cannot be opened here and are written blank: {}",
+                done.lost_values.join(", ")
+            ));
+        }
+        report.set("level_before", done.level_before.number());
+        report.set("level_after", done.level_after.number());
+        report.set("lost_values", done.lost_values.clone());
+        if let Some(id) = &done.new_id {
+            report.set("new_id", id.clone());
+        }
     }
-    Ok(rewritten.bytes)
+    Ok(package)
 }
 
 /// `--target-version`: refuses to write what that runtime cannot load, and notes what
-/// it will upgrade. `password` opens the package as it will be written.
+/// it will upgrade.
 fn check_target(
     plan: &Plan,
-    bytes: &[u8],
-    password: Option<&str>,
+    package: &Prepared<'_>,
     name: &str,
     printer: &mut Printer,
     report: &mut Report,
@@ -393,8 +387,9 @@ fn check_target(
     };
     let runtime = package::target::Runtime::parse(&year.to_string())
         .ok_or_else(|| Error::command_line(format!("--target-version {year} is not a release")))?;
-    let info = package::inspect(bytes, password).map_err(|e| package_error(e, name))?;
-    let verdict = package::target::judge(&info, runtime);
+    let verdict = package
+        .check_target(runtime)
+        .map_err(|e| package_error(e, name))?;
     report.set(
         "target",
         serde_json::to_value(&verdict).expect("serialisable"),
@@ -411,49 +406,18 @@ fn check_target(
     Ok(())
 }
 
-/// What msdb needs to file a package, read from the package itself (one place for
-/// single commands and `batch`).
-pub fn package_meta(bytes: &[u8], decrypt: Option<&str>) -> PackageMeta {
-    let Ok(info) = package::inspect(bytes, decrypt) else {
-        return PackageMeta::default();
-    };
-    let version: Vec<i32> = info
-        .version
-        .as_deref()
-        .unwrap_or("1.0.0")
-        .split('.')
-        .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    PackageMeta {
-        id: info.package_id,
-        description: info.description,
-        version_major: version.first().copied().unwrap_or(1),
-        version_minor: version.get(1).copied().unwrap_or(0),
-        version_build: version.get(2).copied().unwrap_or(0),
-        version_comments: None,
-        version_guid: info.version_guid,
-        package_format: if info.format == Some(2) { 2 } else { 3 },
-        package_type: info.package_type.unwrap_or(0) as i32,
-        is_encrypted: matches!(info.protection_level, Some(3) | Some(4)),
-        ..PackageMeta::default()
-    }
-}
-
-/// Writes the package; `opener` is the password that opens it as written (for the
-/// columns msdb files with it, read from inside a level 3 package); `new_mode` is the
-/// mode a new file gets instead of the umask's.
+/// Writes the package, with msdb's columns read from it where the store keeps them;
+/// `new_mode` is the mode a new file gets instead of the umask's.
 ///
 /// dtutil prompts before COPY and MOVE replace a package (`/Q` skips the prompt) and
 /// /ENCRYPT overwrites (Microsoft's in-place example has no `/Q`). Where nothing is to
 /// be replaced, the name is created with no-replace semantics, so a racing second run
 /// finds it taken instead of replacing it unasked.
-#[allow(clippy::too_many_arguments)]
 fn write_destination(
     plan: &Plan,
     store: &dyn Store,
     destination: &PackageLocation,
-    bytes: &[u8],
-    opener: Option<&str>,
+    package: &Prepared<'_>,
     new_mode: Option<u32>,
     printer: &mut Printer,
     report: &mut Report,
@@ -467,16 +431,16 @@ fn write_destination(
         confirm_overwrite(&name, plan.quiet, printer)?;
     }
     let mut meta = if store.has_msdb_metadata() {
-        package_meta(bytes, opener)
+        package.msdb_meta()
     } else {
         PackageMeta::default()
     };
     meta.file_mode = new_mode;
     meta.replace_read_only = plan.quiet;
     let written = if exists || overwrites || plan.quiet {
-        store.write(&destination.path, bytes, &meta)
+        store.write(&destination.path, &package.bytes, &meta)
     } else {
-        store.write_new(&destination.path, bytes, &meta)
+        store.write_new(&destination.path, &package.bytes, &meta)
     };
     written.map_err(|e| match e {
         StoreError::Exists(_) => Error::failure(format!(
@@ -485,8 +449,11 @@ fn write_destination(
         other => store_error(other, ExitCode::Failure),
     })?;
     report.set("destination", name);
-    report.set("bytes", bytes.len());
-    report.set("sha256", hex_sha256(bytes));
+    report.set("bytes", package.bytes.len());
+    // Only `--json` shows it.
+    if printer.mode == OutputMode::Json {
+        report.set("sha256", package.sha256());
+    }
     Ok(())
 }
 
@@ -516,26 +483,25 @@ fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<(
 }
 
 /// A move deletes its source only after the destination reads back identical.
-fn verify_copy(store: &dyn Store, destination: &PackageLocation, expected: &[u8]) -> Result<()> {
+fn verify_copy(
+    store: &dyn Store,
+    destination: &PackageLocation,
+    package: &Prepared<'_>,
+) -> Result<()> {
     let name = store.describe(&destination.path);
-    let written = store.read(&destination.path).map_err(|e| {
-        Error::failure(format!(
-            "{name}: cannot read back the copy to verify it ({e}); the source is kept"
-        ))
-    })?;
-    if written != expected {
+    let intact = package
+        .written_intact(store, &destination.path)
+        .map_err(|e| {
+            Error::failure(format!(
+                "{name}: cannot read back the copy to verify it ({e}); the source is kept"
+            ))
+        })?;
+    if !intact {
         return Err(Error::failure(format!(
             "{name}: the copy does not match what was written; the source is kept"
         )));
     }
     Ok(())
-}
-
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -5,17 +5,20 @@
 //! re-protection must change (see [`scan`]), and the new package is the old bytes with
 //! exactly those spans replaced. Nothing here knows where packages are stored.
 
+mod encrypted;
+mod inspect;
 mod level;
 mod scan;
 pub mod target;
 pub mod xml;
 
+pub use inspect::{inspect, Facts, Info};
 pub use level::ProtectionLevel;
 pub use scan::{DPAPI_PREFIX, DTS_NS, XMLENC_NS};
 
-use crate::crypto::{self, Algorithm, CryptoError, Padding};
-use scan::{Element, EncryptedNode, LevelMarker, NodeKind, RootKind, Scan};
-use serde::Serialize;
+use crate::crypto::{self, Algorithm, CryptoError};
+use encrypted::{encrypted_data_xml, EncryptedNode};
+use scan::{Element, LevelMarker, NodeKind, RootKind, Scan};
 use std::borrow::Cow;
 use std::fmt;
 use xml::Span;
@@ -111,37 +114,6 @@ pub struct Options<'a> {
     pub allow_lost_values: bool,
 }
 
-/// What a package is, as far as can be told without (or with) its password.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Info {
-    /// `package` or `package part`.
-    pub kind: String,
-    pub format: Option<u32>,
-    /// The format could not be read (level 4) and was inferred from the product version.
-    pub format_inferred: bool,
-    pub protection_level: Option<u32>,
-    pub protection_level_name: Option<String>,
-    pub algorithms: Vec<String>,
-    /// Sensitive values stored in the clear (blank ones included).
-    pub sensitive_clear: Option<usize>,
-    /// Of those, the blank ones (as DontSaveSensitive leaves them).
-    pub sensitive_blank: Option<usize>,
-    /// Password-encrypted nodes (a level 3 package counts as one).
-    pub encrypted: Option<usize>,
-    /// Windows DPAPI blobs (user-key protection).
-    pub user_key: Option<usize>,
-    pub package_id: Option<String>,
-    pub name: Option<String>,
-    pub version: Option<String>,
-    pub version_guid: Option<String>,
-    pub last_modified_product_version: Option<String>,
-    pub description: Option<String>,
-    pub package_type: Option<u32>,
-    /// False when the package is encrypted as a whole and no password was given.
-    pub contents_visible: bool,
-    pub bytes: usize,
-}
-
 /// The result of a rewrite.
 #[derive(Debug, Clone)]
 pub struct Rewritten {
@@ -151,10 +123,14 @@ pub struct Rewritten {
     /// Level 1 values written blank (labels, never values).
     pub lost_values: Vec<String>,
     pub new_id: Option<String>,
+    /// The facts of the package as written, as the next reader would find them.
+    pub facts: Result<Facts, PackageError>,
 }
 
-/// A package opened in memory: its clear document (decrypted when level 3).
-struct Opened<'a> {
+/// A package opened in memory, scanned (and, at level 3, decrypted) once: what a
+/// rewrite and the facts of the package both work from.
+pub struct Opened<'a> {
+    input: &'a [u8],
     doc: Cow<'a, [u8]>,
     scan: Scan,
     level: ProtectionLevel,
@@ -162,11 +138,30 @@ struct Opened<'a> {
     whole_algorithm: Option<Algorithm>,
 }
 
-fn open<'a>(input: &'a [u8], password: Option<&str>) -> Result<Opened<'a>, PackageError> {
+impl Opened<'_> {
+    pub fn level(&self) -> ProtectionLevel {
+        self.level
+    }
+}
+
+/// Opens a package: `password` opens a level 3 package (and nothing else yet).
+pub fn open<'a>(input: &'a [u8], password: Option<&str>) -> Result<Opened<'a>, PackageError> {
     if input.len() > xml::MAX_PACKAGE_BYTES {
         return Err(PackageError::TooLarge(input.len()));
     }
     let outer = scan::scan(input)?;
+    open_scanned(input, outer, password)
+}
+
+/// Opens a package whose outer document is scanned already.
+fn open_scanned<'a>(
+    input: &'a [u8],
+    outer: Scan,
+    password: Option<&str>,
+) -> Result<Opened<'a>, PackageError> {
+    if input.len() > xml::MAX_PACKAGE_BYTES {
+        return Err(PackageError::TooLarge(input.len()));
+    }
     match &outer.root_kind {
         RootKind::EncryptedAll => {
             let node = outer.root_encrypted.clone().expect("EncryptedData root");
@@ -186,6 +181,7 @@ fn open<'a>(input: &'a [u8], password: Option<&str>) -> Result<Opened<'a>, Packa
                 return Err(PackageError::WrongPassword);
             }
             Ok(Opened {
+                input,
                 doc: Cow::Owned(doc),
                 scan: inner,
                 level: ProtectionLevel::EncryptAllWithPassword,
@@ -198,6 +194,7 @@ fn open<'a>(input: &'a [u8], password: Option<&str>) -> Result<Opened<'a>, Packa
             }
             let level = level_of(input, &outer)?;
             Ok(Opened {
+                input,
                 doc: Cow::Borrowed(input),
                 scan: outer,
                 level,
@@ -223,260 +220,200 @@ fn level_of(doc: &[u8], scan: &Scan) -> Result<ProtectionLevel, PackageError> {
     })
 }
 
-/// Reports what a package is. Without the password a level 3 package shows only
-/// that it is encrypted as a whole.
-pub fn inspect(input: &[u8], password: Option<&str>) -> Result<Info, PackageError> {
-    let mut info = Info {
-        bytes: input.len(),
-        ..Info::default()
-    };
-    let outer = scan::scan(input)?;
-    if outer.root_user_key {
-        info.kind = "package".into();
-        info.protection_level = Some(4);
-        info.protection_level_name = Some(ProtectionLevel::EncryptAllWithUserKey.name().into());
-        info.user_key = Some(1);
-        fill_metadata(&mut info, input, &outer);
-        if info.format.is_none() {
-            info.format = infer_hidden_format(input, &outer);
-            info.format_inferred = info.format.is_some();
-        }
-        return Ok(info);
-    }
-    if outer.root_kind == RootKind::EncryptedAll && password.is_none() {
-        let node = outer.root_encrypted.as_ref().expect("EncryptedData root");
-        info.kind = "package".into();
-        info.protection_level = Some(3);
-        info.protection_level_name = Some(ProtectionLevel::EncryptAllWithPassword.name().into());
-        info.algorithms = vec![node.algorithm.name().into()];
-        info.encrypted = Some(1);
-        return Ok(info);
-    }
-    let opened = open(input, password)?;
-    let doc = &opened.doc;
-    let scan = &opened.scan;
-    info.contents_visible = true;
-    info.protection_level = Some(opened.level.number());
-    info.protection_level_name = Some(opened.level.name().into());
-    fill_metadata(&mut info, doc, scan);
-    let mut algorithms: Vec<Algorithm> = opened.whole_algorithm.into_iter().collect();
-    let (mut clear, mut blank, mut encrypted, mut user_key) = (0, 0, 0, 0);
-    for node in &scan.nodes {
-        match &node.kind {
-            NodeKind::Clear => {
-                clear += 1;
-                let content = node.element.content.slice(doc);
-                if content.iter().all(xml::is_xml_whitespace) {
-                    blank += 1;
-                }
-            }
-            NodeKind::Encrypted(e) => {
-                encrypted += 1;
-                algorithms.push(e.algorithm);
-            }
-            NodeKind::UserKey { .. } => user_key += 1,
-        }
-    }
-    if opened.whole_algorithm.is_some() {
-        encrypted += 1;
-    }
-    algorithms.sort_by_key(|a| a.name());
-    algorithms.dedup();
-    info.algorithms = algorithms.iter().map(|a| a.name().to_string()).collect();
-    info.sensitive_clear = Some(clear);
-    info.sensitive_blank = Some(blank);
-    info.encrypted = Some(encrypted);
-    info.user_key = Some(user_key);
-    Ok(info)
-}
-
-fn fill_metadata(info: &mut Info, doc: &[u8], scan: &Scan) {
-    info.kind = match scan.metadata(doc, "PackageType").as_deref() {
-        Some("7") => "package part".into(),
-        _ => "package".into(),
-    };
-    info.format = scan.format;
-    info.package_id = scan.metadata(doc, "DTSID");
-    info.name = scan.metadata(doc, "ObjectName");
-    info.version_guid = scan.metadata(doc, "VersionGUID");
-    info.description = scan.metadata(doc, "Description").filter(|d| !d.is_empty());
-    info.last_modified_product_version = scan.metadata(doc, "LastModifiedProductVersion");
-    info.package_type = scan
-        .metadata(doc, "PackageType")
-        .and_then(|t| t.parse().ok());
-    // SSIS leaves out version numbers that have their default (1, 0, 0).
-    let part = |n: &str, default: &str| scan.metadata(doc, n).unwrap_or_else(|| default.into());
-    info.version = Some(format!(
-        "{}.{}.{}",
-        part("VersionMajor", "1"),
-        part("VersionMinor", "0"),
-        part("VersionBuild", "0")
-    ));
-}
-
-/// A level 4 package hides its PackageFormatVersion inside the DPAPI blob, but the
-/// root's `DTS:ExecutableType` (an attribute in every format) names the release that
-/// wrote it: 2005 (format 2), 2008 (3), 2012 (6), 2014 and later (8).
-fn infer_hidden_format(doc: &[u8], scan: &Scan) -> Option<u32> {
-    match scan.metadata(doc, "ExecutableType")?.as_str() {
-        "MSDTS.Package.1" => Some(2),
-        "SSIS.Package.2" => Some(3),
-        "SSIS.Package.3" => Some(6),
-        "Microsoft.Package" => Some(8),
-        _ => None,
-    }
-}
-
 /// Re-protects a package (or regenerates its ID), changing only what must change.
 pub fn rewrite(input: &[u8], options: &Options<'_>) -> Result<Rewritten, PackageError> {
-    let opened = open(input, options.decrypt_password)?;
-    let doc: &[u8] = &opened.doc;
-    let scan = &opened.scan;
-    let level_before = opened.level;
-    let (level_after, write_password) = match options.target {
-        Target::Keep => (level_before, options.decrypt_password),
-        Target::Level { level, password } => (level, password),
-    };
-    let keep = matches!(options.target, Target::Keep);
-    if level_after.is_user_key() && !keep {
-        return Err(PackageError::Unsupported(format!(
+    open(input, options.decrypt_password)?.rewrite(options)
+}
+
+impl Opened<'_> {
+    /// Re-protects the opened package (or regenerates its ID), changing only what
+    /// must change. `options.decrypt_password` opens its encrypted values.
+    pub fn rewrite(&self, options: &Options<'_>) -> Result<Rewritten, PackageError> {
+        let doc: &[u8] = &self.doc;
+        let scan = &self.scan;
+        let level_before = self.level;
+        let (level_after, write_password) = match options.target {
+            Target::Keep => (level_before, options.decrypt_password),
+            Target::Level { level, password } => (level, password),
+        };
+        let keep = matches!(options.target, Target::Keep);
+        if level_after.is_user_key() && !keep {
+            return Err(PackageError::Unsupported(format!(
             "protection level {level_after} needs Windows DPAPI, which is not available here; use 2 or 3 with a password"
         )));
-    }
-    if keep && !options.regenerate_id {
-        return Ok(Rewritten {
-            bytes: input.to_vec(),
-            level_before,
-            level_after,
-            lost_values: Vec::new(),
-            new_id: None,
-        });
-    }
-    let algorithm = options
-        .algorithm
-        .or(opened.whole_algorithm)
-        .or_else(|| {
-            scan.nodes.iter().find_map(|n| match &n.kind {
-                NodeKind::Encrypted(e) => Some(e.algorithm),
-                _ => None,
+        }
+        if keep && !options.regenerate_id {
+            return Ok(Rewritten {
+                bytes: self.input.to_vec(),
+                level_before,
+                level_after,
+                lost_values: Vec::new(),
+                new_id: None,
+                facts: Ok(self.facts()),
+            });
+        }
+        let algorithm = options
+            .algorithm
+            .or(self.whole_algorithm)
+            .or_else(|| {
+                scan.nodes.iter().find_map(|n| match &n.kind {
+                    NodeKind::Encrypted(e) => Some(e.algorithm),
+                    _ => None,
+                })
             })
-        })
-        .unwrap_or(Algorithm::TripleDes);
-    let write_password = || -> Result<&str, PackageError> {
-        write_password.ok_or_else(|| {
-            PackageError::Unsupported(format!(
+            .unwrap_or(Algorithm::TripleDes);
+        let write_password = || -> Result<&str, PackageError> {
+            write_password.ok_or_else(|| {
+                PackageError::Unsupported(format!(
                 "protection level {level_after} needs a password (the fourth field of /ENCRYPT)"
             ))
-        })
-    };
-    if level_after.needs_password() {
-        write_password()?;
-    }
+            })
+        };
+        if level_after.needs_password() {
+            write_password()?;
+        }
 
-    let mut edits: Vec<(Span, Vec<u8>)> = Vec::new();
-    let mut lost = Vec::new();
-    // Keeping the protection touches no node: only the ID changes (and a level 3
-    // package is sealed again with its own password).
-    let nodes = if keep { &[][..] } else { &scan.nodes[..] };
-    for node in nodes {
-        let outer = node.element.outer;
-        match &node.kind {
-            NodeKind::Encrypted(enc) => {
-                let password = options
-                    .decrypt_password
-                    .ok_or(PackageError::NeedsPassword)?;
-                let plain = open_node(enc, password)?;
-                let clear = strip_dts_namespace(&plain);
-                let replacement = match level_after {
-                    ProtectionLevel::DontSaveSensitive => blank_element(&clear)?,
-                    ProtectionLevel::EncryptSensitiveWithPassword => {
-                        let password_out = write_password()?;
-                        if password_out == password && algorithm == enc.algorithm {
-                            continue; // same key: the node's bytes stay as SSIS wrote them
-                        }
-                        encrypted_data_xml(algorithm, password_out, &plain)
-                    }
-                    _ => clear.to_vec(),
-                };
-                edits.push((outer, replacement));
+        let mut edits: Vec<(Span, Vec<u8>)> = Vec::new();
+        let mut lost = Vec::new();
+        // The output's facts are the input's, with the ciphers the output holds, unless
+        // an edit may change what the package says about itself (`near_root`, or a
+        // decrypted value that carries XML Encryption of its own): then it is read back.
+        let mut ciphers_out: Vec<Algorithm> = Vec::new();
+        let mut read_back = false;
+        // Keeping the protection touches no node: only the ID changes (and a level 3
+        // package is sealed again with its own password).
+        let nodes = if keep {
+            ciphers_out.extend(scan.nodes.iter().filter_map(|n| match &n.kind {
+                NodeKind::Encrypted(e) => Some(e.algorithm),
+                _ => None,
+            }));
+            &[][..]
+        } else {
+            &scan.nodes[..]
+        };
+        for node in nodes {
+            let outer = node.element.outer;
+            read_back |= node.near_root;
+            if level_after == ProtectionLevel::EncryptSensitiveWithPassword {
+                ciphers_out.push(algorithm);
             }
-            NodeKind::Clear => match level_after {
-                ProtectionLevel::DontSaveSensitive if !node.element.content.is_empty() => {
-                    edits.push((node.element.content, Vec::new()));
+            match &node.kind {
+                NodeKind::Encrypted(enc) => {
+                    let password = options
+                        .decrypt_password
+                        .ok_or(PackageError::NeedsPassword)?;
+                    let plain = open_node(enc, password)?;
+                    let clear = strip_dts_namespace(&plain);
+                    read_back |= memchr::memmem::find(&plain, b"EncryptedData").is_some();
+                    let replacement = match level_after {
+                        ProtectionLevel::DontSaveSensitive => blank_element(&clear)?,
+                        ProtectionLevel::EncryptSensitiveWithPassword => {
+                            let password_out = write_password()?;
+                            if password_out == password && algorithm == enc.algorithm {
+                                continue; // same key: the node's bytes stay as SSIS wrote them
+                            }
+                            encrypted_data_xml(algorithm, password_out, &plain)
+                        }
+                        _ => clear.to_vec(),
+                    };
+                    edits.push((outer, replacement));
                 }
-                ProtectionLevel::EncryptSensitiveWithPassword => {
-                    let plain = add_dts_namespace(outer.slice(doc));
-                    let ed = encrypted_data_xml(algorithm, write_password()?, &plain);
-                    edits.push((outer, wrap_stub(ed, node.needs_stub)));
-                }
-                _ => {}
-            },
-            NodeKind::UserKey {
-                encrypted_attribute,
-            } => {
-                lost.push(node.label.clone());
-                let e = node.element;
-                let mut blank = Vec::new();
-                blank.extend_from_slice(&doc[e.outer.start..encrypted_attribute.start]);
-                blank.extend_from_slice(&doc[encrypted_attribute.end..e.content.start]);
-                blank.extend_from_slice(&doc[e.content.end..e.outer.end]);
-                let replacement = match level_after {
-                    ProtectionLevel::EncryptSensitiveWithPassword => wrap_stub(
-                        encrypted_data_xml(
-                            algorithm,
-                            write_password()?,
-                            &add_dts_namespace(&blank),
+                NodeKind::Clear => match level_after {
+                    ProtectionLevel::DontSaveSensitive if !node.element.content.is_empty() => {
+                        edits.push((node.element.content, Vec::new()));
+                    }
+                    ProtectionLevel::EncryptSensitiveWithPassword => {
+                        let plain = add_dts_namespace(outer.slice(doc));
+                        let ed = encrypted_data_xml(algorithm, write_password()?, &plain);
+                        edits.push((outer, wrap_stub(ed, node.needs_stub)));
+                    }
+                    _ => {}
+                },
+                NodeKind::UserKey {
+                    encrypted_attribute,
+                } => {
+                    lost.push(node.label.clone());
+                    let e = node.element;
+                    let mut blank = Vec::new();
+                    blank.extend_from_slice(&doc[e.outer.start..encrypted_attribute.start]);
+                    blank.extend_from_slice(&doc[encrypted_attribute.end..e.content.start]);
+                    blank.extend_from_slice(&doc[e.content.end..e.outer.end]);
+                    let replacement = match level_after {
+                        ProtectionLevel::EncryptSensitiveWithPassword => wrap_stub(
+                            encrypted_data_xml(
+                                algorithm,
+                                write_password()?,
+                                &add_dts_namespace(&blank),
+                            ),
+                            node.needs_stub,
                         ),
-                        node.needs_stub,
-                    ),
-                    _ => blank,
-                };
-                edits.push((outer, replacement));
+                        _ => blank,
+                    };
+                    edits.push((outer, replacement));
+                }
             }
         }
+        // Level 0 drops sensitive values by definition: unreadable ones go with the rest
+        // (the caller names them); other levels would silently carry blanks, so refuse.
+        if !lost.is_empty()
+            && !options.allow_lost_values
+            && level_after != ProtectionLevel::DontSaveSensitive
+        {
+            return Err(PackageError::LostValues(lost));
+        }
+        if !keep
+            && (level_after != level_before
+                || matches!(scan.level_marker, Some(LevelMarker::Absent { .. })))
+        {
+            edits.push(level_edit(scan, level_after)?);
+        }
+        let mut new_id = None;
+        if options.regenerate_id {
+            let span = scan.metadata_span("DTSID").ok_or_else(|| {
+                PackageError::Unsupported("the package has no DTS:DTSID to regenerate".into())
+            })?;
+            let id = format!("{{{}}}", uuid::Uuid::new_v4()).to_uppercase();
+            edits.push((span, id.clone().into_bytes()));
+            new_id = Some(id);
+        }
+        let mut bytes = apply_edits(doc, edits)?;
+        if level_after == ProtectionLevel::EncryptAllWithPassword {
+            let root = scan.root.outer;
+            let epilog = doc.len() - root.end;
+            let root_end = bytes.len() - epilog;
+            let ed = encrypted_data_xml(algorithm, write_password()?, &bytes[root.start..root_end]);
+            let mut whole = Vec::with_capacity(root.start + ed.len() + epilog);
+            whole.extend_from_slice(&bytes[..root.start]);
+            whole.extend_from_slice(&ed);
+            whole.extend_from_slice(&bytes[root_end..]);
+            bytes = whole;
+            ciphers_out.push(algorithm);
+        }
+        let facts = if read_back {
+            let password = if keep {
+                options.decrypt_password
+            } else {
+                write_password().ok()
+            };
+            inspect(&bytes, password).map(|info| Facts::from(&info))
+        } else {
+            let mut facts = self.facts();
+            facts.protection_level = Some(level_after.number());
+            facts.algorithms = inspect::algorithm_names(ciphers_out);
+            if new_id.is_some() {
+                facts.package_id.clone_from(&new_id);
+            }
+            Ok(facts)
+        };
+        Ok(Rewritten {
+            bytes,
+            level_before,
+            level_after,
+            lost_values: lost,
+            new_id,
+            facts,
+        })
     }
-    // Level 0 drops sensitive values by definition: unreadable ones go with the rest
-    // (the caller names them); other levels would silently carry blanks, so refuse.
-    if !lost.is_empty()
-        && !options.allow_lost_values
-        && level_after != ProtectionLevel::DontSaveSensitive
-    {
-        return Err(PackageError::LostValues(lost));
-    }
-    if !keep
-        && (level_after != level_before
-            || matches!(scan.level_marker, Some(LevelMarker::Absent { .. })))
-    {
-        edits.push(level_edit(scan, level_after)?);
-    }
-    let mut new_id = None;
-    if options.regenerate_id {
-        let span = scan.metadata_span("DTSID").ok_or_else(|| {
-            PackageError::Unsupported("the package has no DTS:DTSID to regenerate".into())
-        })?;
-        let id = format!("{{{}}}", uuid::Uuid::new_v4()).to_uppercase();
-        edits.push((span, id.clone().into_bytes()));
-        new_id = Some(id);
-    }
-    let mut bytes = apply_edits(doc, edits)?;
-    if level_after == ProtectionLevel::EncryptAllWithPassword {
-        let root = scan.root.outer;
-        let epilog = doc.len() - root.end;
-        let root_end = bytes.len() - epilog;
-        let ed = encrypted_data_xml(algorithm, write_password()?, &bytes[root.start..root_end]);
-        let mut whole = Vec::with_capacity(root.start + ed.len() + epilog);
-        whole.extend_from_slice(&bytes[..root.start]);
-        whole.extend_from_slice(&ed);
-        whole.extend_from_slice(&bytes[root_end..]);
-        bytes = whole;
-    }
-    Ok(Rewritten {
-        bytes,
-        level_before,
-        level_after,
-        lost_values: lost,
-        new_id,
-    })
 }
 
 fn open_node(enc: &EncryptedNode, password: &str) -> Result<Zeroizing<Vec<u8>>, PackageError> {
@@ -561,19 +498,6 @@ fn wrap_stub(encrypted: Vec<u8>, needs_stub: bool) -> Vec<u8> {
     out.extend_from_slice(&encrypted);
     out.extend_from_slice(b"</DTS:Property>");
     out
-}
-
-/// SSIS's EncryptedData element for a sensitive element's XML (or a whole package).
-fn encrypted_data_xml(algorithm: Algorithm, password: &str, plaintext: &[u8]) -> Vec<u8> {
-    let sealed = crypto::seal(algorithm, password, plaintext, Padding::Iso10126);
-    let cipher_value = scan::encode_base64(&sealed.cipher_value);
-    format!(
-        "<EncryptedData Type=\"http://www.w3.org/2001/04/xmlenc#Element\" Salt=\"{}\" IV=\"{}\" xmlns=\"{XMLENC_NS}\"><EncryptionMethod Algorithm=\"{}\" /><CipherData><CipherValue>{cipher_value}</CipherValue></CipherData></EncryptedData>",
-        scan::encode_base64(&sealed.salt),
-        scan::encode_base64(&sealed.iv),
-        algorithm.uri(),
-    )
-    .into_bytes()
 }
 
 fn level_edit(scan: &Scan, level: ProtectionLevel) -> Result<(Span, Vec<u8>), PackageError> {

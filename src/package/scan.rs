@@ -2,10 +2,9 @@
 //! the protection level marker, the package ID, sensitive elements, EncryptedData
 //! nodes and DPAPI blobs. Everything else is left as bytes we never touch.
 
+use super::encrypted::{encrypted_node, EncryptedNode, EncryptedParts};
 use super::xml::{self, check_references, Span, MAX_DEPTH};
 use super::PackageError;
-use crate::crypto::{Algorithm, CryptoError};
-use base64::Engine;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -20,14 +19,6 @@ pub struct Element {
     pub outer: Span,
     /// Between the start tag and the end tag (empty for `<x/>`).
     pub content: Span,
-}
-
-/// A password-encrypted node (`<EncryptedData>`), decoded but not decrypted.
-#[derive(Debug, Clone)]
-pub struct EncryptedNode {
-    pub algorithm: Algorithm,
-    pub salt: Vec<u8>,
-    pub cipher_value: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +40,10 @@ pub struct Node {
     /// A sensitive parameter value written without SSIS's `ParameterValue` stub
     /// around it: encrypting it must add the stub.
     pub needs_stub: bool,
+    /// A child of the root, or inside one of the root's `DTS:Property` children: where
+    /// a package records its metadata, so re-protecting it may change what the package
+    /// says about itself (real packages keep their sensitive values deeper).
+    pub near_root: bool,
 }
 
 /// Where the protection level is recorded.
@@ -153,14 +148,7 @@ enum Pending {
     ParameterValue,
 }
 
-#[derive(Default)]
-struct EncryptedParts {
-    salt: Option<String>,
-    iv: Option<String>,
-    cipher_value: String,
-}
-
-fn err_at(doc: &[u8], offset: usize, message: impl Into<String>) -> PackageError {
+pub(super) fn err_at(doc: &[u8], offset: usize, message: impl Into<String>) -> PackageError {
     let (line, column) = xml::line_col(doc, offset);
     PackageError::Malformed {
         line,
@@ -171,28 +159,6 @@ fn err_at(doc: &[u8], offset: usize, message: impl Into<String>) -> PackageError
 
 fn offset_in(doc: &[u8], part: &[u8]) -> usize {
     part.as_ptr() as usize - doc.as_ptr() as usize
-}
-
-fn b64() -> base64::engine::GeneralPurpose {
-    base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    )
-}
-
-pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !xml::is_xml_whitespace(b))
-        .collect();
-    b64()
-        .decode(&compact)
-        .map_err(|e| format!("bad base64 ({e})"))
-}
-
-pub fn encode_base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Scans a whole document (a package file, or the plaintext of a level 3 package).
@@ -679,79 +645,6 @@ fn record(
         element,
         label: label.join("\\"),
         needs_stub,
+        near_root: stack.len() == 1 || stack.get(1).is_some_and(|f| f.property_name.is_some()),
     });
-}
-
-fn encrypted_node(
-    doc: &[u8],
-    outer: Span,
-    parts: &EncryptedParts,
-) -> Result<EncryptedNode, PackageError> {
-    let at = outer.start;
-    let bad = |m: String| err_at(doc, at, format!("EncryptedData: {m}"));
-    // The Algorithm attribute lives on the EncryptionMethod child; read it from the
-    // element's raw text, which the scan has already checked for well-formedness.
-    let algorithm_uri = (|| {
-        let raw = outer.slice(doc);
-        let m = memchr::memmem::find(raw, b"EncryptionMethod")?;
-        let a = memchr::memmem::find(&raw[m..], b"Algorithm=")? + m + 10;
-        let quote = *raw.get(a)?;
-        let end = memchr::memchr(quote, &raw[a + 1..])? + a + 1;
-        Some(String::from_utf8_lossy(&raw[a + 1..end]).into_owned())
-    })();
-    let uri = algorithm_uri.ok_or_else(|| bad("no EncryptionMethod Algorithm".into()))?;
-    // Start tags only (`<EncryptionMethod`, `<x:EncryptionMethod`), not `</...>`.
-    let raw = outer.slice(doc);
-    let methods = memchr::memmem::find_iter(raw, b"EncryptionMethod")
-        .filter(|&i| {
-            let tag = memchr::memrchr(b'<', &raw[..i]);
-            tag.is_some_and(|t| raw.get(t + 1) != Some(&b'/'))
-        })
-        .count();
-    if methods > 1 {
-        return Err(bad(format!(
-            "{methods} EncryptionMethod elements; one algorithm expected"
-        )));
-    }
-    let algorithm = Algorithm::from_uri(&uri)
-        .map_err(|e: CryptoError| PackageError::Unsupported(format!("{e}")))?;
-    let salt = match &parts.salt {
-        Some(s) => decode_base64(s).map_err(|m| bad(format!("Salt: {m}")))?,
-        None => Vec::new(),
-    };
-    if parts.cipher_value.trim().is_empty() {
-        return Err(bad("empty CipherValue".into()));
-    }
-    let cipher_value =
-        decode_base64(&parts.cipher_value).map_err(|m| bad(format!("CipherValue: {m}")))?;
-    let block = algorithm.block_len();
-    if let Some(iv) = &parts.iv {
-        let iv = decode_base64(iv).map_err(|m| bad(format!("IV: {m}")))?;
-        if iv.len() != block {
-            return Err(bad(format!(
-                "IV is {} bytes; {} needs {block}",
-                iv.len(),
-                algorithm.name()
-            )));
-        }
-        if !cipher_value.starts_with(&iv) {
-            return Err(bad(
-                "IV attribute differs from CipherValue's first block".into()
-            ));
-        }
-    }
-    if cipher_value.len() < 2 * block || !cipher_value.len().is_multiple_of(block) {
-        return Err(bad(format!(
-            "CipherValue is {} bytes, not an IV and whole {block}-byte blocks (truncated?)",
-            cipher_value.len()
-        )));
-    }
-    if algorithm == Algorithm::Aes256 && salt.is_empty() {
-        return Err(bad("AES-256 needs a Salt".into()));
-    }
-    Ok(EncryptedNode {
-        algorithm,
-        salt,
-        cipher_value,
-    })
 }

@@ -2,7 +2,7 @@
 //! 2017's runtime: it upgrades older packages when it loads them, cannot load newer
 //! ones, and cannot open AES-256 values (written by 2019+ tools).
 
-use super::Info;
+use super::Facts;
 use serde::Serialize;
 
 /// A SQL Server release whose SSIS runtime is the target.
@@ -63,7 +63,7 @@ impl Verdict {
 
 /// The release that saved a package: its LastModifiedProductVersion, or else what
 /// its format implies (2 = 2005, 3 = 2008, 6 = 2012, 8 = 2016).
-fn saved_by(info: &Info) -> Option<Runtime> {
+fn saved_by(info: &Facts) -> Option<Runtime> {
     let from_version = info
         .last_modified_product_version
         .as_deref()
@@ -82,9 +82,10 @@ fn saved_by(info: &Info) -> Option<Runtime> {
     from_version.or_else(from_format)
 }
 
-/// Judges a package as it will be written (`info` of the output, opened with its
-/// password so a level 3 package shows what is inside).
-pub fn judge(info: &Info, target: Runtime) -> Verdict {
+/// Judges a package as it will be written (the facts of the output, as seen with its
+/// password so a level 3 package shows what is inside; an [`super::Info`] serves).
+pub fn judge<'a>(info: impl Into<std::borrow::Cow<'a, Facts>>, target: Runtime) -> Verdict {
+    let info = info.into();
     let mut verdict = Verdict {
         target: Some(target),
         ..Verdict::default()
@@ -95,7 +96,7 @@ pub fn judge(info: &Info, target: Runtime) -> Verdict {
             target.year
         ));
     }
-    match saved_by(info) {
+    match saved_by(&info) {
         Some(saved) if saved.major > target.major => verdict.refusals.push(format!(
             "it was saved by SQL Server {} tools (version {}), newer than the SQL Server {} runtime can load",
             saved.year,
@@ -117,6 +118,7 @@ pub fn judge(info: &Info, target: Runtime) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::Info;
 
     fn info(version: Option<&str>, format: Option<u32>, algorithms: &[&str]) -> Info {
         Info {

@@ -5,6 +5,8 @@
 //! out `dtutil project` over a whole project (packages through [`crate::package`]).
 
 pub mod file;
+mod layout;
+mod reprotect;
 mod run;
 pub mod scan;
 

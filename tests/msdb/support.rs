@@ -50,6 +50,8 @@ impl Sql {
 pub struct TestServer {
     pub port: u16,
     pub ca: Option<PathBuf>,
+    /// The loopback address it listens on (127.0.0.1 unless started elsewhere).
+    pub ip: String,
     _dir: tempfile::TempDir,
 }
 
@@ -62,13 +64,30 @@ impl TestServer {
 
     /// As [`start`](Self::start), answering every request `latency_ms` late.
     pub fn start_with(tls: bool, logins: &[&str], latency_ms: u64) -> TestServer {
+        Self::launch(tls, false, "127.0.0.1", logins, latency_ms)
+    }
+
+    /// A server that accepts TDS 8.0 (strict encryption) only, listening on `ip` (a
+    /// loopback address; its certificate names only `localhost` and `127.0.0.1`).
+    pub fn start_strict_only(ip: &str, logins: &[&str]) -> TestServer {
+        Self::launch(true, true, ip, logins, 0)
+    }
+
+    fn launch(
+        tls: bool,
+        strict_only: bool,
+        ip: &str,
+        logins: &[&str],
+        latency_ms: u64,
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let ca = tls.then(|| dir.path().join("ca.pem"));
         for attempt in 0..5 {
-            let port = free_port();
+            let port = free_port(ip);
             let config = testservers::msdb::Config {
-                listen: format!("127.0.0.1:{port}"),
+                listen: format!("{ip}:{port}"),
                 tls,
+                tls_strict_only: strict_only,
                 ca_out: ca.clone(),
                 data: None,
                 logins: logins
@@ -90,12 +109,13 @@ impl TestServer {
             });
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                let up = std::net::TcpStream::connect((ip, port)).is_ok()
                     && !matches!(&ca, Some(c) if !c.exists());
                 if up {
                     return TestServer {
                         port,
                         ca,
+                        ip: ip.to_string(),
                         _dir: dir,
                     };
                 }
@@ -108,7 +128,15 @@ impl TestServer {
 
     /// The server as dtutil scripts name it: `127.0.0.1,PORT`.
     pub fn server(&self) -> String {
-        format!("127.0.0.1,{}", self.port)
+        format!("{},{}", self.ip, self.port)
+    }
+
+    /// As [`sql`](Self::sql), with TDS 8.0 strict encryption and the CA trusted.
+    pub fn sql_strict(&self, user: &str, password: &str) -> Sql {
+        let mut sql = self.sql(user, password);
+        sql.options.encrypt = Some("strict".into());
+        sql.env.push(("DTUTIL_SQL_ENCRYPT".into(), "strict".into()));
+        sql
     }
 
     pub fn sql(&self, user: &str, password: &str) -> Sql {
@@ -139,8 +167,8 @@ impl TestServer {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+fn free_port(ip: &str) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
         .unwrap()
         .local_addr()
         .unwrap()
@@ -339,6 +367,10 @@ pub fn package_row(sql: &Sql, name: &str) -> Option<PackageRow> {
         config.database("msdb");
         config.authentication(AuthMethod::sql_server(&sql.user, &sql.password));
         match (&sql.options.ca, sql.options.encrypt.as_deref()) {
+            (Some(ca), Some("strict")) => {
+                config.encryption(EncryptionLevel::Strict);
+                config.trust_cert_ca(ca);
+            }
             (Some(ca), _) => {
                 config.encryption(EncryptionLevel::Required);
                 config.trust_cert_ca(ca);

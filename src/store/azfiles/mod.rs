@@ -539,6 +539,12 @@ impl Store for AzureFilesStore {
     fn folder_list(&self, path: &str) -> StoreResult<Vec<Entry>> {
         self.list(path)
     }
+
+    /// The directories of the path, share aside (a share is made in the portal).
+    fn folder_create_all(&self, path: &str) -> StoreResult<()> {
+        let p = self.parse(path)?;
+        super::create_levels(self, &p.segments, 0, |names| p.display(names))
+    }
 }
 
 fn append(e: StoreError, tail: &str) -> StoreError {

@@ -344,7 +344,7 @@ impl Target {
 
     fn tls_hint(&self) -> String {
         format!(
-            "Encryption: {ENV_ENCRYPT}={} (on, TLS required, is the default). If the server's certificate comes from a private CA, set {ENV_CA}=PATH to that CA's PEM file; to trust the server's certificate without verifying it, set {ENV_TRUST}=true; for a server without TLS, {ENV_ENCRYPT}=off (the data then travels in clear).",
+            "Encryption: {ENV_ENCRYPT}={} (the default is on: TLS required, certificate verified). If the server's certificate comes from a private CA, set {ENV_CA}=PATH to that CA's PEM file; to trust the server's certificate without verifying it, set {ENV_TRUST}=true; a server that forces strict encryption (TDS 8.0, SQL Server 2022 and later) needs {ENV_ENCRYPT}=strict; for a server without TLS, {ENV_ENCRYPT}=off (the data then travels in clear).",
             self.encrypt
         )
     }

@@ -1,0 +1,164 @@
+//! One package's way through any command: read → open once → re-protect → target
+//! check → msdb metadata → write (→ verify for a move).
+//!
+//! Single dtutil actions ([`super`]) and `batch` both carry packages through these
+//! steps; each caller keeps only its policy (asking before overwriting, skipping,
+//! resuming) and how it reports. A package is scanned, and at level 3 decrypted, once:
+//! [`prepare`] re-protects it and keeps what the package says about itself
+//! ([`Facts`]), which the target check and msdb's columns then read. A package that
+//! travels as it is gets opened only when one of those steps asks, and then once.
+
+use crate::crypto::Algorithm;
+use crate::package::target::{self, Runtime, Verdict};
+use crate::package::ProtectionLevel;
+use crate::package::{self, Facts, Options, PackageError, Target};
+use crate::store::{PackageMeta, Store, StoreError};
+use sha2::Digest;
+use std::cell::OnceCell;
+
+/// What happens to a package on its way (passwords resolved).
+#[derive(Debug, Clone, Copy)]
+pub struct Recipe<'a> {
+    /// Opens the source: a level 3 package, or its encrypted values.
+    pub decrypt: Option<&'a str>,
+    /// `None`: the bytes travel as they are, as dtutil's `/COPY` moves them.
+    pub reprotect: Option<Reprotect<'a>>,
+}
+
+/// A re-protection (or a new package ID alone, with [`Target::Keep`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Reprotect<'a> {
+    pub target: Target<'a>,
+    /// `None`: keep the package's own cipher.
+    pub algorithm: Option<Algorithm>,
+    pub regenerate_id: bool,
+    /// Write a level 1 package whose user-key values will be blank.
+    pub allow_lost_values: bool,
+}
+
+/// What a re-protection changed.
+#[derive(Debug, Clone)]
+pub struct Reprotected {
+    pub level_before: ProtectionLevel,
+    pub level_after: ProtectionLevel,
+    /// Level 1 values written blank (labels, never values).
+    pub lost_values: Vec<String>,
+    pub new_id: Option<String>,
+}
+
+/// A package ready to be written.
+pub struct Prepared<'a> {
+    pub bytes: Vec<u8>,
+    /// Set when the package was re-protected.
+    pub reprotected: Option<Reprotected>,
+    /// The facts of `bytes`, found at most once.
+    facts: OnceCell<Result<Facts, PackageError>>,
+    /// Opens `bytes` should a later step need its facts (they travelled as they were).
+    opener: Option<&'a str>,
+}
+
+/// Re-protects the source as the recipe says, or takes it as it is.
+pub fn prepare<'a>(source: Vec<u8>, recipe: &Recipe<'a>) -> Result<Prepared<'a>, PackageError> {
+    let Some(reprotect) = recipe.reprotect else {
+        return Ok(Prepared {
+            bytes: source,
+            reprotected: None,
+            facts: OnceCell::new(),
+            opener: recipe.decrypt,
+        });
+    };
+    let options = Options {
+        decrypt_password: recipe.decrypt,
+        target: reprotect.target,
+        algorithm: reprotect.algorithm,
+        regenerate_id: reprotect.regenerate_id,
+        allow_lost_values: reprotect.allow_lost_values,
+    };
+    let rewritten = package::open(&source, recipe.decrypt)?.rewrite(&options)?;
+    Ok(Prepared {
+        bytes: rewritten.bytes,
+        reprotected: Some(Reprotected {
+            level_before: rewritten.level_before,
+            level_after: rewritten.level_after,
+            lost_values: rewritten.lost_values,
+            new_id: rewritten.new_id,
+        }),
+        facts: OnceCell::from(rewritten.facts),
+        opener: None,
+    })
+}
+
+impl Prepared<'_> {
+    /// What the package as written says about itself.
+    pub fn facts(&self) -> Result<&Facts, &PackageError> {
+        self.facts
+            .get_or_init(|| package::inspect(&self.bytes, self.opener).map(|i| Facts::from(&i)))
+            .as_ref()
+    }
+
+    /// `--target-version`: what that runtime makes of the package as written.
+    pub fn check_target(&self, runtime: Runtime) -> Result<Verdict, PackageError> {
+        let facts = self.facts().map_err(Clone::clone)?;
+        Ok(target::judge(facts, runtime))
+    }
+
+    /// The columns msdb files the package with (defaults when it cannot be read).
+    pub fn msdb_meta(&self) -> PackageMeta {
+        match self.facts() {
+            Ok(facts) => msdb_meta(facts),
+            Err(_) => PackageMeta::default(),
+        }
+    }
+
+    /// Writes the package; `with_meta` when the destination files msdb's columns.
+    pub fn write(&self, store: &dyn Store, path: &str, with_meta: bool) -> Result<(), StoreError> {
+        let meta = if with_meta {
+            self.msdb_meta()
+        } else {
+            PackageMeta::default()
+        };
+        store.write(path, &self.bytes, &meta)
+    }
+
+    /// Whether the destination reads back identical (a move deletes its source only then).
+    pub fn written_intact(&self, store: &dyn Store, path: &str) -> Result<bool, StoreError> {
+        Ok(store.read(path)? == self.bytes)
+    }
+
+    pub fn sha256(&self) -> String {
+        hex_sha256(&self.bytes)
+    }
+}
+
+fn msdb_meta(facts: &Facts) -> PackageMeta {
+    let version: Vec<i32> = facts
+        .version
+        .as_deref()
+        .unwrap_or("1.0.0")
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    PackageMeta {
+        id: facts.package_id.clone(),
+        description: facts.description.clone(),
+        version_major: version.first().copied().unwrap_or(1),
+        version_minor: version.get(1).copied().unwrap_or(0),
+        version_build: version.get(2).copied().unwrap_or(0),
+        version_comments: None,
+        version_guid: facts.version_guid.clone(),
+        package_format: if facts.format == Some(2) { 2 } else { 3 },
+        package_type: facts.package_type.unwrap_or(0) as i32,
+        is_encrypted: matches!(facts.protection_level, Some(3) | Some(4)),
+        ..PackageMeta::default()
+    }
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

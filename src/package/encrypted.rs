@@ -1,0 +1,139 @@
+//! SSIS's `<EncryptedData>` element (XML Encryption): decoding one the scan found,
+//! and writing a new one. The cipher work itself is in [`crate::crypto`].
+
+use super::scan::{err_at, XMLENC_NS};
+use super::xml::{self, Span};
+use super::PackageError;
+use crate::crypto::Algorithm;
+use crate::crypto::{self, CryptoError, Padding};
+use base64::Engine;
+
+/// A password-encrypted node (`<EncryptedData>`), decoded but not decrypted.
+#[derive(Debug, Clone)]
+pub struct EncryptedNode {
+    pub algorithm: Algorithm,
+    pub salt: Vec<u8>,
+    pub cipher_value: Vec<u8>,
+}
+
+/// What the scan collects inside an EncryptedData element.
+#[derive(Default)]
+pub(super) struct EncryptedParts {
+    pub salt: Option<String>,
+    pub iv: Option<String>,
+    pub cipher_value: String,
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    )
+}
+
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    let compact: Vec<u8> = text
+        .bytes()
+        .filter(|b| !xml::is_xml_whitespace(b))
+        .collect();
+    b64()
+        .decode(&compact)
+        .map_err(|e| format!("bad base64 ({e})"))
+}
+
+pub fn encode_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes the EncryptedData element at `outer` from the parts the scan collected.
+pub(super) fn encrypted_node(
+    doc: &[u8],
+    outer: Span,
+    parts: &EncryptedParts,
+) -> Result<EncryptedNode, PackageError> {
+    let at = outer.start;
+    let bad = |m: String| err_at(doc, at, format!("EncryptedData: {m}"));
+    // The Algorithm attribute lives on the EncryptionMethod child; read it from the
+    // element's raw text, which the scan has already checked for well-formedness.
+    let algorithm_uri = (|| {
+        let raw = outer.slice(doc);
+        let m = memchr::memmem::find(raw, b"EncryptionMethod")?;
+        let a = memchr::memmem::find(&raw[m..], b"Algorithm=")? + m + 10;
+        let quote = *raw.get(a)?;
+        let end = memchr::memchr(quote, &raw[a + 1..])? + a + 1;
+        Some(String::from_utf8_lossy(&raw[a + 1..end]).into_owned())
+    })();
+    let uri = algorithm_uri.ok_or_else(|| bad("no EncryptionMethod Algorithm".into()))?;
+    // Start tags only (`<EncryptionMethod`, `<x:EncryptionMethod`), not `</...>`.
+    let raw = outer.slice(doc);
+    let methods = memchr::memmem::find_iter(raw, b"EncryptionMethod")
+        .filter(|&i| {
+            let tag = memchr::memrchr(b'<', &raw[..i]);
+            tag.is_some_and(|t| raw.get(t + 1) != Some(&b'/'))
+        })
+        .count();
+    if methods > 1 {
+        return Err(bad(format!(
+            "{methods} EncryptionMethod elements; one algorithm expected"
+        )));
+    }
+    let algorithm = Algorithm::from_uri(&uri)
+        .map_err(|e: CryptoError| PackageError::Unsupported(format!("{e}")))?;
+    let salt = match &parts.salt {
+        Some(s) => decode_base64(s).map_err(|m| bad(format!("Salt: {m}")))?,
+        None => Vec::new(),
+    };
+    if parts.cipher_value.trim().is_empty() {
+        return Err(bad("empty CipherValue".into()));
+    }
+    let cipher_value =
+        decode_base64(&parts.cipher_value).map_err(|m| bad(format!("CipherValue: {m}")))?;
+    let block = algorithm.block_len();
+    if let Some(iv) = &parts.iv {
+        let iv = decode_base64(iv).map_err(|m| bad(format!("IV: {m}")))?;
+        if iv.len() != block {
+            return Err(bad(format!(
+                "IV is {} bytes; {} needs {block}",
+                iv.len(),
+                algorithm.name()
+            )));
+        }
+        if !cipher_value.starts_with(&iv) {
+            return Err(bad(
+                "IV attribute differs from CipherValue's first block".into()
+            ));
+        }
+    }
+    if cipher_value.len() < 2 * block || !cipher_value.len().is_multiple_of(block) {
+        return Err(bad(format!(
+            "CipherValue is {} bytes, not an IV and whole {block}-byte blocks (truncated?)",
+            cipher_value.len()
+        )));
+    }
+    if algorithm == Algorithm::Aes256 && salt.is_empty() {
+        return Err(bad("AES-256 needs a Salt".into()));
+    }
+    Ok(EncryptedNode {
+        algorithm,
+        salt,
+        cipher_value,
+    })
+}
+
+/// SSIS's EncryptedData element for a sensitive element's XML (or a whole package).
+pub(super) fn encrypted_data_xml(
+    algorithm: Algorithm,
+    password: &str,
+    plaintext: &[u8],
+) -> Vec<u8> {
+    let sealed = crypto::seal(algorithm, password, plaintext, Padding::Iso10126);
+    let cipher_value = encode_base64(&sealed.cipher_value);
+    format!(
+        "<EncryptedData Type=\"http://www.w3.org/2001/04/xmlenc#Element\" Salt=\"{}\" IV=\"{}\" xmlns=\"{XMLENC_NS}\"><EncryptionMethod Algorithm=\"{}\" /><CipherData><CipherValue>{cipher_value}</CipherValue></CipherData></EncryptedData>",
+        encode_base64(&sealed.salt),
+        encode_base64(&sealed.iv),
+        algorithm.uri(),
+    )
+    .into_bytes()
+}
