@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::plan::OutputMode;
+use crate::redact::for_display;
 use std::io::Write;
 
 pub fn banner_lines() -> [String; 3] {
@@ -57,7 +58,7 @@ impl Printer {
         }
         self.banner();
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
+        let _ = writeln!(out, "{}", for_display(text));
         let _ = out.flush();
     }
 
@@ -67,17 +68,17 @@ impl Printer {
             return;
         }
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{value}");
+        let _ = writeln!(out, "{}", for_display(&value.to_string()));
         let _ = out.flush();
     }
 
     pub fn warn(&mut self, text: &str) {
-        eprintln!("dtutil: warning: {text}");
+        eprintln!("dtutil: warning: {}", for_display(text));
     }
 
     pub fn error(&mut self, error: &Error) {
         self.banner();
-        eprintln!("dtutil: error: {}", error.message);
+        eprintln!("dtutil: error: {}", for_display(&error.message));
         self.json(&serde_json::json!({
             "status": "error",
             "exit_code": error.exit.code(),

@@ -7,6 +7,7 @@
 pub mod file;
 mod layout;
 mod reprotect;
+mod ispac;
 mod run;
 pub mod scan;
 
