@@ -5,9 +5,9 @@
 //! out `dtutil project` over a whole project (packages through [`crate::package`]).
 
 pub mod file;
+mod ispac;
 mod layout;
 mod reprotect;
-mod ispac;
 mod run;
 pub mod scan;
 
