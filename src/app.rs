@@ -11,11 +11,13 @@ use std::ffi::OsString;
 
 /// Runs one command line (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>, config: &Config) -> i32 {
+    crate::hardening::disable_core_dumps();
     let mut printer = ops::printer_for(&args);
     let command = match cli::parse(args) {
         Ok(command) => command,
         Err(error) => return ops::fail(&mut printer, &error),
     };
+    crate::hardening::wipe_from_argv(&command.literal_secrets());
     match dispatch(command, config, &mut printer) {
         Ok(code) => code.code(),
         Err(error) => ops::fail(&mut printer, &error),

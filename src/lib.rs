@@ -11,7 +11,8 @@
 //! - [`store`]: where packages live, behind one interface;
 //! - [`package`] (and `project`'s file formats): reads and rewrites DTSX, owns
 //!   `ProtectionLevel`;
-//! - [`crypto`]: the cipher work, owns `Algorithm`; [`error`].
+//! - [`crypto`]: the cipher work, owns `Algorithm`; [`error`]; [`hardening`]: no core
+//!   dumps, literal passwords wiped from argv.
 
 pub mod app;
 pub mod batch;
@@ -19,9 +20,12 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod hardening;
 pub mod inspect;
 pub mod ops;
 pub mod package;
 pub mod plan;
 pub mod project;
+pub mod redact;
 pub mod store;
+pub mod warnings;

@@ -339,3 +339,71 @@ pub enum Command {
     Batch(Box<BatchPlan>),
     Version,
 }
+
+impl Command {
+    /// Every password typed literally on the command line (not `env:`/`file:`), and the
+    /// SAS query of an Azure URL: what start-up overwrites in the process's own argv so
+    /// `/proc/PID/cmdline` stops showing it once parsing is done.
+    pub fn literal_secrets(&self) -> Vec<&str> {
+        fn add<'a>(out: &mut Vec<&'a str>, spec: Option<&'a SecretSpec>) {
+            if let Some(SecretSpec::Literal(s)) = spec {
+                if !s.is_empty() {
+                    out.push(s);
+                }
+            }
+        }
+        fn add_sql<'a>(out: &mut Vec<&'a str>, sql: Option<&'a SqlConnection>) {
+            add(out, sql.and_then(|c| c.password.as_ref()));
+        }
+        fn add_sas<'a>(out: &mut Vec<&'a str>, location: &'a BatchLocation) {
+            if let BatchLocation::Azure { raw, .. } = location {
+                if let Some((_, query)) = raw.split_once('?') {
+                    if !query.is_empty() {
+                        out.push(query);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        match self {
+            Command::Dtutil(plan) => {
+                add(&mut out, plan.decrypt.as_ref());
+                add_sql(&mut out, plan.source.as_ref().and_then(|s| s.sql.as_ref()));
+                add_sql(
+                    &mut out,
+                    plan.action.destination().and_then(|d| d.sql.as_ref()),
+                );
+                if let Action::Encrypt { password, .. } = &plan.action {
+                    add(&mut out, password.as_ref());
+                }
+                let folder = match &plan.action {
+                    Action::FolderCreate { folder, .. }
+                    | Action::FolderDelete { folder, .. }
+                    | Action::FolderDirectory { folder, .. }
+                    | Action::FolderExists { folder, .. }
+                    | Action::FolderRename { folder, .. } => Some(folder),
+                    _ => None,
+                };
+                add_sql(&mut out, folder.and_then(|f| f.sql.as_ref()));
+            }
+            Command::Inspect(plan) => add(&mut out, plan.password.as_ref()),
+            Command::Project(plan) => {
+                add(&mut out, plan.decrypt.as_ref());
+                add(&mut out, plan.encrypt_password.as_ref());
+            }
+            Command::Batch(plan) => {
+                add(&mut out, plan.decrypt.as_ref());
+                add(
+                    &mut out,
+                    plan.encrypt.as_ref().and_then(|(_, p)| p.as_ref()),
+                );
+                add_sql(&mut out, Some(&plan.source_sql));
+                add_sql(&mut out, Some(&plan.dest_sql));
+                add_sas(&mut out, &plan.from);
+                add_sas(&mut out, &plan.to);
+            }
+            Command::Version => {}
+        }
+        out
+    }
+}

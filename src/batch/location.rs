@@ -28,11 +28,6 @@ pub struct Item {
 }
 
 impl Location {
-    /// True when packages there are filed with msdb's columns (id, versions).
-    pub fn wants_meta(&self) -> bool {
-        matches!(self, Self::Sql { .. } | Self::Dts { .. })
-    }
-
     /// Opens a store for this location (each worker opens its own).
     pub fn open(&self, sql: &SqlCredentials, stores: &StoreConfig) -> Result<Box<dyn Store>> {
         let location = match self {
@@ -289,11 +284,20 @@ fn walk_local(root: &Path, glob: Option<&GlobMatcher>, items: &mut Vec<Item>) ->
                 _ => continue,
             },
         };
+        // A `\` is an ordinary character in a Unix file name, but a folder separator
+        // in every other location's paths: such a name is not carried over.
+        let skip = match folders.iter().chain([&name]).find(|n| !path::is_one_name(n)) {
+            Some(bad) => Some(format!(
+                "the name `{}` holds a \\, which is a folder separator at the destination; rename it",
+                bad.escape_debug()
+            )),
+            None => not_regular(file_type).map(str::to_string),
+        };
         items.push(Item {
             folders: folders.clone(),
             name: stem.to_string(),
             source: entry.path().display().to_string(),
-            skip: not_regular(file_type).map(str::to_string),
+            skip,
         });
     }
     Ok(())
@@ -432,5 +436,21 @@ mod tests {
         assert!(msdb.list(&Listing(vec![entry("..", true)])).is_err());
         let items = from.list(&Listing(vec![entry("p.dtsx", false)])).unwrap();
         assert_eq!(items[0].source, r"\\acct.file.core.windows.net\s\d\p.dtsx");
+    }
+
+    /// Issue 17: a directory entry's name is one name at the destination too.
+    #[cfg(unix)]
+    #[test]
+    fn backslashes_in_local_names_are_not_carried_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ok.dtsx"), "x").unwrap();
+        std::fs::write(dir.path().join(r"..\..\up.dtsx"), "x").unwrap();
+        let items = Location::Dir(dir.path().to_path_buf())
+            .list(&store::file::FileStore)
+            .unwrap();
+        assert_eq!(items.len(), 2);
+        let bad = items.iter().find(|i| i.name.contains('\\')).unwrap();
+        assert!(bad.skip.as_deref().unwrap().contains("folder separator"));
+        assert!(items.iter().any(|i| i.name == "ok" && i.skip.is_none()));
     }
 }

@@ -33,14 +33,16 @@ use work::{Existing, Job};
 macro_rules! outln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+        let text = format!($($t)*);
+        let _ = writeln!(std::io::stdout().lock(), "{}", $crate::redact::for_display(&text));
     }};
 }
 macro_rules! out {
     ($($t:tt)*) => {{
         use std::io::Write as _;
+        let text = format!($($t)*);
         let mut o = std::io::stdout().lock();
-        let _ = write!(o, $($t)*);
+        let _ = write!(o, "{}", $crate::redact::for_display(&text));
         let _ = o.flush();
     }};
 }

@@ -2,6 +2,7 @@
 //! ETA, failures), plain log lines otherwise, JSON lines with `--json`.
 
 use super::report::{Record, Status, Summary};
+use crate::redact::for_display;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
@@ -58,8 +59,8 @@ impl Progress {
     /// A line that does not tear the bar.
     pub fn note(&self, text: &str) {
         match &self.bar {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            Some(bar) => bar.println(for_display(text)),
+            None => eprintln!("{}", for_display(text)),
         }
     }
 
@@ -77,7 +78,7 @@ impl Progress {
                 let _ = writeln!(
                     out,
                     "{}",
-                    serde_json::to_string(r).expect("records serialise")
+                    for_display(&serde_json::to_string(r).expect("records serialise"))
                 );
                 let _ = out.flush();
             }
@@ -124,6 +125,10 @@ fn levels(r: &Record) -> String {
 
 /// `[  12/300] ok       2->2   12.3 KiB  src -> dst` / `... FAILED  src: reason`.
 pub fn line(r: &Record, n: usize, total: usize) -> String {
+    for_display(&raw_line(r, n, total)).into_owned()
+}
+
+fn raw_line(r: &Record, n: usize, total: usize) -> String {
     let width = total.to_string().len();
     let head = format!("[{n:>width$}/{total}] {:<8}", status_word(r));
     match r.status {

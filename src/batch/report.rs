@@ -170,7 +170,8 @@ pub struct Report {
 
 impl Report {
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut text = serde_json::to_vec_pretty(self).expect("reports serialise");
+        let json = serde_json::to_string_pretty(self).expect("reports serialise");
+        let mut text = crate::redact::for_display(&json).into_owned().into_bytes();
         text.push(b'\n');
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);

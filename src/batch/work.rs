@@ -218,7 +218,7 @@ impl Job {
             return;
         }
 
-        if let Err(e) = package.write(dst, dest_path, self.to.wants_meta()) {
+        if let Err(e) = package.write(dst, dest_path, dst.has_msdb_metadata()) {
             return fail(r, format!("cannot write the destination: {e}"));
         }
         r.status = Status::Ok;

@@ -223,7 +223,7 @@ impl BatchLocation {
             return Err(Error::command_line(format!("{option} is empty")));
         }
         let dots = |path: &str| -> Result<()> {
-            if path.split(['\\', '/']).any(|s| s == "..") {
+            if store::path::climbs_out(path) {
                 return Err(Error::command_line(format!(
                     "{option} `{raw}`: `..` is not allowed in store paths"
                 )));

@@ -482,7 +482,7 @@ fn location_keyword(
 
 /// Store paths never escape their root.
 fn check_store_path(option: &str, kind: LocationKind, path: &str) -> Result<()> {
-    if kind != LocationKind::File && path.split(['\\', '/']).any(|seg| seg.trim() == "..") {
+    if kind != LocationKind::File && crate::store::path::climbs_out(path) {
         return Err(Error::command_line(format!(
             "{option}: `..` is not allowed in {} paths (store paths never escape their root)",
             kind.keyword()
@@ -499,7 +499,7 @@ fn check_folder_name(option: &str, what: &str, name: &str) -> Result<()> {
             "{option}: the {what} is empty"
         )));
     }
-    if trimmed == "." || trimmed == ".." || name.contains(['\\', '/']) {
+    if !crate::store::path::is_one_name(name) {
         return Err(Error::command_line(format!(
             "{option}: the {what} `{name}` must be one folder name, without \\ or / and not . or .. (store paths never escape their root)"
         )));

@@ -50,9 +50,16 @@ pub(super) fn encrypt_spec(spec: &str) -> Result<(ProtectionLevel, Option<Secret
         None => (spec, None),
     };
     protection(level, password).map_err(|e| match e {
-        LevelError::NotALevel => Error::command_line(format!(
-            "--encrypt: `{level}` is not a protection level (0, 2, 3, or 5 for msdb)"
-        )),
+        // A number is safe to show; anything else may be a password typed where the
+        // level goes (`--encrypt Secret` for `--encrypt "2;Secret"`), so it is not shown.
+        LevelError::NotALevel if level.len() <= 3 && level.bytes().all(|b| b.is_ascii_digit()) => {
+            Error::command_line(format!(
+                "--encrypt: `{level}` is not a protection level (0, 2, 3, or 5 for msdb)"
+            ))
+        }
+        LevelError::NotALevel => Error::command_line(
+            "--encrypt: the value does not start with a protection level (0, 2, 3, or 5 for msdb); it is not shown, as it may be a password: write --encrypt \"LEVEL;PASSWORD\" (or env:NAME / file:PATH for the password)",
+        ),
         LevelError::UserKey(level) => Error::command_line(format!(
             "--encrypt: protection level {level} needs Windows DPAPI (a Windows user's key), which is not available here; use 2 or 3 with a password"
         )),

@@ -79,7 +79,7 @@ fn print_plan(plan: &Plan) {
             "algorithm": plan.algorithm.map(|a| a.name()).unwrap_or("keep"),
         });
     }
-    println!("{value}");
+    println!("{}", crate::redact::for_display(&value.to_string()));
 }
 
 fn run_plan(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
@@ -469,7 +469,10 @@ fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<(
         )));
     }
     printer.banner();
-    print!("{name} exists. Overwrite? (Y/N) ");
+    print!(
+        "{} exists. Overwrite? (Y/N) ",
+        crate::redact::for_display(name)
+    );
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);

@@ -5,6 +5,7 @@
 
 use crate::error::Error;
 use crate::plan::OutputMode;
+use crate::redact::for_display;
 use std::io::Write;
 
 /// Three lines shaped like Microsoft's (product name, `Version X for 64-bit`, a
@@ -64,7 +65,7 @@ impl Printer {
         }
         self.banner();
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
+        let _ = writeln!(out, "{}", for_display(text));
         let _ = out.flush();
     }
 
@@ -74,23 +75,24 @@ impl Printer {
             return;
         }
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{value}");
+        let _ = writeln!(out, "{}", for_display(&value.to_string()));
         let _ = out.flush();
     }
 
     pub fn warn(&mut self, text: &str) {
-        eprintln!("dtutil: warning: {text}");
+        eprintln!("dtutil: warning: {}", for_display(text));
     }
 
     /// A warning scripts must see in what they capture (stdout) as well.
     pub fn warn_result(&mut self, text: &str) {
-        self.line(&format!("Warning: {text}"));
+        self.line(&format!("Warning: {}", for_display(text)));
         self.warn(text);
     }
 
     pub fn error(&mut self, error: &Error) {
-        self.line(&format!("Error: {}", error.message));
-        eprintln!("dtutil: error: {}", error.message);
+        let shown = for_display(&error.message);
+        self.line(&format!("Error: {shown}"));
+        eprintln!("dtutil: error: {shown}");
         self.json(&serde_json::json!({
             "status": "error",
             "exit_code": error.exit.code(),

@@ -325,10 +325,23 @@ fn open_element(
     scan: &mut Scan,
 ) -> Result<Frame, PackageError> {
     // One pass over the attributes: full checks (duplicates, quoting, references) on
-    // every tag, and the few values the scan cares about.
+    // every tag, and the few values the scan cares about. Duplicates are found with a
+    // hash set: quick-xml's own check compares each attribute with every earlier one,
+    // quadratic in a hostile tag's 100,000 attributes.
     let mut attrs = Interesting::default();
-    for a in e.attributes().with_checks(true) {
+    let mut seen = std::collections::HashSet::new();
+    for a in e.attributes().with_checks(false) {
         let a = a.map_err(|err| err_at(doc, before, format!("bad attribute: {err}")))?;
+        if !seen.insert(a.key.into_inner()) {
+            return Err(err_at(
+                doc,
+                before,
+                format!(
+                    "bad attribute: duplicated attribute `{}` (given twice in one tag)",
+                    String::from_utf8_lossy(a.key.into_inner())
+                ),
+            ));
+        }
         check_references(&a.value).map_err(|m| err_at(doc, before, m))?;
         let slot = match a.key.as_ref() {
             b"xmlns" => &mut attrs.xmlns,
@@ -630,7 +643,11 @@ fn record(
     kind: NodeKind,
     needs_stub: bool,
 ) {
-    let mut label: Vec<String> = stack.iter().filter_map(|f| f.object_name.clone()).collect();
+    let ancestors: Vec<&str> = stack
+        .iter()
+        .filter_map(|f| f.object_name.as_deref())
+        .collect();
+    let mut label = xml::bounded_ancestry(&ancestors);
     let own = frame
         .property_name
         .clone()

@@ -5,6 +5,7 @@
 //! out `dtutil project` over a whole project (packages through [`crate::package`]).
 
 pub mod file;
+mod ispac;
 mod layout;
 mod reprotect;
 mod run;

@@ -132,7 +132,20 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, Error> {
             meta.len()
         )));
     }
-    std::fs::read(path).map_err(|e| io_error(path, e))
+    let mut bytes = Vec::new();
+    crate::store::file::open_regular(path)
+        .and_then(|f| {
+            f.take(crate::package::xml::MAX_PACKAGE_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| io_error(path, e))?;
+    if bytes.len() > crate::package::xml::MAX_PACKAGE_BYTES {
+        return Err(Error::cannot_load(format!(
+            "`{}`: grew over the size limit while read",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 fn load_folder(dir: &Path, dtproj: &str) -> Result<Vec<Entry>, Error> {
@@ -171,7 +184,9 @@ fn load_ispac(path: &Path) -> Result<(Vec<Entry>, Vec<u8>), Error> {
             path.display()
         ))
     })?;
+    super::ispac::refuse_hostile_layout(&mut zip, &raw, path)?;
     let mut out = Vec::new();
+    let mut total: u64 = 0;
     for i in 0..zip.len() {
         let mut f = zip
             .by_index(i)
@@ -195,6 +210,14 @@ fn load_ispac(path: &Path) -> Result<(Vec<Entry>, Vec<u8>), Error> {
                 return Err(Error::cannot_load(format!(
                     "`{}`: `{name}` is too large",
                     path.display()
+                )));
+            }
+            total += bytes.len() as u64;
+            if total > super::ispac::MAX_UNCOMPRESSED {
+                return Err(Error::cannot_load(format!(
+                    "`{}`: its packages and project files inflate to more than {} MiB in all; a real project is far smaller (a zip bomb?)",
+                    path.display(),
+                    super::ispac::MAX_UNCOMPRESSED >> 20
                 )));
             }
         }

@@ -173,11 +173,60 @@ fn same_dir_entry(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Opens `path` for reading only if it is a regular file (a symlink to one is fine): a
+/// FIFO would block the open or the read forever, `/dev/zero` would read to the bound.
+/// Opened without blocking, then checked on the open handle, so nothing can swap it.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "not a regular file (it is {}); only package files are read",
+                kind_name(&kind)
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+fn kind_name(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
 /// Reads a file of at most [`MAX_PACKAGE_BYTES`], without allocating more: a larger (or
 /// sparse) file is refused by its length, and one that grows while read by the bound.
 pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
     let limit = MAX_PACKAGE_BYTES as u64;
-    let file = std::fs::File::open(path)?;
+    let file = open_regular(path)?;
     let len = file.metadata()?.len();
     let too_large = |n: u64| {
         Ok(Err(StoreError::TooLarge(format!(

@@ -47,6 +47,13 @@ pub fn split(path: &str) -> Result<Vec<String>, BadPath> {
     Ok(out)
 }
 
+/// True when a segment of `path` is `..` (blanks around it aside): it would leave the
+/// folder it starts in. For messages that name only that.
+pub fn climbs_out(path: &str) -> bool {
+    path.split(['\\', '/'])
+        .any(|s| matches!(check_segment(s.trim()), Err(BadPath::Dot(d)) if d == ".."))
+}
+
 /// [`split`], with the message every store gives: `what` names the kind of path
 /// ("a package store path (paths never leave their top-level folder)").
 pub fn segments(path: &str, what: &str) -> StoreResult<Vec<String>> {
@@ -112,6 +119,12 @@ mod tests {
         assert_eq!(split(r"A\..\B"), Err(BadPath::Dot("..".into())));
         assert_eq!(split("A/./B"), Err(BadPath::Dot(".".into())));
         assert_eq!(split("A\0"), Err(BadPath::Nul));
+    }
+
+    #[test]
+    fn climbing_out_is_a_dot_dot_segment() {
+        assert!(climbs_out(r"A\ .. \B") && climbs_out("../x") && climbs_out(".."));
+        assert!(!climbs_out("A/./B") && !climbs_out("..x/x..") && !climbs_out(""));
     }
 
     #[test]

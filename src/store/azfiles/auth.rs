@@ -57,6 +57,11 @@ impl Auth {
         Ok(Self::Sas(Zeroizing::new(token.to_string())))
     }
 
+    /// A SAS is a bearer credential: whoever reads it off the wire can use it.
+    pub fn is_sas(&self) -> bool {
+        matches!(self, Self::Sas(_))
+    }
+
     pub fn describe(&self) -> &'static str {
         match self {
             Self::SharedKey { .. } => "account key (SharedKey)",

@@ -139,6 +139,19 @@ impl Settings {
                 }
             }
         };
+        if auth.is_sas() && !endpoint.is_https() {
+            let host = endpoint.origin["http://".len()..].to_string();
+            let host = match host.rfind(':') {
+                Some(colon) if !host[colon..].contains(']') => host[..colon].to_string(),
+                _ => host,
+            };
+            if !crate::warnings::is_loopback_host(&host) {
+                crate::warnings::insecure_once(&format!(
+                    "the SAS token goes to `{}` over plain http: anyone on the network path can read it and use it until it expires (use https)",
+                    endpoint.origin
+                ));
+            }
+        }
         let policy = RetryPolicy::from_env(&get).map_err(failed)?;
         let parallel = match get("DTUTIL_AZURE_PARALLEL") {
             Some(v) => v

@@ -241,6 +241,13 @@ impl Target {
             }
         };
         config.encryption(level);
+        if level == EncryptionLevel::Off {
+            // tiberius does not say whether the server offered TLS for the login packet,
+            // so the warning covers the worst case.
+            crate::warnings::insecure_once(&format!(
+                "{ENV_ENCRYPT}=off: packages go over the network in clear, and to a server without TLS the login (user and password) too"
+            ));
+        }
         if let Some(path) = &ca {
             std::fs::metadata(path).map_err(|e| {
                 fail(format!(
@@ -249,6 +256,11 @@ impl Target {
             })?;
             config.trust_cert_ca(path);
         } else if trust || level == EncryptionLevel::Off {
+            if trust {
+                crate::warnings::insecure_once(&format!(
+                    "{ENV_TRUST} is set: the SQL Server's certificate is not verified, so anyone on the network path can pose as the server and read the login and the packages (set {ENV_CA} to trust a private CA instead)"
+                ));
+            }
             // `off` encrypts at most the login packet, as ODBC's Encrypt=no does, and
             // like it does not verify the certificate used for that.
             config.trust_cert();

@@ -1,0 +1,129 @@
+//! Issue 17's .ispac rows: entries that share compressed bytes (a zip bomb that names
+//! one deflate stream many times) and duplicate entry names are refused before any
+//! entry is inflated, within 20 s and 1 GiB, nothing written.
+
+mod harden;
+
+use harden::{run_measured, snapshot};
+use std::io::Write;
+use std::time::Duration;
+
+#[test]
+fn harden_launcher() {
+    harden::launcher();
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    for (name, bytes) in entries {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+fn u16_at(b: &[u8], i: usize) -> usize {
+    u16::from_le_bytes([b[i], b[i + 1]]) as usize
+}
+
+/// One deflated entry named `copies` times in the central directory: every name points
+/// at the same local header and compressed stream.
+fn overlapping_ispac(copies: usize, inflated: usize) -> Vec<u8> {
+    let zeros = vec![b'<'; inflated];
+    let one = zip_of(&[("p0000.dtsx", &zeros)]);
+    let eocd = one.len() - 22;
+    let cd_start = u32::from_le_bytes(one[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    let cd_len = 46
+        + u16_at(&one, cd_start + 28)
+        + u16_at(&one, cd_start + 30)
+        + u16_at(&one, cd_start + 32);
+    let entry = &one[cd_start..cd_start + cd_len];
+    let mut out = one[..cd_start].to_vec();
+    let new_cd = out.len();
+    for i in 0..copies {
+        let mut e = entry.to_vec();
+        e[46..56].copy_from_slice(format!("p{i:04}.dtsx").as_bytes());
+        out.extend_from_slice(&e);
+    }
+    let cd_size = out.len() - new_cd;
+    let mut end = one[eocd..].to_vec();
+    end[8..10].copy_from_slice(&(copies as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&(copies as u16).to_le_bytes());
+    end[12..16].copy_from_slice(&(cd_size as u32).to_le_bytes());
+    end[16..20].copy_from_slice(&(new_cd as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+fn project(dir: &std::path::Path, file: &str, extra: &[&str]) -> harden::Run {
+    let mut args = vec!["project".to_string(), dir.join(file).display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    run_measured(&args, &[], Duration::from_secs(20))
+}
+
+#[test]
+fn overlapping_entries_are_refused_before_inflating_any() {
+    let dir = tempfile::tempdir().unwrap();
+    // 40 names for one 64 MiB stream: 2.5 GiB if each were inflated.
+    std::fs::write(
+        dir.path().join("bomb.ispac"),
+        overlapping_ispac(40, 64 << 20),
+    )
+    .unwrap();
+    let before = snapshot(dir.path());
+    for extra in [&[][..], &["--encrypt", "0", "--out", "out.ispac"][..]] {
+        let r = project(dir.path(), "bomb.ispac", extra);
+        eprintln!(
+            "overlapping .ispac {extra:?}: {:?}, {} KiB",
+            r.elapsed, r.max_rss_kib
+        );
+        assert_eq!(r.code, Some(5), "{}", r.all_output());
+        assert!(r.all_output().contains("overlapping"), "{}", r.all_output());
+        assert!(r.elapsed < Duration::from_secs(20));
+        assert!(r.max_rss_kib < 1024 * 1024, "{} KiB", r.max_rss_kib);
+    }
+    assert_eq!(snapshot(dir.path()), before, "something was written");
+}
+
+#[test]
+fn duplicate_entry_names_are_refused_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut z = zip_of(&[
+        ("readme.txt", b"one"),
+        ("readmf.txt", b"two"),
+        ("Project.params", b"<a/>"),
+        ("Project.paramt", b"<b/>"),
+    ]);
+    // Rename the second of each pair in its local header and central entry.
+    for (from, to) in [
+        (&b"readmf.txt"[..], &b"readme.txt"[..]),
+        (b"Project.paramt", b"Project.params"),
+    ] {
+        let hits: Vec<usize> = z
+            .windows(from.len())
+            .enumerate()
+            .filter(|(_, w)| *w == from)
+            .map(|(i, _)| i)
+            .collect();
+        for i in hits {
+            z[i..i + to.len()].copy_from_slice(to);
+        }
+    }
+    std::fs::write(dir.path().join("dups.ispac"), z).unwrap();
+    let before = snapshot(dir.path());
+    let r = project(
+        dir.path(),
+        "dups.ispac",
+        &["--encrypt", "0", "--out", "out.ispac"],
+    );
+    assert_eq!(r.code, Some(5), "{}", r.all_output());
+    let out = r.all_output();
+    assert!(
+        out.contains("`readme.txt`") && out.contains("`Project.params`"),
+        "{out}"
+    );
+    assert_eq!(snapshot(dir.path()), before, "something was written");
+}
