@@ -1,6 +1,9 @@
 //! Issue 16: what a newcomer meets in the first hour. Each message that pointed the
 //! wrong way, asserted with its corrected text, and the flags the docs promise.
 
+mod azfiles_support;
+mod batch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -272,4 +275,175 @@ fn dump_is_named_once_and_help_takes_a_slashed_topic() {
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
     assert!(all(&out).contains("/En[crypt]"), "{}", all(&out));
     assert!(!all(&out).contains("needs an argument"), "{}", all(&out));
+}
+
+#[test]
+fn batch_dry_run_exits_1_when_a_package_would_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src/Sales")).unwrap();
+    std::fs::copy(fixture("Legacy2008.dtsx"), dir.path().join("src/Good.dtsx")).unwrap();
+    std::fs::write(dir.path().join("src/Sales/Broken.dtsx"), "not a package").unwrap();
+    let args = [
+        "batch",
+        "--from",
+        "src",
+        "--to",
+        "out",
+        "--encrypt",
+        "0",
+        "--dry-run",
+    ];
+    let out = dtutil(dir.path(), &args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    assert!(all(&out).contains("1 would fail"), "{}", all(&out));
+    assert!(!dir.path().join("out").exists());
+
+    std::fs::remove_file(dir.path().join("src/Sales/Broken.dtsx")).unwrap();
+    let out = dtutil(dir.path(), &args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+    assert!(all(&out).contains("0 would fail"), "{}", all(&out));
+}
+
+/// The summary's first line and the report agree: a stopped run counts the packages it
+/// finished, its rate is theirs, and the not-started ones are one line.
+fn assert_stopped_summary(stdout: &str, report: &serde_json::Value) {
+    let packages = report["packages"].as_array().unwrap();
+    let not_started = batch::with_status(report, "skipped", Some("not_started")).len();
+    let handled = packages.len() - not_started;
+    let seconds = report["summary"]["seconds"].as_f64().unwrap();
+    let head = format!(
+        "Stopped after {handled} packages in {seconds:.1} s ({:.1}/s): ",
+        handled as f64 / seconds
+    );
+    assert!(stdout.contains(&head), "expected {head:?} in\n{stdout}");
+    let ok = batch::with_status(report, "ok", None).len();
+    let failed = batch::with_status(report, "failed", None).len();
+    let skipped = batch::with_status(report, "skipped", None).len() - not_started;
+    assert!(
+        stdout.contains(&format!("{ok} ok, {skipped} skipped, {failed} failed;")),
+        "{stdout}"
+    );
+    assert!(not_started > 0, "{stdout}");
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("not started"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!("  {not_started} not started: ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn fail_fast_counts_the_one_package_that_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    for i in 0..5 {
+        std::fs::write(dir.path().join(format!("src/p{i}.dtsx")), "not a package").unwrap();
+    }
+    let out = dtutil(
+        dir.path(),
+        &[
+            "batch",
+            "--from",
+            "src",
+            "--to",
+            "out",
+            "--jobs",
+            "1",
+            "--fail-fast",
+            "--encrypt",
+            "0",
+            "--report",
+            "r.json",
+        ],
+        &[("DTUTIL_NO_PROGRESS", "1")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    let report = batch::read_report(&dir.path().join("r.json"));
+    assert_eq!(
+        batch::with_status(&report, "failed", None).len(),
+        1,
+        "{report}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Stopped after 1 packages"), "{stdout}");
+    assert_stopped_summary(&stdout, &report);
+}
+
+#[test]
+fn ctrl_c_counts_what_was_done_and_summarises_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    batch::generate_tree(&dir.path().join("src"), 200, 0);
+    let az = azfiles_support::start(&["pkgs"]);
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .put(&format!("http://{}/_control/latency", az.addr))
+        .send(r#"{"ms":20}"#)
+        .unwrap();
+    let share = azfiles_support::unc("pkgs", "first-hour");
+    let child = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "batch",
+            "--from",
+            "src",
+            "--to",
+            &share,
+            "--allow-lost-sensitive",
+            "--jobs",
+            "2",
+            "--report",
+            "r.json",
+        ])
+        .envs(az.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    let report = batch::read_report(&dir.path().join("r.json"));
+    assert_eq!(report["summary"]["interrupted"], true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_stopped_summary(&stdout, &report);
+}
+
+#[test]
+fn cosmetic_messages_point_the_right_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dtutil(
+        dir.path(),
+        &["/FILE", "a.dtsx", "/COPPY", "FILE;b.dtsx"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(6));
+    assert!(
+        all(&out).contains("unknown option `/COPPY`: did you mean /C[opy]?"),
+        "{}",
+        all(&out)
+    );
+
+    let usage = dtutil(dir.path(), &["/?"], &[]);
+    assert!(
+        all(&usage).contains("Signs the package with a certificate (not yet supported: exit 1)."),
+        "{}",
+        all(&usage)
+    );
+
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::copy(fixture("Legacy2008.dtsx"), dir.path().join("src/p.dtsx")).unwrap();
+    let out = dtutil(
+        dir.path(),
+        &["Batch", "--from", "src", "--to", "out", "--dry-run"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
 }

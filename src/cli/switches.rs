@@ -232,7 +232,7 @@ const OPTIONS: &[Switch] = &[
         doc: "A comment; ignored. May be repeated.",
         example: "dtutil /FILE Load.dtsx /EXISTS /R \"nightly check\"" },
     Switch { id: Id::Sign, role: Role::Action, name: "Sign", min: 2, arg: Arg::Required, value: "{SQL|FILE|DTS};Path;Hash",
-        doc: "Signs the package with a certificate. Not yet supported.",
+        doc: "Signs the package with a certificate (not yet supported: exit 1).",
         example: "dtutil /FILE Load.dtsx /SIGN \"FILE;signed.dtsx;0123456789ABCDEF\"" },
     Switch { id: Id::SourcePassword, role: Role::SourceConnection, name: "SourcePassword", min: 7, arg: Arg::Required, value: "Password",
         doc: "Password of the SQL Server login for a SQL source (needs /SourceUser). Give it as env:NAME or file:PATH to keep it out of the process list.",
@@ -293,6 +293,18 @@ pub fn lookup(token: &str) -> Match {
         1 => Match::TooShort(prefix_of[0]),
         _ => Match::Ambiguous(prefix_of),
     }
+}
+
+/// The switch a mistyped name was probably meant to be (`/COPPY` -> /C[opy]): the one
+/// closest in spelling, at most two edits away.
+pub fn nearest(token: &str) -> Option<&'static Switch> {
+    let typed = token.to_ascii_lowercase();
+    SWITCHES
+        .iter()
+        .map(|s| (strsim::levenshtein(&typed, &s.name.to_ascii_lowercase()), s))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, s)| s)
 }
 
 /// A long option by its full name (without `--`).

@@ -217,9 +217,13 @@ fn resolve(token: &str, body: &str) -> Result<&'static Switch> {
                     });
                 }
             }
-            Err(Error::command_line(format!(
-                "unknown option `{token}` (dtutil /? lists the options)"
-            )))
+            Err(Error::command_line(match switches::nearest(body) {
+                Some(s) => format!(
+                    "unknown option `{token}`: did you mean {}? (dtutil /? lists the options)",
+                    s.display()
+                ),
+                None => format!("unknown option `{token}` (dtutil /? lists the options)"),
+            }))
         }
     }
 }

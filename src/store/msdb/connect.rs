@@ -491,7 +491,7 @@ fn without_driver_advice(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ServerAddr;
+    use super::{without_driver_advice, ConnectOptions, ServerAddr, SqlCredentials, Target};
 
     fn addr(s: &str) -> ServerAddr {
         ServerAddr::parse(Some(s)).unwrap()
