@@ -443,7 +443,7 @@ impl Target {
         let user = self.user.as_deref().unwrap_or("(token)");
         match code {
             18456 if self.user.is_none() => StoreError::PermissionDenied(format!(
-                "login with the Azure AD access token ({ENV_TOKEN}) failed on SQL Server `{server}` (error 18456). Check that the token has not expired (they last about an hour), that it was issued for https://database.windows.net/, and that its identity has a login (or a contained user) on the server with a user in msdb"
+                "login failed with the Azure AD access token ({ENV_TOKEN}) on SQL Server `{server}` (error 18456). Check that the token has not expired (they last about an hour), that it was issued for https://database.windows.net/, and that its identity has a login (or a contained user) on the server with a user in msdb"
             )),
             18456 => StoreError::PermissionDenied(format!(
                 "login failed for user '{user}' on SQL Server `{server}` (error 18456). Check the user name and the password (passwords are case-sensitive), that the login exists and is enabled, and that the server accepts SQL Server authentication (mixed mode)"
