@@ -5,7 +5,7 @@ DEMO_OUT := demo-out
 export DEMO_PASSWORD ?= demo-pass
 export NEW_PASSWORD ?= n3w-Passw0rd
 
-.PHONY: all build demo test test-deps lint unit proofs bench bench-batch clean fuzz fuzz-smoke fuzz-seed crash-test
+.PHONY: all build demo servers test test-deps lint unit proofs bench bench-batch clean fuzz fuzz-smoke fuzz-seed crash-test
 
 all: build
 
@@ -27,6 +27,11 @@ demo: build
 	@echo; echo "--- dtutil inspect (never prints values):"
 	@$(BIN) inspect $(DEMO_OUT)/level2/*.dtsx $(DEMO_OUT)/level0/*.dtsx | tail -n +5
 	@$(BIN) inspect --password env:NEW_PASSWORD $(DEMO_OUT)/level3/*.dtsx | tail -n +5
+
+# The test servers on loopback, for trying the docs' examples: prints the exports to
+# paste (CA file, logins, Azure endpoint and key, shares); Ctrl-C stops them.
+servers:
+	@bash scripts/test-servers.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

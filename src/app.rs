@@ -42,6 +42,13 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
         }
         Command::Inspect(plan) => inspect::run(&plan, printer),
         Command::Project(plan) => project::run(&plan),
-        Command::Batch(plan) => batch::run(&plan, config, printer),
+        Command::Batch(plan) => match &plan.store_config {
+            Some(path) => {
+                let mut config = config.clone();
+                config.stores = config.stores.with_package_store_file(path);
+                batch::run(&plan, &config, printer)
+            }
+            None => batch::run(&plan, config, printer),
+        },
     }
 }

@@ -20,7 +20,16 @@ pub fn run(args: &InspectPlan, printer: &mut Printer) -> Result<ExitCode> {
     let mut exit = ExitCode::Success;
     for path in &args.paths {
         match inspect_one(path, password, target) {
-            Ok(record) => print_record(printer, path, &record),
+            Ok(record) => {
+                print_record(printer, path, &record);
+                // `--target-version`: a package that runtime cannot load is a failure.
+                let refused = record["target"]["refusals"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty());
+                if refused && exit == ExitCode::Success {
+                    exit = ExitCode::Failure;
+                }
+            }
             Err(error) => {
                 printer.error(&error);
                 // A missing file outranks a bad one: scripts test 4 for "not found".
@@ -38,14 +47,28 @@ fn inspect_one(
     password: Option<&str>,
     target: Option<Runtime>,
 ) -> Result<serde_json::Value> {
+    if let crate::store::Location::AzureFiles(_) = crate::store::Location::file_path(path) {
+        return Err(Error::failure(format!(
+            "`{path}`: inspect reads local files only; copy it here first: dtutil /FILE '{path}' /COPY \"FILE;copy.dtsx\""
+        )));
+    }
     let bytes = crate::store::file::read_bounded(std::path::Path::new(path))
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::not_found(format!("`{path}`: no such file")),
             _ => Error::failure(format!("`{path}`: cannot read: {e}")),
         })?
         .map_err(|e| Error::cannot_load(e.to_string()))?;
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Err(Error::cannot_load(format!(
+            "`{path}` is a zip archive (an .ispac): inspect reads single packages and project files; unzip it and inspect its entries, or re-protect it whole with dtutil project"
+        )));
+    }
     match package::inspect(&bytes, password) {
         Ok(info) => {
+            if info.protection_level == Some(2) && info.encrypted.unwrap_or(0) > 0 {
+                check_password(&bytes, password)
+                    .map_err(|e| Error::cannot_load(format!("`{path}`: {}", for_inspect(e))))?;
+            }
             let mut value = serde_json::to_value(&info).expect("serialisable");
             if let Some(runtime) = target {
                 value["target"] =
@@ -62,8 +85,40 @@ fn inspect_one(
                 Err(m) => Err(Error::cannot_load(format!("`{path}`: {m}"))),
             }
         }
-        Err(e) => Err(Error::cannot_load(format!("`{path}`: {e}"))),
+        Err(e) => Err(Error::cannot_load(format!("`{path}`: {}", for_inspect(e)))),
     }
+}
+
+/// Level 2 values are opened only when asked: with `--password`, decrypting them all
+/// is what tells a wrong password (as it is for level 3 and project files).
+fn check_password(bytes: &[u8], password: Option<&str>) -> std::result::Result<(), PackageError> {
+    let Some(password) = password else {
+        return Ok(());
+    };
+    package::rewrite(
+        bytes,
+        &package::Options {
+            decrypt_password: Some(password),
+            target: package::Target::Level {
+                level: package::ProtectionLevel::ServerStorage,
+                password: None,
+            },
+            algorithm: None,
+            regenerate_id: false,
+            allow_lost_values: true,
+        },
+    )
+    .map(|_| ())
+}
+
+/// The package layer speaks dtutil's switches; inspect's password is `--password`.
+fn for_inspect(e: PackageError) -> String {
+    e.to_string()
+        .replace("the /Decrypt password is wrong", "the --password is wrong")
+        .replace(
+            "give it with /Decrypt PASSWORD",
+            "give it with --password PASSWORD",
+        )
 }
 
 fn print_record(printer: &mut Printer, path: &str, record: &serde_json::Value) {

@@ -326,6 +326,8 @@ pub struct BatchPlan {
     pub fail_fast: bool,
     pub allow_lost_sensitive: bool,
     pub target_version: Option<u32>,
+    /// `--store-config`: the package store's file, over the environment's.
+    pub store_config: Option<String>,
 }
 
 /// Everything the command line can ask for.

@@ -429,7 +429,10 @@ fn target_version_refuses_what_the_runtime_cannot_load() {
     assert!(tdes.status.success());
     assert!(String::from_utf8_lossy(&tdes.stderr).contains("upgrade it from SQL Server 2008"));
 
-    let json = ok(&["inspect", "--json", "--target-version", "2017", &new_pkg]);
+    // Issue 16: a package that runtime cannot load makes inspect exit 1.
+    let out = dtutil(&["inspect", "--json", "--target-version", "2017", &new_pkg]);
+    assert_eq!(out.status.code(), Some(1));
+    let json = String::from_utf8_lossy(&out.stdout);
     let record: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(record["target"]["target"]["year"], 2017);
     assert_eq!(record["target"]["refusals"].as_array().unwrap().len(), 1);

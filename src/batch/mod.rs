@@ -344,7 +344,13 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
 
     if args.dry_run {
         print_plan(&report, json);
-        return Ok(ExitCode::Success);
+        // A pre-flight check must catch what would fail (user-key skips are listed
+        // with the values they would lose; they are not failures of the plan).
+        return Ok(if report.summary.failed == 0 {
+            ExitCode::Success
+        } else {
+            ExitCode::Failure
+        });
     }
     if let Some(path) = &report_path {
         report.write(&PathBuf::from(path))?;

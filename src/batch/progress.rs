@@ -1,7 +1,7 @@
 //! What a batch shows while it runs: a progress bar on a terminal (count, bytes, rate,
 //! ETA, failures), plain log lines otherwise, JSON lines with `--json`.
 
-use super::report::{Record, Status, Summary};
+use super::report::{Record, SkipKind, Status, Summary};
 use crate::redact::for_display;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -19,6 +19,7 @@ pub struct Progress {
     started: Instant,
     bytes: u64,
     failures: usize,
+    skipped: usize,
     done: usize,
     total: usize,
 }
@@ -51,6 +52,7 @@ impl Progress {
             started: Instant::now(),
             bytes: 0,
             failures: 0,
+            skipped: 0,
             done: 0,
             total,
         }
@@ -69,8 +71,11 @@ impl Progress {
         if r.status == Status::Ok {
             self.bytes += r.bytes.unwrap_or(0) as u64;
         }
-        if !r.success() {
-            self.failures += 1;
+        // Skips (a user key, --skip-existing) are not failures: the summary says so too.
+        match r.status {
+            Status::Failed => self.failures += 1,
+            Status::Skipped => self.skipped += 1,
+            _ => {}
         }
         match self.mode {
             Mode::Json => {
@@ -94,12 +99,19 @@ impl Progress {
                 }
                 let secs = self.started.elapsed().as_secs_f64().max(0.001);
                 bar.set_message(format!(
-                    "{} ({}/s) failures: {}",
+                    "{} ({}/s) failures: {}, skipped: {}",
                     HumanBytes(self.bytes),
                     HumanBytes((self.bytes as f64 / secs) as u64),
-                    self.failures
+                    self.failures,
+                    self.skipped
                 ));
-                bar.inc(1);
+                if r.skip == Some(SkipKind::Resumed) {
+                    // Done earlier, checked in a moment: counting it would make the
+                    // rate, and so the ETA, of the real work look far too fast.
+                    bar.dec_length(1);
+                } else {
+                    bar.inc(1);
+                }
             }
         }
     }
@@ -153,18 +165,24 @@ fn status_word(r: &Record) -> &'static str {
 /// The closing lines: counts, bytes, rate, and each failure with its reason.
 pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> String {
     let mut out = String::new();
+    let not_started: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.skip == Some(SkipKind::NotStarted))
+        .collect();
+    // Packages this run finished (a stopped run counts only those).
+    let handled = s.total - not_started.len();
     let rate = if s.seconds > 0.0 {
-        s.total as f64 / s.seconds
+        handled as f64 / s.seconds
     } else {
         0.0
     };
     out.push_str(&format!(
         "{} {} packages in {:.1} s ({rate:.1}/s): {} ok, {} skipped, {} failed; {} read, {} written.\n",
         if s.interrupted { "Stopped after" } else { "Done:" },
-        s.total,
+        handled,
         s.seconds,
         s.ok,
-        s.skipped,
+        s.skipped - not_started.len(),
         s.failed,
         HumanBytes(s.bytes_read),
         HumanBytes(s.bytes_written),
@@ -181,6 +199,20 @@ pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> St
     let bad: Vec<&Record> = records.iter().filter(|r| !r.success()).collect();
     if !bad.is_empty() {
         out.push_str(&format!("Not done ({}):\n", bad.len()));
+        // Hundreds of "not started" lines would bury the one that stopped the run.
+        let reasons: Vec<&Record> = bad
+            .iter()
+            .copied()
+            .filter(|r| r.skip != Some(SkipKind::NotStarted))
+            .collect();
+        if let Some(first) = not_started.first() {
+            out.push_str(&format!(
+                "  {} {}\n",
+                not_started.len(),
+                first.reason.as_deref().unwrap_or("not started")
+            ));
+        }
+        let bad = reasons;
         for r in bad.iter().take(200) {
             out.push_str(&format!(
                 "  {} {}: {}\n",
@@ -228,4 +260,20 @@ pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> St
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skip_is_not_counted_as_a_failure() {
+        let mut progress = Progress::new(false, true, 3);
+        let mut skipped = Record::new("a".into(), "b".into(), Status::Skipped);
+        skipped.skip = Some(SkipKind::UserKey);
+        progress.record(&skipped);
+        progress.record(&Record::new("c".into(), "d".into(), Status::Failed));
+        progress.record(&Record::new("e".into(), "f".into(), Status::Ok));
+        assert_eq!((progress.failures, progress.skipped), (1, 1));
+    }
 }

@@ -101,6 +101,10 @@ struct Cli {
     /// Fail packages the SQL Server runtime of this release (2012-2022) cannot load.
     #[arg(long, value_name = "YEAR")]
     target_version: Option<String>,
+    /// The package store's MsDtsSrvr.ini.xml for dts: locations (default:
+    /// DTUTIL_STORE_CONFIG, then the per-user file).
+    #[arg(long, value_name = "PATH")]
+    store_config: Option<String>,
 }
 
 /// `dtutil batch --help` / `dtutil /H batch`.
@@ -211,6 +215,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
             .as_deref()
             .map(values::target_year)
             .transpose()?,
+        store_config: c.store_config,
     })))
 }
 

@@ -44,7 +44,10 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
 ];
 
 fn find(name: &str) -> Option<&'static Subcommand> {
-    SUBCOMMANDS.iter().find(|s| s.name == name)
+    // `dtutil Batch` as `batch`: dtutil's own options are case-insensitive too.
+    SUBCOMMANDS
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
 }
 
 /// A subcommand's own help (`dtutil inspect --help`), when there is such a subcommand.

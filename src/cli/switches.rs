@@ -176,19 +176,19 @@ const OPTIONS: &[Switch] = &[
         example: "dtutil /FILE Load.dtsx /Decrypt env:OLD_PW /ENCRYPT \"FILE;out.dtsx;0\"" },
     Switch { id: Id::Delete, role: Role::Action, name: "Delete", min: 3, arg: Arg::None, value: "",
         doc: "Deletes the package given by /FILE, /SQL or /DTS.",
-        example: "dtutil /SQL Folder\\Load /DELETE" },
+        example: "dtutil /SQL \"Folder\\Load\" /DELETE" },
     Switch { id: Id::DestPassword, role: Role::DestConnection, name: "DestPassword", min: 5, arg: Arg::Required, value: "Password",
         doc: "Password of the SQL Server login for a SQL destination (needs /DestUser). Give it as env:NAME or file:PATH to keep it out of the process list.",
-        example: "dtutil /FILE Load.dtsx /COPY SQL;Load /DestServer db01 /DestUser etl /DestPassword env:SQL_PW" },
+        example: "dtutil /FILE Load.dtsx /COPY \"SQL;Load\" /DestServer db01 /DestUser etl /DestPassword env:SQL_PW" },
     Switch { id: Id::DestServer, role: Role::DestConnection, name: "DestServer", min: 5, arg: Arg::Required, value: "Server",
         doc: "The server of a SQL (or DTS) destination: host, host\\instance, host,port. Default: the local server.",
-        example: "dtutil /FILE Load.dtsx /COPY SQL;Load /DestServer db01,1433" },
+        example: "dtutil /FILE Load.dtsx /COPY \"SQL;Load\" /DestServer db01,1433" },
     Switch { id: Id::DestUser, role: Role::DestConnection, name: "DestUser", min: 5, arg: Arg::Required, value: "User",
         doc: "SQL Server login for a SQL destination. Without it, integrated authentication is used.",
-        example: "dtutil /FILE Load.dtsx /COPY SQL;Load /DestUser etl /DestPassword env:SQL_PW" },
+        example: "dtutil /FILE Load.dtsx /COPY \"SQL;Load\" /DestUser etl /DestPassword env:SQL_PW" },
     Switch { id: Id::Dts, role: Role::Source, name: "DTS", min: 2, arg: Arg::Required, value: "PackagePath",
         doc: "The source package is in the SSIS package store: Root\\Folder\\Name.",
-        example: "dtutil /DTS \"File System\\Load\" /COPY FILE;Load.dtsx" },
+        example: "dtutil /DTS \"File System\\Load\" /COPY \"FILE;Load.dtsx\"" },
     Switch { id: Id::Dump, role: Role::Action, name: "Dump", min: 4, arg: Arg::Required, value: "ProcessID",
         doc: "Windows only: makes debug dump files of a running dtexec process. Not supported on this platform.",
         example: "dtutil /Dump 1234" },
@@ -197,22 +197,22 @@ const OPTIONS: &[Switch] = &[
         example: "dtutil /FILE Load.dtsx /Decrypt env:OLD_PW /ENCRYPT \"FILE;out/Load.dtsx;2;env:NEW_PW\"" },
     Switch { id: Id::Exists, role: Role::Action, name: "Exists", min: 2, arg: Arg::None, value: "",
         doc: "Tells whether the package exists (exit 0) or not (exit 1).",
-        example: "dtutil /SQL Folder\\Load /EXISTS" },
+        example: "dtutil /SQL \"Folder\\Load\" /EXISTS" },
     Switch { id: Id::FCreate, role: Role::FolderAction, name: "FCreate", min: 2, arg: Arg::Required, value: "{SQL|DTS};ParentFolderPath;NewFolderName",
         doc: "Creates a folder. \\ is the root.",
-        example: "dtutil /FC SQL;\\;Finance" },
+        example: "dtutil /FC \"SQL;\\;Finance\"" },
     Switch { id: Id::FDelete, role: Role::FolderAction, name: "FDelete", min: 3, arg: Arg::Required, value: "{SQL|DTS};ParentFolderPath;FolderName",
         doc: "Deletes an empty folder.",
-        example: "dtutil /FDe SQL;\\;Finance" },
+        example: "dtutil /FDe \"SQL;\\;Finance\"" },
     Switch { id: Id::FDirectory, role: Role::FolderAction, name: "FDirectory", min: 3, arg: Arg::Required, value: "{SQL|DTS}[;FolderPath[;S]]",
         doc: "Lists the folders and packages in a folder; S lists subfolders too.",
-        example: "dtutil /FDi SQL;\\;S" },
+        example: "dtutil /FDi \"SQL;\\;S\"" },
     Switch { id: Id::FExists, role: Role::FolderAction, name: "FExists", min: 2, arg: Arg::Required, value: "{SQL|DTS};FolderPath",
         doc: "Tells whether a folder exists (exit 0) or not (exit 1).",
-        example: "dtutil /FE SQL;\\Finance" },
+        example: "dtutil /FE \"SQL;\\Finance\"" },
     Switch { id: Id::FRename, role: Role::FolderAction, name: "FRename", min: 2, arg: Arg::Required, value: "{SQL|DTS};ParentFolderPath;OldFolderName;NewFolderName",
         doc: "Renames a folder.",
-        example: "dtutil /FR SQL;\\;Finance;Accounting" },
+        example: "dtutil /FR \"SQL;\\;Finance;Accounting\"" },
     Switch { id: Id::File, role: Role::Source, name: "File", min: 2, arg: Arg::Required, value: "Filespec",
         doc: "The source package is a file (a local path, or an Azure Files share path).",
         example: "dtutil /FILE /etl/Load.dtsx /EXISTS" },
@@ -227,25 +227,25 @@ const OPTIONS: &[Switch] = &[
         example: "dtutil /FILE Load.dtsx /MOVE \"FILE;archive/Load.dtsx\"" },
     Switch { id: Id::Quiet, role: Role::Modifier, name: "Quiet", min: 1, arg: Arg::None, value: "",
         doc: "Overwrites without asking (and writes user-key packages whose values cannot be read here).",
-        example: "dtutil /FILE Load.dtsx /COPY FILE;copy.dtsx /Q" },
+        example: "dtutil /FILE Load.dtsx /COPY \"FILE;copy.dtsx\" /Q" },
     Switch { id: Id::Remark, role: Role::Remark, name: "Remark", min: 1, arg: Arg::Optional, value: "[Text]",
         doc: "A comment; ignored. May be repeated.",
         example: "dtutil /FILE Load.dtsx /EXISTS /R \"nightly check\"" },
     Switch { id: Id::Sign, role: Role::Action, name: "Sign", min: 2, arg: Arg::Required, value: "{SQL|FILE|DTS};Path;Hash",
-        doc: "Signs the package with a certificate. Not yet supported.",
-        example: "dtutil /FILE Load.dtsx /SIGN FILE;signed.dtsx;0123456789ABCDEF" },
+        doc: "Signs the package with a certificate (not yet supported: exit 1).",
+        example: "dtutil /FILE Load.dtsx /SIGN \"FILE;signed.dtsx;0123456789ABCDEF\"" },
     Switch { id: Id::SourcePassword, role: Role::SourceConnection, name: "SourcePassword", min: 7, arg: Arg::Required, value: "Password",
         doc: "Password of the SQL Server login for a SQL source (needs /SourceUser). Give it as env:NAME or file:PATH to keep it out of the process list.",
         example: "dtutil /SQL Load /SourceServer db01 /SourceUser etl /SourcePassword env:SQL_PW /EXISTS" },
     Switch { id: Id::SourceServer, role: Role::SourceConnection, name: "SourceServer", min: 7, arg: Arg::Required, value: "Server",
         doc: "The server of a SQL source, or of folder actions on SQL: host, host\\instance, host,port.",
-        example: "dtutil /SQL Load /SourceServer db01\\ETL /EXISTS" },
+        example: "dtutil /SQL Load /SourceServer \"db01\\ETL\" /EXISTS" },
     Switch { id: Id::SourceUser, role: Role::SourceConnection, name: "SourceUser", min: 7, arg: Arg::Required, value: "User",
         doc: "SQL Server login for a SQL source. Without it, integrated authentication is used.",
         example: "dtutil /SQL Load /SourceUser etl /SourcePassword env:SQL_PW /EXISTS" },
     Switch { id: Id::Sql, role: Role::Source, name: "SQL", min: 2, arg: Arg::Required, value: "PackagePath",
         doc: "The source package is in msdb: Folder\\Name.",
-        example: "dtutil /SQL Finance\\Load /COPY FILE;Load.dtsx" },
+        example: "dtutil /SQL \"Finance\\Load\" /COPY \"FILE;Load.dtsx\"" },
     long(Id::DryRun, "dry-run", "",
         "parse and validate, print the plan as JSON (passwords as ***), touch nothing"),
     long(Id::Json, "json", "", "print results as JSON lines"),
@@ -293,6 +293,18 @@ pub fn lookup(token: &str) -> Match {
         1 => Match::TooShort(prefix_of[0]),
         _ => Match::Ambiguous(prefix_of),
     }
+}
+
+/// The switch a mistyped name was probably meant to be (`/COPPY` -> /C[opy]): the one
+/// closest in spelling, at most two edits away.
+pub fn nearest(token: &str) -> Option<&'static Switch> {
+    let typed = token.to_ascii_lowercase();
+    SWITCHES
+        .iter()
+        .map(|s| (strsim::levenshtein(&typed, &s.name.to_ascii_lowercase()), s))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, s)| s)
 }
 
 /// A long option by its full name (without `--`).

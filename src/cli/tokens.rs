@@ -75,8 +75,13 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
         let switch = resolve(token, body)?;
         if switch.id == Id::Dump {
             // Before its value: the answer is the same whatever the process id.
+            let named = if token.eq_ignore_ascii_case("/Dump") {
+                String::new()
+            } else {
+                " (/Dump)".to_string()
+            };
             return Err(Error::command_line(format!(
-                "{token} (/Dump) makes debug dumps of running dtexec processes, which exist only on Windows; it is not supported on this platform"
+                "{token}{named} makes debug dumps of running dtexec processes, which exist only on Windows; it is not supported on this platform"
             )));
         }
         let value = match switch.arg {
@@ -98,6 +103,11 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
                 {
                     i += 1;
                     Some(next.clone())
+                }
+                // `/H /Encrypt`: the last argument after /H is the topic, however spelt.
+                Some(next) if switch.id == Id::Help && i + 1 == args.len() => {
+                    i += 1;
+                    Some(next.trim_start_matches(['/', '-']).to_string())
                 }
                 _ => None,
             },
@@ -213,9 +223,13 @@ fn resolve(token: &str, body: &str) -> Result<&'static Switch> {
                     });
                 }
             }
-            Err(Error::command_line(format!(
-                "unknown option `{token}` (dtutil /? lists the options)"
-            )))
+            Err(Error::command_line(match switches::nearest(body) {
+                Some(s) => format!(
+                    "unknown option `{token}`: did you mean {}? (dtutil /? lists the options)",
+                    s.display()
+                ),
+                None => format!("unknown option `{token}` (dtutil /? lists the options)"),
+            }))
         }
     }
 }

@@ -264,9 +264,12 @@ impl Opened<'_> {
             .unwrap_or(Algorithm::TripleDes);
         let write_password = || -> Result<&str, PackageError> {
             write_password.ok_or_else(|| {
-                PackageError::Unsupported(format!(
-                "protection level {level_after} needs a password (the fourth field of /ENCRYPT)"
-            ))
+                PackageError::Unsupported(if keep {
+                    // `/I` alone keeps the level: the password is the one it was saved with.
+                    format!("protection level {level_after} is kept, which needs the package's password: give it with /Decrypt")
+                } else {
+                    format!("protection level {level_after} needs a password (the fourth field of /ENCRYPT)")
+                })
             })
         };
         if level_after.needs_password() {

@@ -159,7 +159,9 @@ impl Store for FileStore {
 fn folder_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
     let msg = format!("{what} `{}`: {e}", path.display());
     match e.kind() {
-        ErrorKind::NotFound => StoreError::NotFound(msg),
+        ErrorKind::NotFound => {
+            StoreError::NotFound(format!("{what} `{}`: no such folder", path.display()))
+        }
         ErrorKind::PermissionDenied => StoreError::PermissionDenied(msg),
         _ => StoreError::Failed(msg),
     }

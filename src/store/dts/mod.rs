@@ -212,8 +212,19 @@ impl DtsStore {
                             .map(zeroize::Zeroizing::new);
                     }
                 }
+                let no_login = creds.user.is_none();
+                let store = super::open(&Location::Sql(creds), &self.stores).map_err(|e| match e {
+                    // /SourceUser does not apply to DTS: name what does.
+                    StoreError::Failed(m) if no_login && m.contains("integrated") => {
+                        StoreError::Failed(format!(
+                            "package store root `{}` is in msdb on `{server}`, which dtutil reached through the SSIS service's Windows identity; integrated authentication is not available in this build: set DTUTIL_STORE_SQL_USER and DTUTIL_STORE_SQL_PASSWORD to a SQL login for it, or DTUTIL_SQL_ACCESS_TOKEN to an Azure AD access token",
+                            root.name
+                        ))
+                    }
+                    other => other,
+                })?;
                 RootStore {
-                    store: super::open(&Location::Sql(creds), &self.stores)?,
+                    store,
                     layout: Layout::Msdb,
                 }
             }

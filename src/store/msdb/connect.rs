@@ -231,9 +231,10 @@ impl Target {
             )));
         }
         let level = match encrypt.as_str() {
-            "on" | "true" | "yes" | "required" | "mandatory" => EncryptionLevel::Required,
+            // Only the documented words: a typo must not quietly choose a TLS mode.
+            "on" => EncryptionLevel::Required,
             "strict" => EncryptionLevel::Strict,
-            "off" | "false" | "no" | "optional" => EncryptionLevel::Off,
+            "off" => EncryptionLevel::Off,
             other => {
                 return Err(fail(format!(
                     "{ENV_ENCRYPT}=`{other}`: expected on (the default: TLS required, certificate verified), strict (TDS 8.0, SQL Server 2022+) or off"
@@ -305,7 +306,7 @@ impl Target {
     }
 
     fn encrypt_off(&self) -> bool {
-        ["off", "false", "no", "optional"].contains(&self.encrypt.as_str())
+        self.encrypt == "off"
     }
 
     fn handshake_failure(error: &StoreError) -> bool {
@@ -347,6 +348,9 @@ impl Target {
         let mut hint = String::from(
             "Check the server name and port (host or host,port; the default port is 1433), that SQL Server accepts TCP connections there, and that no firewall blocks the port",
         );
+        if self.server == "(local)" {
+            hint.push_str("; `(local)` is the local default instance (localhost:1433), what dtutil uses when no /SourceServer or /DestServer is given: name the server there");
+        }
         if self.addr.instance.is_some() {
             hint.push_str("; for a named instance, that the SQL Server Browser service runs and UDP port 1434 is open (or give host,port instead)");
         }
@@ -394,7 +398,8 @@ impl Target {
                         ))
                     }
                     _ => StoreError::Failed(format!(
-                        "SQL Server `{server}`: the connection failed while {doing} ({message})"
+                        "SQL Server `{server}`: the connection failed while {doing} ({})",
+                        without_driver_advice(message)
                     )),
                 }
             }
@@ -412,7 +417,8 @@ impl Target {
                 if message.contains("browser") || message.contains("SQL browser") =>
             {
                 StoreError::Failed(format!(
-                    "cannot reach SQL Server `{server}`: {message}. {}",
+                    "cannot reach SQL Server `{server}`: {}. {}",
+                    message.trim_end_matches('.'),
                     self.reach_hint()
                 ))
             }
@@ -424,7 +430,10 @@ impl Target {
                     self.tls_hint()
                 ))
             }
-            other => StoreError::Failed(format!("SQL Server `{server}`: {other} (while {doing})")),
+            other => StoreError::Failed(format!(
+                "SQL Server `{server}`: {} (while {doing})",
+                without_driver_advice(&other.to_string())
+            )),
         }
     }
 
@@ -433,6 +442,9 @@ impl Target {
         let server = &self.server;
         let user = self.user.as_deref().unwrap_or("(token)");
         match code {
+            18456 if self.user.is_none() => StoreError::PermissionDenied(format!(
+                "login failed with the Azure AD access token ({ENV_TOKEN}) on SQL Server `{server}` (error 18456). Check that the token has not expired (they last about an hour), that it was issued for https://database.windows.net/, and that its identity has a login (or a contained user) on the server with a user in msdb"
+            )),
             18456 => StoreError::PermissionDenied(format!(
                 "login failed for user '{user}' on SQL Server `{server}` (error 18456). Check the user name and the password (passwords are case-sensitive), that the login exists and is enabled, and that the server accepts SQL Server authentication (mixed mode)"
             )),
@@ -467,12 +479,69 @@ impl Target {
     }
 }
 
+/// The driver's own advice names its API (`tracing`, `Config::...`), which a dtutil
+/// user cannot act on: those sentences are left out.
+fn without_driver_advice(message: &str) -> String {
+    let kept: Vec<&str> = message
+        .split(". ")
+        .filter(|sentence| !sentence.contains("tracing") && !sentence.contains("Config::"))
+        .collect();
+    kept.join(". ")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::ServerAddr;
+    use super::{without_driver_advice, ConnectOptions, ServerAddr, SqlCredentials, Target};
 
     fn addr(s: &str) -> ServerAddr {
         ServerAddr::parse(Some(s)).unwrap()
+    }
+
+    #[test]
+    fn a_failed_token_login_does_not_talk_about_passwords() {
+        let options = ConnectOptions {
+            access_token: Some("eyJ0".into()),
+            ..ConnectOptions::default()
+        };
+        let creds = SqlCredentials {
+            server: Some("mi.example.net,1433".into()),
+            ..SqlCredentials::default()
+        };
+        let target = Target::new(&creds, &options).unwrap();
+        let m = target
+            .server_error(18456, "Login failed", "connecting")
+            .to_string();
+        assert!(
+            m.contains("Azure AD access token (DTUTIL_SQL_ACCESS_TOKEN)"),
+            "{m}"
+        );
+        assert!(m.contains("expired"), "{m}");
+        assert!(!m.contains("case") && !m.contains("mixed mode"), "{m}");
+    }
+
+    #[test]
+    fn settings_are_the_documented_words_only() {
+        for word in ["yes", "true", "mandatory", "no", "optional"] {
+            let options = ConnectOptions {
+                encrypt: Some(word.into()),
+                ..ConnectOptions::default()
+            };
+            let creds = SqlCredentials {
+                server: Some("db01".into()),
+                user: Some("u".into()),
+                password: None,
+            };
+            let m = Target::new(&creds, &options).err().unwrap().to_string();
+            assert!(m.contains("expected on"), "{word}: {m}");
+        }
+    }
+
+    #[test]
+    fn the_drivers_advice_about_its_own_api_is_left_out() {
+        let m = without_driver_advice(
+            "handshake timed out. Enable `tracing` for details. Set Config::handshake_timeout to wait longer",
+        );
+        assert_eq!(m, "handshake timed out");
     }
 
     #[test]

@@ -78,10 +78,13 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
 fn main() -> ExitCode {
     let config = match parse(std::env::args().skip(1).collect()) {
         Ok(c) => c,
+        // `--help` is an answer, not a mistake: stdout and exit 0.
+        Err(e) if e.is_empty() => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("msdb-testserver: {e}");
-            }
+            eprintln!("msdb-testserver: {e}");
             eprint!("{USAGE}");
             return ExitCode::from(2);
         }
