@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::error::{ExitCode, Result};
 use crate::ops::{self, output::Printer};
 use crate::plan::{Action, Command};
-use crate::{batch, cli, inspect, project};
+use crate::{batch, cli, inspect, ir, project};
 use std::ffi::OsString;
 
 /// Runs one command line (without the program name); returns the exit code.
@@ -50,5 +50,6 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
             }
             None => batch::run(&plan, config, printer),
         },
+        Command::Ir(plan) => ir::run(&plan, config, printer),
     }
 }

@@ -5,7 +5,8 @@
 //!   [`config::Config`], then dispatch;
 //! - [`cli`]: argv (dtutil's switches and the subcommands) becomes a validated
 //!   [`plan::Command`];
-//! - the commands: [`batch`], [`project`]'s runner, [`inspect`], and [`ops`] for
+//! - the commands: [`batch`], [`project`]'s runner, [`inspect`], [`ir`] (the Azure-SSIS
+//!   IR through [`arm`], Azure Resource Manager), and [`ops`] for
 //!   dtutil's own actions (the per-package work, output, secrets), which the others use;
 //! - [`plan`]: the validated commands, plain data;
 //! - [`store`]: where packages live, behind one interface;
@@ -15,6 +16,7 @@
 //!   dumps, literal passwords wiped from argv.
 
 pub mod app;
+pub mod arm;
 pub mod batch;
 pub mod cli;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod crypto;
 pub mod error;
 pub mod hardening;
 pub mod inspect;
+pub mod ir;
 pub mod ops;
 pub mod package;
 pub mod plan;

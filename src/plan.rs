@@ -8,6 +8,8 @@
 //! env var. Domain types come from below (`crypto`, `package`); nothing here is
 //! re-exported.
 
+pub mod ir;
+
 use crate::crypto::Algorithm;
 use crate::package::ProtectionLevel;
 use serde::Serialize;
@@ -339,6 +341,8 @@ pub enum Command {
     Project(ProjectPlan),
     /// `dtutil batch`: a whole migration in one run (SPEC 6).
     Batch(Box<BatchPlan>),
+    /// `dtutil ir`: the Azure-SSIS IR through ARM (issue 15).
+    Ir(Box<ir::IrPlan>),
     Version,
 }
 

@@ -13,6 +13,7 @@ mod batch;
 mod fields;
 mod help;
 mod inspect;
+mod ir;
 mod oneline;
 mod project;
 mod subcommands;

@@ -1,7 +1,7 @@
 //! The subcommands beyond dtutil (`dtutil NAME ...`): one table with each one's
 //! summary line, help and parser. Each parser (clap) lives in its own file under `cli/`.
 
-use super::{batch, help_plan, inspect, project};
+use super::{batch, help_plan, inspect, ir, project};
 use crate::error::{Error, Result};
 use crate::plan::Command;
 
@@ -40,6 +40,13 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
         about: "a whole migration in one run: directories, msdb, package store, Azure Files",
         help: batch::help,
         parse: batch::parse,
+    },
+    Subcommand {
+        name: "ir",
+        usage: "status|stores|run|running|stop [--ir ID] [--json]",
+        about: "the Azure-SSIS IR through ARM: state, package stores, run, list and stop packages",
+        help: ir::help,
+        parse: ir::parse,
     },
 ];
 

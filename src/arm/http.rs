@@ -1,0 +1,259 @@
+//! JSON over HTTPS for ARM, the token authorities and Key Vault: one ureq agent (the
+//! stack the Azure Files store uses), an extra trusted CA from `DTUTIL_ARM_CA`, and
+//! retries with jittered backoff on 408/429/5xx and transport failures, honouring
+//! `Retry-After`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use ureq::http;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// Retries and timeouts: the `DTUTIL_AZURE_*` settings the Azure Files store reads too.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl RetryPolicy {
+    /// `DTUTIL_AZURE_RETRIES`, `DTUTIL_AZURE_RETRY_DELAY_MS`, `DTUTIL_AZURE_TIMEOUT` (seconds).
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> std::result::Result<Self, String> {
+        let mut p = Self {
+            retries: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
+            timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(15),
+        };
+        if let Some(v) = get("DTUTIL_AZURE_RETRIES") {
+            p.retries = v.trim().parse().map_err(|_| {
+                format!("DTUTIL_AZURE_RETRIES must be a number of retries (0 or more), not `{v}`")
+            })?;
+        }
+        if let Some(v) = get("DTUTIL_AZURE_RETRY_DELAY_MS") {
+            let ms: u64 = v.trim().parse().map_err(|_| {
+                format!("DTUTIL_AZURE_RETRY_DELAY_MS must be milliseconds, not `{v}`")
+            })?;
+            p.base_delay = Duration::from_millis(ms);
+        }
+        if let Some(v) = get("DTUTIL_AZURE_TIMEOUT") {
+            let secs: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                .ok_or_else(|| format!("DTUTIL_AZURE_TIMEOUT must be seconds (> 0), not `{v}`"))?;
+            p.timeout = Duration::from_secs_f64(secs);
+            p.connect_timeout = p.connect_timeout.min(p.timeout);
+        }
+        Ok(p)
+    }
+}
+
+/// An answer: status and body (JSON when it parses).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+pub struct Http {
+    agent: ureq::Agent,
+    policy: RetryPolicy,
+}
+
+fn retryable(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+impl Http {
+    /// `extra_ca`: PEM certificates trusted besides the system's roots.
+    pub fn new(extra_ca: Option<&str>, policy: RetryPolicy) -> Result<Self> {
+        let mut builder = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(policy.timeout))
+            .timeout_connect(Some(policy.connect_timeout))
+            .max_redirects(0)
+            .user_agent(format!("dtutil/{}", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = extra_ca {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::failure(format!("DTUTIL_ARM_CA: cannot read `{path}`: {e}")))?;
+            let mut roots: Vec<Certificate<'static>> = Vec::new();
+            for item in ureq::tls::parse_pem(&pem) {
+                if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+                    roots.push(c);
+                }
+            }
+            if roots.is_empty() {
+                return Err(Error::failure(format!(
+                    "DTUTIL_ARM_CA: `{path}` holds no PEM certificate"
+                )));
+            }
+            // The extra CA is added to the system's roots, not put in their place.
+            for der in rustls_native_certs::load_native_certs().certs {
+                roots.push(Certificate::from_der(der.as_ref()).to_owned());
+            }
+            builder = builder.tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::new_with_certs(&roots))
+                    .build(),
+            );
+        }
+        Ok(Self {
+            agent: ureq::Agent::new_with_config(builder.build()),
+            policy,
+        })
+    }
+
+    /// Sends a request, retrying transient failures; any status is returned.
+    /// `headers` may hold a bearer token: it never appears in an error.
+    pub fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Answer> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let last = attempt > self.policy.retries;
+            match self.once(method, url, headers, body) {
+                Ok((answer, retry_after)) => {
+                    if retryable(answer.status) && !last {
+                        std::thread::sleep(self.delay(attempt, retry_after));
+                        continue;
+                    }
+                    return Ok(answer);
+                }
+                Err(e) => {
+                    let transient = matches!(
+                        e,
+                        ureq::Error::Io(_)
+                            | ureq::Error::Timeout(_)
+                            | ureq::Error::ConnectionFailed
+                            | ureq::Error::Protocol(_)
+                    );
+                    if transient && !last {
+                        std::thread::sleep(self.delay(attempt, None));
+                        continue;
+                    }
+                    let origin = origin_of(url);
+                    let tries = if attempt > 1 {
+                        format!(" (after {attempt} attempts)")
+                    } else {
+                        String::new()
+                    };
+                    let why = match &e {
+                        ureq::Error::Timeout(_) => "no answer in time (DTUTIL_AZURE_TIMEOUT sets the limit in seconds)".to_string(),
+                        ureq::Error::HostNotFound => "host not found".to_string(),
+                        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => format!("TLS failed: {e} (a private CA can be trusted with DTUTIL_ARM_CA=PEM file)"),
+                        other => other.to_string(),
+                    };
+                    return Err(Error::failure(format!("{origin}: {why}{tries}")));
+                }
+            }
+        }
+    }
+
+    fn once(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> std::result::Result<(Answer, Option<Duration>), ureq::Error> {
+        let mut b = http::Request::builder().method(method).uri(url);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        let response = match body {
+            Some(body) => self.agent.run(b.body(body)?)?,
+            None if method == "POST" || method == "PUT" => self.agent.run(b.body(&[][..])?)?,
+            None => self.agent.run(b.body(())?)?,
+        };
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let (parts, mut body) = response.into_parts();
+        let bytes = body.with_config().limit(64 * 1024 * 1024).read_to_vec()?;
+        Ok((
+            Answer {
+                status: parts.status.as_u16(),
+                body: bytes,
+            },
+            retry_after,
+        ))
+    }
+
+    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << (retry - 1).min(16))
+            .min(self.policy.max_delay);
+        let d = exp.mul_f64(rand::random::<f64>() + 0.5);
+        match retry_after {
+            Some(ra) => d.max(ra.min(Duration::from_secs(60))),
+            None => d,
+        }
+    }
+}
+
+/// `https://host[:port]` of a URL, for messages (never a path or query: they may carry
+/// a SAS or a token).
+pub fn origin_of(url: &str) -> String {
+    let rest_at = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[rest_at..].find('/') {
+        Some(i) => url[..rest_at + i].to_string(),
+        None => url.to_string(),
+    }
+}
+
+/// `application/x-www-form-urlencoded` body; values are wiped when dropped.
+pub fn form(pairs: &[(&str, &str)]) -> Zeroizing<String> {
+    let mut s = Zeroizing::new(String::new());
+    for (k, v) in pairs {
+        if !s.is_empty() {
+            s.push('&');
+        }
+        s.push_str(&super::encode(k));
+        s.push('=');
+        s.push_str(&super::encode(v));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_hide_paths() {
+        assert_eq!(
+            origin_of("https://login.example/t/oauth2/v2.0/token?x=1"),
+            "https://login.example"
+        );
+        assert_eq!(origin_of("https://h:1"), "https://h:1");
+        assert_eq!(&*form(&[("a", "b c"), ("d", "e&f")]), "a=b%20c&d=e%26f");
+    }
+}

@@ -1,0 +1,255 @@
+//! The pipeline SSMS's "Run Package" makes: `Pipeline_SSMS_<Name>_<hash>` with one
+//! Execute SSIS Package activity `Activity_SSMS_<Name>` connecting via the IR (SPEC 9).
+//! The hash is the first 8 hex digits of SHA-256 over the activity's settings with secret
+//! values left out, so the same settings reuse the same pipeline and no secret can be
+//! guessed from a name.
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::plan::ir::{PackageRef, RunRequest};
+
+/// A run's settings with its secrets resolved.
+pub struct Secrets {
+    pub package_password: Option<Zeroizing<String>>,
+    pub execution_password: Option<Zeroizing<String>>,
+}
+
+fn secure(value: &str) -> Value {
+    json!({"type": "SecureString", "value": value})
+}
+
+/// `STORE\Folder\Name` -> (`STORE/Folder/Name`, `Name`); `--file PATH` -> (PATH, stem).
+pub fn package_path(package: &PackageRef) -> Result<(String, String, &'static str)> {
+    match package {
+        PackageRef::Store(p) => {
+            let segs: Vec<&str> = p.split(['\\', '/']).collect();
+            if segs.len() < 2 || segs.iter().any(|s| s.trim().is_empty() || *s == "..") {
+                return Err(Error::command_line(format!(
+                    "package `{p}`: expected STORE\\Folder\\Name (a package store of the IR, then the package's folders and name)"
+                )));
+            }
+            let name = segs[segs.len() - 1];
+            let name = name
+                .strip_suffix(".dtsx")
+                .or_else(|| name.strip_suffix(".DTSX"))
+                .unwrap_or(name);
+            let mut path: Vec<&str> = segs[..segs.len() - 1].to_vec();
+            path.push(name);
+            Ok((path.join("/"), name.to_string(), "PackageStore"))
+        }
+        PackageRef::File(f) => {
+            let last = f.rsplit(['\\', '/']).next().unwrap_or(f);
+            let stem = last.rsplit_once('.').map(|(s, _)| s).unwrap_or(last);
+            if stem.is_empty() {
+                return Err(Error::command_line(format!(
+                    "--file `{f}`: expected the path of a .dtsx file"
+                )));
+            }
+            Ok((f.clone(), stem.to_string(), "File"))
+        }
+    }
+}
+
+/// ADF entity names: letters, digits, `_`, `-`; anything else becomes `_`.
+fn entity_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect()
+}
+
+/// The activity's `typeProperties`, with the secrets as given (`None` leaves each
+/// secret's value empty, for the hash).
+fn type_properties(req: &RunRequest, ir: &str, secrets: Option<&Secrets>) -> Result<Value> {
+    let (path, _, kind) = package_path(&req.package)?;
+    let secret = |s: Option<&Zeroizing<String>>| secure(s.map(|z| z.as_str()).unwrap_or(""));
+    let mut location = json!({"type": kind, "packagePath": path});
+    let mut loc_props = Map::new();
+    if req.package_password.is_some() {
+        loc_props.insert(
+            "packagePassword".into(),
+            secret(secrets.and_then(|s| s.package_password.as_ref())),
+        );
+    }
+    if let Some(c) = &req.config {
+        loc_props.insert("configurationPath".into(), json!(c));
+    }
+    if !loc_props.is_empty() {
+        location["typeProperties"] = Value::Object(loc_props);
+    }
+    let mut tp = json!({
+        "connectVia": {"referenceName": ir, "type": "IntegrationRuntimeReference"},
+        "runtime": req.runtime.as_deref().unwrap_or("x64"),
+        "loggingLevel": req.logging_level.as_deref().unwrap_or("Basic"),
+        "packageLocation": location,
+    });
+    let (mut project, mut package) = (Map::new(), Map::new());
+    for (name, value) in &req.params {
+        if let Some(p) = name.strip_prefix("$Project::") {
+            project.insert(p.to_string(), json!({"value": value}));
+        } else {
+            let p = name.strip_prefix("$Package::").unwrap_or(name);
+            package.insert(p.to_string(), json!({"value": value}));
+        }
+    }
+    if !project.is_empty() {
+        tp["projectParameters"] = Value::Object(project);
+    }
+    if !package.is_empty() {
+        tp["packageParameters"] = Value::Object(package);
+    }
+    if !req.connections.is_empty() {
+        let mut cms = Map::new();
+        for (manager, property, value) in &req.connections {
+            let entry = cms
+                .entry(manager.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            entry[property.as_str()] = json!({"value": value});
+        }
+        tp["packageConnectionManagers"] = Value::Object(cms);
+    }
+    if !req.property_overrides.is_empty() {
+        let mut o = Map::new();
+        for (p, v) in &req.property_overrides {
+            o.insert(p.clone(), json!({"value": v, "isSensitive": false}));
+        }
+        tp["propertyOverrides"] = Value::Object(o);
+    }
+    if let Some(p) = &req.log_path {
+        tp["logLocation"] = json!({"logPath": p, "type": "File"});
+    }
+    if let Some(user) = &req.execution_user {
+        let (domain, name) = user.split_once('\\').ok_or_else(|| {
+            Error::command_line(format!("--execution-user `{user}`: expected DOMAIN\\USER"))
+        })?;
+        tp["executionCredential"] = json!({
+            "domain": domain,
+            "userName": name,
+            "password": secret(secrets.and_then(|s| s.execution_password.as_ref())),
+        });
+    }
+    Ok(tp)
+}
+
+/// `(pipeline name, activity name, pipeline body)` for a run of `req` on `ir`.
+pub fn pipeline(req: &RunRequest, ir: &str, secrets: &Secrets) -> Result<(String, String, Value)> {
+    let (_, name, _) = package_path(&req.package)?;
+    let hashed = type_properties(req, ir, None)?;
+    // serde_json's maps are ordered by key, so the text is canonical.
+    let digest = Sha256::digest(hashed.to_string().as_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let safe = entity_safe(&name);
+    let pipeline_name = format!("Pipeline_SSMS_{safe}_{hash}");
+    let activity_name = format!("Activity_SSMS_{safe}");
+    let activity = json!({
+        "name": activity_name,
+        "type": "ExecuteSSISPackage",
+        "typeProperties": type_properties(req, ir, Some(secrets))?,
+        "policy": {"timeout": "7.00:00:00", "retry": 0, "retryIntervalInSeconds": 30},
+    });
+    let body = json!({"properties": {
+        "description": format!("Runs the SSIS package {name} on the Azure-SSIS IR {ir} (made by dtutil ir run)"),
+        "activities": [activity],
+        "annotations": ["dtutil"],
+    }});
+    Ok((pipeline_name, activity_name, body))
+}
+
+/// The package an Execute SSIS Package activity runs on `ir`, if it is one:
+/// its `packagePath`.
+pub fn package_on_ir(activity: &Value, ir: &str) -> Option<String> {
+    if activity.get("type").and_then(Value::as_str) != Some("ExecuteSSISPackage") {
+        return None;
+    }
+    let via = activity
+        .pointer("/typeProperties/connectVia/referenceName")
+        .and_then(Value::as_str)?;
+    if !via.eq_ignore_ascii_case(ir) {
+        return None;
+    }
+    activity
+        .pointer("/typeProperties/packageLocation/packagePath")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::SecretSpec;
+
+    fn req(pw: Option<&str>) -> RunRequest {
+        RunRequest {
+            package: PackageRef::Store(r"FILES\Finance\Load".into()),
+            package_password: pw.map(SecretSpec::parse),
+            config: None,
+            params: vec![
+                ("$Project::Region".into(), "EU".into()),
+                ("Batch".into(), "7".into()),
+            ],
+            property_overrides: vec![],
+            connections: vec![("Src".into(), "ServerName".into(), "db1".into())],
+            runtime: None,
+            logging_level: None,
+            log_path: None,
+            execution_user: None,
+            execution_password: None,
+            wait: false,
+            timeout_secs: None,
+        }
+    }
+
+    #[test]
+    fn same_settings_same_pipeline_and_no_secret_in_the_name() {
+        let s1 = Secrets {
+            package_password: Some(Zeroizing::new("one".into())),
+            execution_password: None,
+        };
+        let s2 = Secrets {
+            package_password: Some(Zeroizing::new("two".into())),
+            execution_password: None,
+        };
+        let (n1, a1, b1) = pipeline(&req(Some("x")), "SsisIr", &s1).unwrap();
+        let (n2, _, _) = pipeline(&req(Some("y")), "SsisIr", &s2).unwrap();
+        assert_eq!(n1, n2);
+        assert!(
+            n1.starts_with("Pipeline_SSMS_Load_") && n1.len() == "Pipeline_SSMS_Load_".len() + 8
+        );
+        assert_eq!(a1, "Activity_SSMS_Load");
+        let tp = &b1["properties"]["activities"][0]["typeProperties"];
+        assert_eq!(tp["packageLocation"]["packagePath"], "FILES/Finance/Load");
+        assert_eq!(
+            tp["packageLocation"]["typeProperties"]["packagePassword"]["value"],
+            "one"
+        );
+        assert_eq!(tp["projectParameters"]["Region"]["value"], "EU");
+        assert_eq!(
+            tp["packageConnectionManagers"]["Src"]["ServerName"]["value"],
+            "db1"
+        );
+        let (n3, _, _) = pipeline(&req(None), "SsisIr", &s1).unwrap();
+        assert_ne!(n1, n3);
+    }
+
+    #[test]
+    fn package_paths() {
+        let p = |s: &str| package_path(&PackageRef::Store(s.into()));
+        assert_eq!(p(r"S\F\N.dtsx").unwrap().0, "S/F/N");
+        assert!(p("OnlyName").is_err());
+        assert!(p(r"S\..\N").is_err());
+        let f = package_path(&PackageRef::File(
+            r"\\a.file.core.windows.net\s\x\Load.dtsx".into(),
+        ))
+        .unwrap();
+        assert_eq!((f.1.as_str(), f.2), ("Load", "File"));
+    }
+}

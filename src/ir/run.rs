@@ -1,0 +1,225 @@
+//! `dtutil ir run`: put the pipeline, start a run, and with `--wait` follow it to its
+//! end. Ctrl-C stops the waiting, never the run.
+
+use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::activity::{self, Secrets};
+use super::{get_ir, get_run, human, iso, not_started, str_at};
+use crate::arm::encode;
+use crate::arm::{Arm, Target};
+use crate::error::{Error, ExitCode, Result};
+use crate::ops::output::Printer;
+use crate::ops::secrets;
+use crate::plan::ir::{PackageRef, RunRequest};
+use crate::plan::OutputMode;
+
+/// How often `--wait` asks (DTUTIL_IR_POLL_MS overrides, for tests).
+fn poll_interval(get: &dyn Fn(&str) -> Option<String>) -> Duration {
+    get("DTUTIL_IR_POLL_MS")
+        .and_then(|v| v.trim().parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(3))
+}
+
+pub fn run(
+    arm: &Arm,
+    req: &RunRequest,
+    get: &dyn Fn(&str) -> Option<String>,
+    printer: &mut Printer,
+) -> Result<ExitCode> {
+    let secrets = Secrets {
+        package_password: secrets::resolve_opt(
+            req.package_password.as_ref(),
+            "--package-password",
+        )?,
+        execution_password: secrets::resolve_opt(
+            req.execution_password.as_ref(),
+            "--execution-password",
+        )?,
+    };
+    let ir = get_ir(arm)?;
+    let state = str_at(&ir, "/properties/state");
+    if state != "Started" {
+        return Err(not_started(&arm.ir.name, state));
+    }
+    if let PackageRef::Store(p) = &req.package {
+        let store = p.split(['\\', '/']).next().unwrap_or("");
+        let known = super::stores::store_refs(&ir);
+        if !known.iter().any(|(n, _)| n.eq_ignore_ascii_case(store)) {
+            let names: Vec<&str> = known.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(Error::not_found(format!(
+                "package `{p}`: '{store}' is not a package store of IR {} (its stores: {})",
+                arm.ir.name,
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        }
+    }
+    let (pipeline, _activity, body) = activity::pipeline(req, &arm.ir.name, &secrets)?;
+    let path = format!("/pipelines/{}", encode(&pipeline));
+    arm.call("PUT", &path, Some(&body), Target::Pipeline(&pipeline))?;
+    drop(body);
+    let created = arm.call(
+        "POST",
+        &format!("{path}/createRun"),
+        Some(&json!({})),
+        Target::Pipeline(&pipeline),
+    )?;
+    let run_id = str_at(&created, "/runId").to_string();
+    if run_id.is_empty() {
+        return Err(Error::failure("ARM started a run but returned no runId"));
+    }
+    printer.json(&json!({"pipeline": pipeline, "run_id": run_id, "status": "Queued"}));
+    printer.line(&format!("pipeline {pipeline}"));
+    printer.line(&format!("run {run_id}"));
+    if !req.wait {
+        return Ok(ExitCode::Success);
+    }
+    wait(
+        arm,
+        &run_id,
+        req.timeout_secs.map(Duration::from_secs),
+        printer,
+    )
+}
+
+fn wait(
+    arm: &Arm,
+    run_id: &str,
+    timeout: Option<Duration>,
+    printer: &mut Printer,
+) -> Result<ExitCode> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // Fails only when a handler is already set; waiting then ends by timeout only.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+    let spinner =
+        (printer.mode == OutputMode::Text && std::io::stderr().is_terminal()).then(|| {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.enable_steady_tick(Duration::from_millis(120));
+            s
+        });
+    let started = Instant::now();
+    let poll = poll_interval();
+    let mut last = String::new();
+    let ir = format!(
+        "{}/{}/{}/{}",
+        arm.ir.subscription, arm.ir.resource_group, arm.ir.factory, arm.ir.name
+    );
+    let stop_hint = format!("stop it with: dtutil ir stop {run_id} --ir {ir}");
+    loop {
+        let run = get_run(arm, run_id)?;
+        let status = str_at(&run, "/status").to_string();
+        if status != last {
+            if let Some(s) = &spinner {
+                s.suspend(|| ());
+            }
+            printer.json(&json!({"run_id": run_id, "status": status, "at": iso(std::time::SystemTime::now())}));
+            printer.line(&format!("{status} after {}", human(started.elapsed())));
+            last = status.clone();
+        }
+        if let Some(s) = &spinner {
+            s.set_message(format!(
+                "run {run_id}: {status} ({})",
+                human(started.elapsed())
+            ));
+        }
+        match status.as_str() {
+            "Succeeded" => {
+                if let Some(s) = spinner {
+                    s.finish_and_clear();
+                }
+                return Ok(ExitCode::Success);
+            }
+            "Failed" | "Cancelled" => {
+                if let Some(s) = spinner {
+                    s.finish_and_clear();
+                }
+                let messages = failure_messages(arm, run_id, &run);
+                for m in &messages {
+                    printer.line(&format!("  {m}"));
+                }
+                printer.json(&json!({"run_id": run_id, "status": status, "messages": messages}));
+                return Err(Error::failure(format!(
+                    "run {run_id} {}{}",
+                    if status == "Failed" {
+                        "failed"
+                    } else {
+                        "was cancelled"
+                    },
+                    messages
+                        .first()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                )));
+            }
+            _ => {}
+        }
+        if timeout.is_some_and(|t| started.elapsed() >= t) {
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
+            return Err(Error::failure(format!(
+                "run {run_id} is still {status} after {}; stopped waiting, the run goes on ({stop_hint})",
+                human(started.elapsed())
+            )));
+        }
+        let until = Instant::now() + poll;
+        while Instant::now() < until {
+            if interrupted.load(Ordering::SeqCst) {
+                if let Some(s) = spinner {
+                    s.finish_and_clear();
+                }
+                return Err(Error::failure(format!(
+                    "stopped waiting (Ctrl-C); run {run_id} goes on ({stop_hint})"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50).min(poll));
+        }
+    }
+}
+
+/// The activity runs' `OperationErrorMessages` and error messages, else the run's.
+fn failure_messages(arm: &Arm, run_id: &str, run: &Value) -> Vec<String> {
+    let now = std::time::SystemTime::now();
+    let body = json!({
+        "lastUpdatedAfter": iso(now - Duration::from_secs(40 * 24 * 3600)),
+        "lastUpdatedBefore": iso(now + Duration::from_secs(300)),
+    });
+    let path = format!("/pipelineruns/{}/queryActivityruns", encode(run_id));
+    let mut out = Vec::new();
+    if let Ok(v) = arm.call("POST", &path, Some(&body), Target::Run(run_id)) {
+        for a in v
+            .get("value")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ops = str_at(a, "/output/OperationErrorMessages");
+            for line in ops.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                out.push(line.to_string());
+            }
+            let msg = str_at(a, "/error/message");
+            if ops.is_empty() && !msg.is_empty() {
+                out.push(format!("{}: {msg}", str_at(a, "/activityName")));
+            }
+        }
+    }
+    if out.is_empty() {
+        let m = str_at(run, "/message");
+        if !m.is_empty() {
+            out.push(m.to_string());
+        }
+    }
+    out
+}

@@ -1,0 +1,96 @@
+//! `dtutil ir ...` (issue 15) as validated data: which IR, which action, the run's
+//! settings. Passwords stay [`SecretSpec`]s until the command needs them.
+
+use super::SecretSpec;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IrPlan {
+    /// `--ir` (else `DTUTIL_IR` is read when the command runs).
+    pub ir: Option<String>,
+    /// One JSON object per line.
+    pub json: bool,
+    pub action: IrAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IrAction {
+    Status,
+    Stores,
+    Run(Box<RunRequest>),
+    /// Runs that are Queued, InProgress or Canceling, updated within `since`.
+    Running {
+        since: Since,
+    },
+    Stop(StopTarget),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopTarget {
+    Run(String),
+    /// `STORE\Folder\Name`: every running run of that package.
+    Package(String),
+}
+
+/// How far back `running` looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since {
+    pub seconds: u64,
+}
+
+impl Since {
+    pub const DEFAULT: Since = Since {
+        seconds: 3 * 24 * 3600,
+    };
+
+    /// `3d`, `12h`, `30m`, `90s` or a number of seconds.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+            Some((i, _)) => (&s[..i], &s[i..]),
+            None => (s, "s"),
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("--since `{s}`: expected a duration such as 3d, 12h, 30m"))?;
+        let mult = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(format!("--since `{s}`: the unit is one of s, m, h, d")),
+        };
+        Ok(Since {
+            seconds: n.saturating_mul(mult),
+        })
+    }
+}
+
+/// Where the package is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageRef {
+    /// `STORE\Folder\Name` in one of the IR's package stores.
+    Store(String),
+    /// A `.dtsx` on Azure Files or a file share.
+    File(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRequest {
+    pub package: PackageRef,
+    pub package_password: Option<SecretSpec>,
+    pub config: Option<String>,
+    /// `--param NAME=VALUE` (`$Project::` names go to the project parameters).
+    pub params: Vec<(String, String)>,
+    /// `--set PROPERTY_PATH=VALUE`
+    pub property_overrides: Vec<(String, String)>,
+    /// `--connection MANAGER.PROPERTY=VALUE`
+    pub connections: Vec<(String, String, String)>,
+    pub runtime: Option<String>,
+    pub logging_level: Option<String>,
+    pub log_path: Option<String>,
+    /// `DOMAIN\USER`
+    pub execution_user: Option<String>,
+    pub execution_password: Option<SecretSpec>,
+    pub wait: bool,
+    pub timeout_secs: Option<u64>,
+}

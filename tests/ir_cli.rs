@@ -1,0 +1,377 @@
+//! `dtutil ir` end to end against adf-testserver (issue 15): status, stores, run --wait
+//! (pipeline shape and reuse, a failing package), running, stop, and the credentials
+//! (static token, client credentials, managed identity, none, a Reader), with no secret
+//! in any output.
+
+mod ir_support;
+
+use ir_support::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn ok(o: &std::process::Output) -> (String, String) {
+    let (out, err) = text(o);
+    assert_eq!(o.status.code(), Some(0), "stdout:\n{out}\nstderr:\n{err}");
+    (out, err)
+}
+
+fn no_secrets(o: &std::process::Output) {
+    let (out, err) = text(o);
+    for s in [
+        TOKEN,
+        READER,
+        SECRET,
+        "fixture-key-",
+        "fixture-pw-",
+        "pkg-pass-sentinel",
+    ] {
+        assert!(
+            !out.contains(s) && !err.contains(s),
+            "`{s}` leaked:\n{out}\n{err}"
+        );
+    }
+}
+
+#[test]
+fn status_and_stores() {
+    let adf = start(|_| {});
+    let o = dtutil(&["ir", "status"], &adf.env());
+    let (out, _) = ok(&o);
+    assert!(out.contains("state:          Started"), "{out}");
+    assert!(out.contains("nodes:          2"), "{out}");
+    assert!(out.contains("package stores: 2"), "{out}");
+    no_secrets(&o);
+
+    let o = dtutil(&["ir", "stores", "--json"], &adf.env());
+    let (out, _) = ok(&o);
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines[0]["name"], "FILES");
+    assert_eq!(lines[0]["kind"], "AzureFiles");
+    assert_eq!(
+        lines[0]["location"],
+        r"\\acct.file.core.windows.net\ssis\store"
+    );
+    assert_eq!(lines[1]["kind"], "SqlMI");
+    assert_eq!(lines[1]["location"], "127.0.0.1,1433");
+    no_secrets(&o);
+
+    // --ir overrides DTUTIL_IR, in the long form too.
+    let long = format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.DataFactory/factories/{FACTORY}/integrationRuntimes/{IR}");
+    let mut env = adf.env();
+    env.retain(|(k, _)| k != "DTUTIL_IR");
+    ok(&dtutil(&["ir", "status", "--ir", &long], &env));
+    let o = dtutil(&["ir", "status"], &env);
+    assert_eq!(o.status.code(), Some(6), "{:?}", text(&o));
+    assert!(text(&o).1.contains("DTUTIL_IR"));
+}
+
+#[test]
+fn a_stopped_ir_is_exit_1_and_refuses_runs() {
+    let adf = start(|c| c.ir_state = "Stopped".into());
+    let o = dtutil(&["ir", "status"], &adf.env());
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.contains("state:          Stopped"), "{out}");
+    assert!(
+        err.contains("Stopped, not Started") && err.contains("would be refused"),
+        "{err}"
+    );
+    let o = dtutil(&["ir", "run", r"FILES\Finance\Load"], &adf.env());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("Stopped"));
+    assert!(adf.state.pipelines().is_empty());
+}
+
+#[test]
+fn missing_things_say_which() {
+    let adf = start(|_| {});
+    let mut env = adf.env();
+    for (k, v) in env.iter_mut() {
+        if k == "DTUTIL_IR" {
+            *v = format!("{SUB}/{RG}/nofactory/{IR}");
+        }
+    }
+    let o = dtutil(&["ir", "status"], &env);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(text(&o).1.contains("factory 'nofactory'"), "{:?}", text(&o));
+    for (k, v) in env.iter_mut() {
+        if k == "DTUTIL_IR" {
+            *v = format!("{SUB}/{RG}/{FACTORY}/NoIr");
+        }
+    }
+    let o = dtutil(&["ir", "status"], &env);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        text(&o).1.contains("integration runtime 'NoIr' not found"),
+        "{:?}",
+        text(&o)
+    );
+    let o = dtutil(&["ir", "run", r"NOSTORE\Finance\Load"], &adf.env());
+    assert_eq!(o.status.code(), Some(4));
+    assert!(
+        text(&o).1.contains("'NOSTORE' is not a package store"),
+        "{:?}",
+        text(&o)
+    );
+    let o = dtutil(
+        &["ir", "stop", "00000000-0000-0000-0000-000000000000"],
+        &adf.env(),
+    );
+    assert_eq!(o.status.code(), Some(4), "{:?}", text(&o));
+    assert!(text(&o).1.contains("no pipeline run"), "{:?}", text(&o));
+}
+
+#[test]
+fn run_wait_builds_the_ssms_pipeline_and_reuses_it() {
+    let adf = start(|_| {});
+    let mut env = adf.env();
+    env.push(("PKG_PW".into(), "pkg-pass-sentinel".into()));
+    let args = [
+        "ir",
+        "run",
+        r"FILES\Finance\Load",
+        "--wait",
+        "--package-password",
+        "env:PKG_PW",
+        "--param",
+        "$Project::Region=EU",
+        "--logging-level",
+        "Verbose",
+    ];
+    let o = dtutil(&args, &env);
+    let (out, _) = ok(&o);
+    no_secrets(&o);
+    assert!(out.contains("Succeeded after"), "{out}");
+    let pipelines = adf.state.pipelines();
+    assert_eq!(pipelines.len(), 1);
+    let (name, props) = &pipelines[0];
+    let hash = name.strip_prefix("Pipeline_SSMS_Load_").expect(name);
+    assert!(
+        hash.len() == 8 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{name}"
+    );
+    assert!(out.contains(&format!("pipeline {name}")), "{out}");
+    let a = &props["activities"][0];
+    assert_eq!(a["name"], "Activity_SSMS_Load");
+    assert_eq!(a["type"], "ExecuteSSISPackage");
+    let tp = &a["typeProperties"];
+    assert_eq!(tp["connectVia"]["referenceName"], IR);
+    assert_eq!(tp["connectVia"]["type"], "IntegrationRuntimeReference");
+    assert_eq!(tp["packageLocation"]["type"], "PackageStore");
+    assert_eq!(tp["packageLocation"]["packagePath"], "FILES/Finance/Load");
+    assert_eq!(tp["loggingLevel"], "Verbose");
+    assert_eq!(tp["projectParameters"]["Region"]["value"], "EU");
+    // The server keeps the secret as a SecureString (it answers it masked).
+    assert_eq!(
+        tp["packageLocation"]["typeProperties"]["packagePassword"]["type"],
+        "SecureString"
+    );
+    assert_eq!(
+        tp["packageLocation"]["typeProperties"]["packagePassword"]["value"],
+        "pkg-pass-sentinel"
+    );
+
+    // The same settings (another password) reuse the pipeline.
+    env.push(("PKG_PW".into(), "another-pass".into()));
+    ok(&dtutil(&args, &env));
+    assert_eq!(adf.state.pipelines().len(), 1);
+    assert_eq!(adf.statuses().len(), 2);
+
+    // JSON: one object per line.
+    let o = dtutil(
+        &["ir", "run", r"FILES\Finance\Load", "--wait", "--json"],
+        &adf.env(),
+    );
+    let (out, _) = ok(&o);
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["status"], "Succeeded");
+}
+
+#[test]
+fn a_failing_package_exits_1_with_its_messages() {
+    let adf = start(|_| {});
+    let o = dtutil(
+        &["ir", "run", r"FILES\Finance\Broken", "--wait"],
+        &adf.env(),
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("DTS_E_PRIMEOUTPUTFAILED"), "{out}");
+    assert!(err.contains("failed") && err.contains("Broken"), "{err}");
+}
+
+#[test]
+fn running_lists_and_stop_cancels() {
+    let adf = start(|c| c.run_time = Duration::from_secs(60));
+    let o = dtutil(&["ir", "run", r"FILES\Finance\Load"], &adf.env());
+    let (out, _) = ok(&o);
+    let run_id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .expect(&out)
+        .to_string();
+    // Three more, so the listing needs more than one page (page size 2).
+    for _ in 0..2 {
+        ok(&dtutil(&["ir", "run", r"FILES\Finance\Load"], &adf.env()));
+    }
+    ok(&dtutil(&["ir", "run", r"MI\Sales\Daily"], &adf.env()));
+    let o = dtutil(&["ir", "running", "--json"], &adf.env());
+    let (out, _) = ok(&o);
+    let runs: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 4, "{out}");
+    let mine = runs
+        .iter()
+        .find(|r| r["run_id"] == run_id.as_str())
+        .expect(&out);
+    assert_eq!(mine["package"], "FILES/Finance/Load");
+    assert!(mine["pipeline"]
+        .as_str()
+        .unwrap()
+        .starts_with("Pipeline_SSMS_Load_"));
+    assert!(["Queued", "InProgress"].contains(&mine["status"].as_str().unwrap()));
+
+    let o = dtutil(&["ir", "stop", &run_id], &adf.env());
+    ok(&o);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = adf
+            .statuses()
+            .into_iter()
+            .find(|(id, _)| *id == run_id)
+            .unwrap()
+            .1;
+        if st == "Cancelled" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {st}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = dtutil(&["ir", "stop", &run_id], &adf.env());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("Cancelled"), "{:?}", text(&o));
+
+    // By package: the two other Load runs, not the MI one.
+    let o = dtutil(
+        &["ir", "stop", "--package", r"FILES\Finance\Load"],
+        &adf.env(),
+    );
+    let (out, _) = ok(&o);
+    assert_eq!(out.matches("Cancelling run").count(), 2, "{out}");
+    std::thread::sleep(Duration::from_millis(700));
+    let o = dtutil(&["ir", "running", "--json"], &adf.env());
+    let (out, _) = ok(&o);
+    let left: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(left.len(), 1, "{out}");
+    assert_eq!(left[0]["package"], "MI/Sales/Daily");
+}
+
+#[test]
+fn client_credentials_end_to_end_and_a_wrong_secret() {
+    let adf = start(|_| {});
+    let o = dtutil(&["ir", "status"], &adf.client_env(SECRET));
+    ok(&o);
+    no_secrets(&o);
+    let o = dtutil(&["ir", "status"], &adf.client_env("wrong-secret-sentinel"));
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        err.contains("client secret credential") && err.contains("AADSTS7000215"),
+        "{err}"
+    );
+    assert!(!out.contains("wrong-secret-sentinel") && !err.contains("wrong-secret-sentinel"));
+}
+
+#[test]
+fn managed_identity_through_a_local_imds() {
+    let adf = start(|_| {});
+    let mut env = adf.base_env();
+    env.push(("DTUTIL_ARM_MANAGED_IDENTITY".into(), "1".into()));
+    env.push(("DTUTIL_IMDS_ENDPOINT".into(), adf.base()));
+    ok(&dtutil(&["ir", "status"], &env));
+    let mut env = adf.base_env();
+    env.push((
+        "IDENTITY_ENDPOINT".into(),
+        format!("{}/msi/token", adf.base()),
+    ));
+    env.push(("IDENTITY_HEADER".into(), "header-sentinel".into()));
+    let o = dtutil(&["ir", "status"], &env);
+    ok(&o);
+    assert!(!text(&o).0.contains("header-sentinel"));
+}
+
+#[test]
+fn no_credential_lists_what_was_looked_for() {
+    let adf = start(|_| {});
+    let o = dtutil(&["ir", "status"], &adf.base_env());
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    for name in [
+        "DTUTIL_ARM_ACCESS_TOKEN",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "DTUTIL_ARM_MANAGED_IDENTITY",
+        "az login",
+    ] {
+        assert!(err.contains(name), "{name} missing from: {err}");
+    }
+}
+
+#[test]
+fn a_reader_may_look_but_not_run() {
+    let adf = start(|_| {});
+    let mut env = adf.base_env();
+    env.push(("DTUTIL_ARM_ACCESS_TOKEN".into(), READER.into()));
+    ok(&dtutil(&["ir", "stores"], &env));
+    let o = dtutil(&["ir", "run", r"FILES\Finance\Load"], &env);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.contains("Data Factory Contributor") && err.contains("pipelines/write"),
+        "{err}"
+    );
+    no_secrets(&o);
+}
+
+#[test]
+fn throttling_is_retried_after_retry_after() {
+    let adf = start(|c| c.throttle = 1);
+    let t = Instant::now();
+    ok(&dtutil(&["ir", "status"], &adf.env()));
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "Retry-After: 1 was not honoured"
+    );
+}
+
+#[test]
+fn wait_times_out_and_says_how_to_stop() {
+    let adf = start(|c| c.run_time = Duration::from_secs(60));
+    let o = dtutil(
+        &[
+            "ir",
+            "run",
+            r"FILES\Finance\Load",
+            "--wait",
+            "--timeout",
+            "1",
+        ],
+        &adf.env(),
+    );
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.contains("the run goes on") && err.contains("dtutil ir stop"),
+        "{err}"
+    );
+}
