@@ -83,18 +83,15 @@ pub fn run(
     if !req.wait {
         return Ok(ExitCode::Success);
     }
-    wait(
-        arm,
-        &run_id,
-        req.timeout_secs.map(Duration::from_secs),
-        printer,
-    )
+    let timeout = req.timeout_secs.map(Duration::from_secs);
+    wait(arm, &run_id, timeout, poll_interval(get), printer)
 }
 
 fn wait(
     arm: &Arm,
     run_id: &str,
     timeout: Option<Duration>,
+    poll: Duration,
     printer: &mut Printer,
 ) -> Result<ExitCode> {
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -110,7 +107,6 @@ fn wait(
             s
         });
     let started = Instant::now();
-    let poll = poll_interval();
     let mut last = String::new();
     let ir = format!(
         "{}/{}/{}/{}",
