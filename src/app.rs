@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::error::{ExitCode, Result};
 use crate::ops::{self, output::Printer};
-use crate::plan::{Action, Command};
+use crate::plan::{Action, BatchLocation, Command, LocationKind, Plan};
 use crate::{batch, cli, inspect, ir, project};
 use std::ffi::OsString;
 
@@ -34,6 +34,16 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
                 print!("{text}");
                 Ok(ExitCode::Success)
             }
+            _ if !plan.dry_run
+                && uses_package_store(&plan)
+                && ir::dts::wanted(plan.ir.as_deref(), config) =>
+            {
+                ops::run(
+                    &plan,
+                    &ir::dts::store_config(plan.ir.as_deref(), config)?,
+                    printer,
+                )
+            }
             _ => ops::run(&plan, &config.stores, printer),
         },
         Command::Version => {
@@ -42,6 +52,18 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
         }
         Command::Inspect(plan) => inspect::run(&plan, printer),
         Command::Project(plan) => project::run(&plan),
+        Command::Batch(plan)
+            if [&plan.from, &plan.to]
+                .iter()
+                .any(|l| matches!(l, BatchLocation::Dts { .. }))
+                && ir::dts::wanted(plan.ir.as_deref(), config) =>
+        {
+            let config = Config {
+                stores: ir::dts::store_config(plan.ir.as_deref(), config)?,
+                ..config.clone()
+            };
+            batch::run(&plan, &config, printer)
+        }
         Command::Batch(plan) => match &plan.store_config {
             Some(path) => {
                 let mut config = config.clone();
@@ -52,4 +74,22 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
         },
         Command::Ir(plan) => ir::run(&plan, config, printer),
     }
+}
+
+/// Whether a dtutil command reads or writes the package store (`DTS`).
+fn uses_package_store(plan: &Plan) -> bool {
+    let folder = match &plan.action {
+        Action::FolderCreate { folder, .. }
+        | Action::FolderDelete { folder, .. }
+        | Action::FolderDirectory { folder, .. }
+        | Action::FolderExists { folder, .. }
+        | Action::FolderRename { folder, .. } => Some(folder.kind),
+        _ => None,
+    };
+    [
+        plan.source.as_ref().map(|s| s.kind),
+        plan.action.destination().map(|d| d.kind),
+        folder,
+    ]
+    .contains(&Some(LocationKind::Dts))
 }

@@ -219,6 +219,9 @@ pub struct Plan {
     /// `--store-config`: the package store's MsDtsSrvr.ini.xml for DTS locations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_config: Option<String>,
+    /// `--ir`: DTS roots are this Azure-SSIS IR's package stores (else `DTUTIL_IR`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ir: Option<String>,
     /// `--target-version`: the SQL Server release whose SSIS runtime must load the result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_version: Option<u32>,
@@ -330,6 +333,8 @@ pub struct BatchPlan {
     pub target_version: Option<u32>,
     /// `--store-config`: the package store's file, over the environment's.
     pub store_config: Option<String>,
+    /// `--ir`: dts: roots are this Azure-SSIS IR's package stores (else `DTUTIL_IR`).
+    pub ir: Option<String>,
 }
 
 /// Everything the command line can ask for.

@@ -2,9 +2,11 @@
 //! help, failures) run with sentinel passwords, keys and sensitive values. No sentinel may
 //! appear in stdout, stderr, `--json` output, `--dry-run` plans, or any file left in the
 //! work and temp folders, except where the user asked for the value in the clear
-//! (the level 5 source itself).
+//! (the level 5 source itself). The Azure-SSIS IR commands run with sentinel ARM tokens,
+//! client secrets and package passwords too.
 
 mod harden;
+mod ir_support;
 
 use base64::Engine as _;
 use harden::dtutil_path;
@@ -628,4 +630,104 @@ fn help_recommends_env_and_file() {
             "dtutil {args:?}:\n{text}"
         );
     }
+}
+
+/// The Azure-SSIS IR commands (issue 15): ARM tokens, client secrets, package and
+/// execution passwords, and the linked services' secrets never reach an output.
+#[test]
+fn ir_commands_leak_no_arm_secret() {
+    const ARM_TOKEN: &str = "S3NT1NEL-ARM-token";
+    const CLIENT_SECRET: &str = "S3NT1NEL-CLIENT-secret";
+    let adf = ir_support::start(|c| {
+        c.tokens = vec![ARM_TOKEN.into()];
+        c.reader_tokens = vec![format!("{ARM_TOKEN}-reader")];
+        c.clients = vec![ir_support::ClientApp::parse(&format!(
+            "{}:{}:{CLIENT_SECRET}",
+            ir_support::TENANT,
+            ir_support::CLIENT
+        ))
+        .unwrap()];
+    });
+    let mut a = Audit::new();
+    let mut token_env = adf.base_env();
+    token_env.push(("DTUTIL_ARM_ACCESS_TOKEN".into(), ARM_TOKEN.into()));
+    let client_env = |secret: &str| {
+        let mut e = adf.base_env();
+        e.extend([
+            (
+                "AZURE_TENANT_ID".to_string(),
+                ir_support::TENANT.to_string(),
+            ),
+            ("AZURE_CLIENT_ID".into(), ir_support::CLIENT.into()),
+            ("AZURE_CLIENT_SECRET".into(), secret.into()),
+            ("AZURE_AUTHORITY_HOST".into(), adf.base()),
+        ]);
+        e
+    };
+    let mut reader_env = adf.base_env();
+    reader_env.push((
+        "DTUTIL_ARM_ACCESS_TOKEN".into(),
+        format!("{ARM_TOKEN}-reader"),
+    ));
+    let file_pw = format!("file:{}", a.p("pw.txt"));
+    a.run(&["ir", "status"], &token_env);
+    a.run(&["ir", "stores"], &client_env(CLIENT_SECRET));
+    a.run(&["ir", "status"], &client_env(WRONG));
+    let run = [
+        "ir",
+        "run",
+        r"FILES\Finance\Load",
+        "--package-password",
+        LIT,
+        "--execution-user",
+        r"CORP\svc",
+        "--execution-password",
+        "env:AUDIT_PW",
+        "--wait",
+    ];
+    a.run(&run, &token_env);
+    a.run(&run, &reader_env);
+    a.run(
+        &[
+            "ir",
+            "run",
+            r"FILES\Finance\Broken",
+            "--package-password",
+            &file_pw,
+            "--wait",
+        ],
+        &client_env(CLIENT_SECRET),
+    );
+    a.run(
+        &[
+            "ir",
+            "run",
+            r"FILES\Finance\Load",
+            "--package-password",
+            "env:AUDIT_PW",
+        ],
+        &token_env,
+    );
+    a.run(&["ir", "running"], &token_env);
+    a.run(
+        &["ir", "stop", "--package", r"FILES\Finance\Load"],
+        &token_env,
+    );
+    a.run(
+        &["ir", "stop", "00000000-0000-0000-0000-000000000000"],
+        &token_env,
+    );
+    for (cmd, text) in &a.outputs {
+        for s in ["fixture-key-", "fixture-pw-", ARM_TOKEN, CLIENT_SECRET] {
+            assert!(!text.contains(s), "`{s}` in the output of {cmd}:\n{text}");
+        }
+    }
+    a.check();
+    // The server was given the passwords (as SecureStrings): the audit saw real runs.
+    let pipelines = adf.state.pipelines();
+    assert!(pipelines.iter().any(|(_, p)| p.to_string().contains(LIT)));
+    eprintln!(
+        "secrets audit (ir): {} runs, 0 sentinels found",
+        a.outputs.len()
+    );
 }

@@ -105,6 +105,10 @@ struct Cli {
     /// DTUTIL_STORE_CONFIG, then the per-user file).
     #[arg(long, value_name = "PATH")]
     store_config: Option<String>,
+    /// dts: roots are this Azure-SSIS IR's package stores (resource id or S/RG/F/IR;
+    /// default: DTUTIL_IR).
+    #[arg(long, value_name = "ID")]
+    ir: Option<String>,
 }
 
 /// `dtutil batch --help` / `dtutil /H batch`.
@@ -216,6 +220,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
             .map(values::target_year)
             .transpose()?,
         store_config: c.store_config,
+        ir: c.ir,
     })))
 }
 

@@ -86,6 +86,7 @@ fn help_plan(option: Option<String>) -> Plan {
         algorithm: None,
         allow_lost_sensitive: false,
         store_config: None,
+        ir: None,
         target_version: None,
         output: OutputMode::Text,
         dry_run: false,

@@ -42,6 +42,7 @@ pub enum Id {
     Json,
     LongHelp,
     StoreConfig,
+    Ir,
     TargetVersion,
     Version,
 }
@@ -253,6 +254,8 @@ const OPTIONS: &[Switch] = &[
         "refuse to write what that SQL Server runtime (2012-2022) cannot load; note what it upgrades"),
     long(Id::StoreConfig, "store-config", "PATH",
         "the package store's MsDtsSrvr.ini.xml (default: DTUTIL_STORE_CONFIG, then the per-user file)"),
+    long(Id::Ir, "ir", "ID",
+        "DTS roots are this Azure-SSIS IR's package stores (resource id or S/RG/F/IR; default: DTUTIL_IR)"),
     long(Id::Algorithm, "algorithm", "3des|aes256",
         "cipher for re-encrypted values (default: each package's own)"),
     long(Id::AllowLostSensitive, "allow-lost-sensitive", "",

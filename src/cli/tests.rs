@@ -898,3 +898,12 @@ fn store_config_flag() {
     assert_eq!(pl.store_config.as_deref(), Some("cfg.xml"));
     assert!(err(&["/DTS", "x", "/EXISTS", "--store-config"]).contains("MsDtsSrvr"));
 }
+
+#[test]
+fn ir_flag() {
+    let pl = plan(&["/DTS", "FILES\\Fin\\Load", "/EXISTS", "--ir", "s/rg/f/ir"]);
+    assert_eq!(pl.ir.as_deref(), Some("s/rg/f/ir"));
+    // `/I` stays /IDRegenerate: the long option needs its two dashes.
+    assert!(plan(&["/FILE", "a.dtsx", "/COPY", "FILE;b.dtsx", "-I"]).regenerate_id);
+    assert!(err(&["/DTS", "x", "/EXISTS", "--ir"]).contains("IR"));
+}

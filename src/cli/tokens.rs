@@ -20,6 +20,7 @@ pub(super) struct Raw {
     pub(super) algorithm: Option<Algorithm>,
     pub(super) allow_lost_sensitive: bool,
     pub(super) store_config: Option<String>,
+    pub(super) ir: Option<String>,
     pub(super) target_version: Option<u32>,
     pub(super) help: bool,
     pub(super) version: bool,
@@ -180,6 +181,7 @@ fn parse_long(
         Id::StoreConfig => {
             raw.store_config = Some(value("a path to an MsDtsSrvr.ini.xml file")?);
         }
+        Id::Ir => raw.ir = Some(value("an IR: its resource id or S/RG/F/IR")?),
         Id::Algorithm => {
             raw.algorithm = Some(values::algorithm_name(&value("a value: 3des or aes256")?)?);
         }

@@ -137,6 +137,7 @@ pub(super) fn validate(raw: Raw) -> Result<Plan> {
         algorithm: v.raw.algorithm,
         allow_lost_sensitive: v.raw.allow_lost_sensitive,
         store_config: v.raw.store_config.clone(),
+        ir: v.raw.ir.clone(),
         target_version: v.raw.target_version,
         output,
         dry_run: v.raw.dry_run,

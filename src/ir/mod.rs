@@ -2,6 +2,7 @@
 //! its state, its package stores, running packages on it, listing and stopping runs.
 
 pub mod activity;
+pub mod dts;
 mod run;
 pub mod stores;
 

@@ -30,6 +30,9 @@ pub struct StoreConfig {
     pub default_package_store_file: PathBuf,
     /// The built-in package store's `File System` directory.
     pub default_packages_dir: PathBuf,
+    /// The package store's roots given whole (an Azure-SSIS IR's package stores with
+    /// `--ir`): used instead of any configuration file.
+    pub package_store_roots: Option<super::dts::DtsConfig>,
 }
 
 impl fmt::Debug for StoreConfig {
@@ -42,6 +45,7 @@ impl fmt::Debug for StoreConfig {
                 &self.default_package_store_file,
             )
             .field("default_packages_dir", &self.default_packages_dir)
+            .field("package_store_roots", &self.package_store_roots)
             .finish()
     }
 }
@@ -79,6 +83,19 @@ impl StoreConfig {
     /// `--store-config`: the package store's configuration file, over the environment's.
     pub fn with_package_store_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.package_store_file = Some(path.into());
+        self
+    }
+
+    /// The package store's roots, instead of its configuration file (`--ir`).
+    pub fn with_package_store_roots(mut self, roots: super::dts::DtsConfig) -> Self {
+        self.package_store_roots = Some(roots);
+        self
+    }
+
+    /// Sets a store variable (a credential found elsewhere than in the environment: an
+    /// Azure AD token for an IR's SQL Managed Instance).
+    pub fn with_var(mut self, name: &str, value: Zeroizing<String>) -> Self {
+        self.vars.insert(name.to_string(), value);
         self
     }
 

@@ -84,9 +84,13 @@ impl DtsConfig {
         }
     }
 
-    /// The given file (`--store-config`, `DTUTIL_STORE_CONFIG`), else the per-user file
+    /// Roots given whole (`--ir`), else the given file (`--store-config`,
+    /// `DTUTIL_STORE_CONFIG`), else the per-user file
     /// if it exists, else the built-in.
     pub fn load(config: &StoreConfig) -> StoreResult<Self> {
+        if let Some(roots) = &config.package_store_roots {
+            return Ok(roots.clone());
+        }
         if let Some(path) = &config.package_store_file {
             return Self::read(path);
         }
