@@ -413,6 +413,12 @@ impl Command {
                 add_sas(&mut out, &plan.from);
                 add_sas(&mut out, &plan.to);
             }
+            Command::Ir(plan) => {
+                if let ir::IrAction::Run(run) = &plan.action {
+                    add(&mut out, run.package_password.as_ref());
+                    add(&mut out, run.execution_password.as_ref());
+                }
+            }
             Command::Version => {}
         }
         out
