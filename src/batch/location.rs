@@ -55,15 +55,12 @@ impl Location {
                 p.push(file);
                 p.display().to_string()
             }
-            Self::Sql { folder, .. } | Self::Dts { folder } => {
-                let mut parts: Vec<&str> = Vec::new();
-                if !folder.is_empty() {
-                    parts.push(folder);
-                }
-                parts.extend(folders.iter().map(String::as_str));
-                parts.push(name);
-                parts.join("\\")
-            }
+            Self::Sql { folder, .. } | Self::Dts { folder } => path::relative(
+                [folder.as_str()]
+                    .into_iter()
+                    .chain(folders.iter().map(String::as_str))
+                    .chain([name]),
+            ),
             Self::Azure { unc, .. } => path::join_all(
                 unc,
                 folders.iter().map(String::as_str).chain([file.as_str()]),
@@ -189,13 +186,10 @@ impl Location {
             }
             Self::Sql { folder, .. } | Self::Dts { folder } => {
                 for tree in leaves {
-                    let full: Vec<&str> = folder
-                        .split('\\')
-                        .filter(|s| !s.is_empty())
-                        .chain(tree.iter().map(String::as_str))
-                        .collect();
+                    let full =
+                        path::relative(folder.split('\\').chain(tree.iter().map(String::as_str)));
                     if !full.is_empty() {
-                        store.folder_create_all(&full.join("\\")).map_err(failed)?;
+                        store.folder_create_all(&full).map_err(failed)?;
                     }
                 }
             }

@@ -316,11 +316,7 @@ fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 fn folder_path(raw: &str) -> String {
-    raw.split(['\\', '/'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("\\")
+    store::path::relative(raw.split(['\\', '/']).map(str::trim))
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ pub trait Store: Send + Sync {
     /// Creates a folder and the missing folders above it (`A\B\C`: `A`, then `A\B`...).
     fn folder_create_all(&self, path: &str) -> StoreResult<()> {
         let names = path::segments(path, "a folder path")?;
-        create_levels(self, &names, 0, |names| names.join("\\"))
+        create_levels(self, &names, 0, |names| path::relative(names))
     }
 }
 

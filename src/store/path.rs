@@ -104,9 +104,23 @@ pub fn join_all<'a>(base: &str, names: impl IntoIterator<Item = &'a str>) -> Str
     p
 }
 
+/// `A\B\C`: names below a store's root, without the leading `\` (the form msdb and
+/// package store folder paths are handed on in); empty names are skipped, so the root
+/// (no names) is `""`.
+pub fn relative<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    let mut p = String::new();
+    for n in names.into_iter().filter(|n| !n.as_ref().is_empty()) {
+        if !p.is_empty() {
+            p.push('\\');
+        }
+        p.push_str(n.as_ref());
+    }
+    p
+}
+
 /// `\A\B` for messages (the root is `\`).
 pub fn display(names: &[String]) -> String {
-    format!("\\{}", names.join("\\"))
+    format!("\\{}", relative(names))
 }
 
 #[cfg(test)]
@@ -153,6 +167,9 @@ mod tests {
         assert_eq!(join(r"\", "A"), r"\A");
         assert_eq!(join(r"\A\", "B"), r"\A\B");
         assert_eq!(join_all(r"\\h\s\", ["a", "b"]), r"\\h\s\a\b");
+        assert_eq!(relative(["", "A", "", "B"]), r"A\B");
+        assert_eq!(relative::<&str>([]), "");
         assert_eq!(display(&["A".into(), "B".into()]), r"\A\B");
+        assert_eq!(display(&[]), r"\");
     }
 }

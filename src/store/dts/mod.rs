@@ -442,7 +442,7 @@ impl Store for DtsStore {
     /// created.
     fn folder_create_all(&self, path: &str) -> StoreResult<()> {
         let names = segments(path)?;
-        super::create_levels(self, &names, 1, |names| names.join("\\"))
+        super::create_levels(self, &names, 1, |names| store_path::relative(names))
     }
 
     fn folder_delete(&self, parent: &str, name: &str) -> StoreResult<()> {

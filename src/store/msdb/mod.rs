@@ -260,7 +260,7 @@ impl Store for MsdbStore {
             StoreError::NotFound(format!(
                 "cannot write {}: {} does not exist (create it first with /FC SQL;ParentPath;Name)",
                 self.describe(path),
-                self.describe_folder(&folders.join("\\"))
+                self.describe_folder(&crate::store::path::relative(&folders))
             ))
         })?;
         let created = now();

@@ -18,12 +18,7 @@ pub fn package_parts(path: &str) -> Option<(Vec<String>, String)> {
 
 /// The canonical form for messages and comparisons: `\A\B\Name` (the root is `\`).
 pub fn display(path: &str) -> String {
-    let segments = folder_segments(path);
-    if segments.is_empty() {
-        "\\".into()
-    } else {
-        format!("\\{}", segments.join("\\"))
-    }
+    crate::store::path::display(&folder_segments(path))
 }
 
 /// Names compare as under msdb's default collation (case-insensitive; trailing blanks
