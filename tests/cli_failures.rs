@@ -652,3 +652,76 @@ fn failure_table() {
         assert_eq!(snapshot(dir), b, "a real fixture changed");
     }
 }
+
+/// `store::path` is the one check of store paths: `.` and `..` (blanks around them
+/// aside) are command-line errors (exit 6) in every form a store path takes, dtutil's
+/// switches and `batch`'s `dts:` / `SQL:` / `sql://` locations alike, before anything
+/// connects or is written.
+#[test]
+fn dot_segments_in_store_paths_exit_6_in_every_form() {
+    let w = World::new();
+    let src = w.p("clear.dtsx");
+    let out_dir = w.path("batch-out");
+    let out = out_dir.display().to_string();
+    for dot in ["..", ".. ", " ..", " .. ", ".", " . "] {
+        let forms: Vec<Vec<String>> = vec![
+            s(&["/FDi", &format!("DTS;File System\\{dot}\\x")]),
+            s(&["/FDi", &format!("DTS;File System\\{dot}")]),
+            s(&["/SQL", &format!("F\\{dot}\\G"), "/EX"]),
+            s(&["/DTS", &format!("MSDB/{dot}/G"), "/EX"]),
+            s(&["/FILE", &src, "/COPY", &format!("SQL;F\\{dot}\\x")]),
+            s(&[
+                "/FILE",
+                &src,
+                "/COPY",
+                &format!("DTS;File System\\{dot}\\x"),
+            ]),
+            s(&["/FC", &format!("SQL;{dot};x")]),
+            s(&["/FC", &format!("SQL;F;{dot}")]),
+            s(&["/FDe", &format!("DTS;File System;{dot}")]),
+            s(&[
+                "batch",
+                "--from",
+                &format!("dts:File System\\{dot}\\x"),
+                "--to",
+                &out,
+            ]),
+            s(&[
+                "batch",
+                "--from",
+                &format!("sql://h/F/{dot}/x"),
+                "--to",
+                &out,
+            ]),
+            s(&["batch", "--from", &format!("SQL:F\\{dot}"), "--to", &out]),
+            s(&[
+                "batch",
+                "--from",
+                &w.p("."),
+                "--to",
+                &format!("dts:File System\\{dot}"),
+            ]),
+            s(&[
+                "batch",
+                "--from",
+                &w.p("."),
+                "--to",
+                &format!("sql://h/{dot}"),
+            ]),
+        ];
+        for args in forms {
+            let output = dtutil()
+                .args(&args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(6), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("`{}`", dot.trim())) && stderr.contains("never escape"),
+                "{args:?}: the message names neither the segment nor the rule: {stderr}"
+            );
+            assert!(!out_dir.exists(), "{args:?} wrote something");
+        }
+    }
+}

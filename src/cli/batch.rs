@@ -19,7 +19,7 @@
 use super::{clap_error, values};
 use crate::error::{Error, Result};
 use crate::package::ProtectionLevel;
-use crate::plan::{BatchLocation, BatchPlan, Command, SecretSpec, SqlConnection};
+use crate::plan::{BatchLocation, BatchPlan, Command, LocationKind, SecretSpec, SqlConnection};
 use crate::store::{self, azfiles};
 use clap::{CommandFactory, Parser};
 use std::path::{Path, PathBuf};
@@ -232,16 +232,12 @@ impl BatchLocation {
         if raw_t.is_empty() {
             return Err(Error::command_line(format!("{option} is empty")));
         }
-        let dots = |path: &str| -> Result<()> {
-            if store::path::climbs_out(path) {
-                return Err(Error::command_line(format!(
-                    "{option} `{raw}`: `..` is not allowed in store paths"
-                )));
-            }
-            Ok(())
+        let folder = |kind: LocationKind, path: &str| -> Result<String> {
+            let names = values::store_path_names(&format!("{option} `{raw}`"), kind, path)?;
+            Ok(store::path::relative(names))
         };
         if let Some(rest) = strip_ci(raw_t, "sql://") {
-            let (server, folder) = match rest.split_once('/') {
+            let (server, path) = match rest.split_once('/') {
                 Some((s, f)) => (s, f),
                 None => (rest, ""),
             };
@@ -250,23 +246,20 @@ impl BatchLocation {
                     "{option} `{raw}`: no server: use sql://SERVER/Folder (or SQL:Folder with --source-server/--dest-server)"
                 )));
             }
-            dots(folder)?;
             return Ok(BatchLocation::Sql {
                 server: Some(server.trim().to_string()),
-                folder: folder_path(folder),
+                folder: folder(LocationKind::Sql, path)?,
             });
         }
         if let Some(rest) = strip_ci(raw_t, "sql:").or_else(|| strip_ci(raw_t, "sql;")) {
-            dots(rest)?;
             return Ok(BatchLocation::Sql {
                 server: None,
-                folder: folder_path(rest),
+                folder: folder(LocationKind::Sql, rest)?,
             });
         }
         if let Some(rest) = strip_ci(raw_t, "dts:").or_else(|| strip_ci(raw_t, "dts;")) {
-            dots(rest)?;
             return Ok(BatchLocation::Dts {
-                folder: folder_path(rest),
+                folder: folder(LocationKind::Dts, rest)?,
             });
         }
         if let store::Location::AzureFiles(_) = store::Location::file_path(raw_t) {
@@ -315,16 +308,45 @@ fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-fn folder_path(raw: &str) -> String {
-    store::path::relative(raw.split(['\\', '/']).map(str::trim))
-}
-
 #[cfg(test)]
 mod tests {
     use crate::plan::BatchLocation as Location;
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn empty_names_in_store_locations_are_skipped_and_dots_refused() {
+        let sql = |folder: &str| Location::Sql {
+            server: Some("h".into()),
+            folder: folder.into(),
+        };
+        assert_eq!(
+            Location::parse("sql://h/A//B/", "--from").unwrap(),
+            sql("A\\B")
+        );
+        assert_eq!(
+            Location::parse("sql://h/ A / /B", "--from").unwrap(),
+            sql("A\\B")
+        );
+        assert_eq!(
+            Location::parse("dts:\\File System\\\\x\\", "--from").unwrap(),
+            Location::Dts {
+                folder: "File System\\x".into()
+            }
+        );
+        for bad in [
+            "sql://h/A/../B",
+            "sql://h/A/.. ",
+            "SQL: ..\\B",
+            "dts:MSDB\\.",
+            "dts:MSDB\\ . \\x",
+        ] {
+            let e = Location::parse(bad, "--from").unwrap_err();
+            assert_eq!(e.exit, crate::error::ExitCode::CommandLine, "{bad}");
+            assert!(e.message.contains("never escape"), "{bad}: {}", e.message);
+        }
     }
 
     #[test]

@@ -682,6 +682,19 @@ fn source_and_destination_rules() {
     assert!(err(&["/SQL", "", "/EX"]).contains("empty"));
     assert!(err(&["/SQL", "F/../G", "/EX"]).contains("never escape"));
     assert!(err(&["/FILE", "a", "/COPY", "DTS;File System\\..\\x"]).contains("never escape"));
+    // One check (store::path): `.` too, and blanks around a dot do not hide it.
+    for bad in ["F\\.\\G", "F\\.. \\G", "F\\ ..", " . "] {
+        assert!(err(&["/SQL", bad, "/EX"]).contains("never escape"), "{bad}");
+        assert!(
+            err(&["/FDi", &format!("DTS;MSDB\\{bad}")]).contains("never escape"),
+            "{bad}"
+        );
+    }
+    // Empty names (doubled separators) are skipped, as the stores skip them.
+    assert_eq!(
+        plan(&["/SQL", "F\\\\G\\", "/EX"]).source.unwrap().path,
+        "F\\\\G\\"
+    );
     assert_eq!(
         plan(&["/FILE", "../up/a.dtsx", "/EX"]).source.unwrap().path,
         "../up/a.dtsx"

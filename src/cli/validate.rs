@@ -481,13 +481,10 @@ fn location_keyword(
     Ok(kind)
 }
 
-/// Store paths never escape their root.
+/// Store paths never escape their root (FILE paths are the file system's own).
 fn check_store_path(option: &str, kind: LocationKind, path: &str) -> Result<()> {
-    if kind != LocationKind::File && crate::store::path::climbs_out(path) {
-        return Err(Error::command_line(format!(
-            "{option}: `..` is not allowed in {} paths (store paths never escape their root)",
-            kind.keyword()
-        )));
+    if kind != LocationKind::File {
+        values::store_path_names(option, kind, path)?;
     }
     Ok(())
 }
@@ -500,12 +497,11 @@ fn check_folder_name(option: &str, what: &str, name: &str) -> Result<()> {
             "{option}: the {what} is empty"
         )));
     }
-    if !crate::store::path::is_one_name(name) {
-        return Err(Error::command_line(format!(
-            "{option}: the {what} `{name}` must be one folder name, without \\ or / and not . or .. (store paths never escape their root)"
-        )));
-    }
-    Ok(())
+    crate::store::path::check_segment(name).map_err(|e| {
+        Error::command_line(format!(
+            "{option}: the {what} `{name}` must be one folder name, without \\ or / and not . or .. ({e}; store paths never escape their root)"
+        ))
+    })
 }
 
 /// Splits and counts the fields of a semicolon argument.

@@ -5,7 +5,8 @@
 use crate::crypto::Algorithm;
 use crate::error::{Error, Result};
 use crate::package::ProtectionLevel;
-use crate::plan::SecretSpec;
+use crate::plan::{LocationKind, SecretSpec};
+use crate::store::path as store_path;
 
 /// Why a protection level was refused. Each option words it for its own syntax, and
 /// decides for itself whether level 5 fits its destination.
@@ -86,6 +87,22 @@ pub(super) fn algorithm_name(name: &str) -> Result<Algorithm> {
     Algorithm::parse(name).ok_or_else(|| {
         Error::command_line(format!(
             "--algorithm `{name}` is not known: use 3des or aes256"
+        ))
+    })
+}
+
+/// The store path check of every command line, `store::path`'s (the stores apply it
+/// again): `.` and `..` are refused, blanks around them aside, with exit 6; empty names
+/// (doubled separators) are skipped. Returns the path's names.
+pub(super) fn store_path_names(
+    option: &str,
+    kind: LocationKind,
+    path: &str,
+) -> Result<Vec<String>> {
+    store_path::split(path).map_err(|e| {
+        Error::command_line(format!(
+            "{option}: {e} in {} paths (store paths never escape their root)",
+            kind.keyword()
         ))
     })
 }

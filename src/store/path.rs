@@ -19,10 +19,23 @@ pub enum BadPath {
     Separator,
 }
 
-/// The one check of a single name: not `.` or `..`, no NUL, no separator.
+impl std::fmt::Display for BadPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadPath::Dot(s) => write!(f, "`{s}` is not allowed"),
+            BadPath::Nul => f.write_str("a name holds a NUL character"),
+            BadPath::Separator => f.write_str("a name holds a \\ or /"),
+        }
+    }
+}
+
+/// The one check of a single name: not `.` or `..`, no NUL, no separator. Blanks
+/// around a name do not make it another name (every path parser trims them, and some
+/// servers drop them), so ` .. ` is `..`.
 pub fn check_segment(s: &str) -> Result<(), BadPath> {
-    if s == "." || s == ".." {
-        return Err(BadPath::Dot(s.to_string()));
+    let name = s.trim();
+    if name == "." || name == ".." {
+        return Err(BadPath::Dot(name.to_string()));
     }
     if s.contains('\0') {
         return Err(BadPath::Nul);
@@ -47,28 +60,19 @@ pub fn split(path: &str) -> Result<Vec<String>, BadPath> {
     Ok(out)
 }
 
-/// True when a segment of `path` is `..` (blanks around it aside): it would leave the
-/// folder it starts in. For messages that name only that.
-pub fn climbs_out(path: &str) -> bool {
-    path.split(['\\', '/'])
-        .any(|s| matches!(check_segment(s.trim()), Err(BadPath::Dot(d)) if d == ".."))
-}
-
 /// [`split`], with the message every store gives: `what` names the kind of path
 /// ("a package store path (paths never leave their top-level folder)").
 pub fn segments(path: &str, what: &str) -> StoreResult<Vec<String>> {
     split(path).map_err(|e| match e {
-        BadPath::Dot(s) => StoreError::Failed(format!("`{path}`: `{s}` is not allowed in {what}")),
-        BadPath::Nul => StoreError::Failed(format!("`{path}`: a name holds a NUL character")),
-        BadPath::Separator => StoreError::Failed(format!("`{path}`: a name holds a \\ or /")),
+        BadPath::Dot(_) => StoreError::Failed(format!("`{path}`: {e} in {what}")),
+        BadPath::Nul | BadPath::Separator => StoreError::Failed(format!("`{path}`: {e}")),
     })
 }
 
-/// True when `name` is exactly one name: not empty, no separator, not `.` or `..`
-/// (blanks around it aside, which the path parsers trim), no NUL.
+/// True when `name` is exactly one name: not empty (or blank), and [`check_segment`]
+/// passes it.
 pub fn is_one_name(name: &str) -> bool {
-    let trimmed = name.trim();
-    !trimmed.is_empty() && check_segment(trimmed).is_ok() && !name.contains('\0')
+    !name.trim().is_empty() && check_segment(name).is_ok()
 }
 
 /// Checks a name a listing returned before it is joined to anything; `doing` says
@@ -136,9 +140,30 @@ mod tests {
     }
 
     #[test]
-    fn climbing_out_is_a_dot_dot_segment() {
-        assert!(climbs_out(r"A\ .. \B") && climbs_out("../x") && climbs_out(".."));
-        assert!(!climbs_out("A/./B") && !climbs_out("..x/x..") && !climbs_out(""));
+    fn dots_are_refused_with_blanks_around_them() {
+        for (path, dot) in [
+            (r"A\ .. \B", ".."),
+            ("../x", ".."),
+            ("..", ".."),
+            (r"A\.. ", ".."),
+            (r"A\ ..", ".."),
+            ("A/./B", "."),
+            (r"A\ . ", "."),
+        ] {
+            assert_eq!(split(path), Err(BadPath::Dot(dot.into())), "{path:?}");
+        }
+        for s in [".. ", " ..", " . ", "."] {
+            assert!(check_segment(s).is_err(), "{s:?}");
+        }
+        assert_eq!(split("..x/x../.a").unwrap(), vec!["..x", "x..", ".a"]);
+        assert_eq!(split("").unwrap(), Vec::<String>::new());
+        assert_eq!(BadPath::Dot("..".into()).to_string(), "`..` is not allowed");
+    }
+
+    #[test]
+    fn empty_names_are_skipped() {
+        assert_eq!(split(r"\\A\\B//C\ \").unwrap(), vec!["A", "B", "C"]);
+        assert_eq!(split(r"\").unwrap(), Vec::<String>::new());
     }
 
     #[test]
