@@ -112,15 +112,16 @@ pub fn inspect(input: &[u8], password: Option<&str>) -> Result<Info, PackageErro
         bytes: input.len(),
         ..Info::default()
     };
-    let outer = scan::scan(input)?;
+    let (text, encoding) = super::text::decode(input)?;
+    let outer = scan::scan(&text)?;
     if outer.root_user_key {
         info.kind = "package".into();
         info.protection_level = Some(4);
         info.protection_level_name = Some(ProtectionLevel::EncryptAllWithUserKey.name().into());
         info.user_key = Some(1);
-        fill_metadata(&mut info, input, &outer);
+        fill_metadata(&mut info, &text, &outer);
         if info.format.is_none() {
-            info.format = infer_hidden_format(input, &outer);
+            info.format = infer_hidden_format(&text, &outer);
             info.format_inferred = info.format.is_some();
         }
         return Ok(info);
@@ -134,7 +135,7 @@ pub fn inspect(input: &[u8], password: Option<&str>) -> Result<Info, PackageErro
         info.encrypted = Some(1);
         return Ok(info);
     }
-    let opened = open_scanned(input, outer, password)?;
+    let opened = open_scanned(input, (text, encoding), outer, password)?;
     let doc = &opened.doc;
     let scan = &opened.scan;
     info.contents_visible = true;

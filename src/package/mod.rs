@@ -10,11 +10,13 @@ mod inspect;
 mod level;
 mod scan;
 pub mod target;
+mod text;
 pub mod xml;
 
 pub use inspect::{inspect, Facts, Info};
 pub use level::ProtectionLevel;
 pub use scan::{DPAPI_PREFIX, DTS_NS, XMLENC_NS};
+pub use text::TextEncoding;
 
 use crate::crypto::{self, Algorithm, CryptoError};
 use encrypted::{encrypted_data_xml, EncryptedNode};
@@ -130,7 +132,10 @@ pub struct Rewritten {
 /// A package opened in memory, scanned (and, at level 3, decrypted) once: what a
 /// rewrite and the facts of the package both work from.
 pub struct Opened<'a> {
+    /// The package's bytes as they came (any encoding).
     input: &'a [u8],
+    /// How `input` encodes its text; `doc` is UTF-8 and a rewrite is encoded back.
+    encoding: TextEncoding,
     doc: Cow<'a, [u8]>,
     scan: Scan,
     level: ProtectionLevel,
@@ -142,6 +147,10 @@ impl Opened<'_> {
     pub fn level(&self) -> ProtectionLevel {
         self.level
     }
+
+    pub fn encoding(&self) -> TextEncoding {
+        self.encoding
+    }
 }
 
 /// Opens a package: `password` opens a level 3 package (and nothing else yet).
@@ -149,13 +158,15 @@ pub fn open<'a>(input: &'a [u8], password: Option<&str>) -> Result<Opened<'a>, P
     if input.len() > xml::MAX_PACKAGE_BYTES {
         return Err(PackageError::TooLarge(input.len()));
     }
-    let outer = scan::scan(input)?;
-    open_scanned(input, outer, password)
+    let (text, encoding) = text::decode(input)?;
+    let outer = scan::scan(&text)?;
+    open_scanned(input, (text, encoding), outer, password)
 }
 
-/// Opens a package whose outer document is scanned already.
+/// Opens a package whose outer document (`text`: `input` as UTF-8) is scanned already.
 fn open_scanned<'a>(
     input: &'a [u8],
+    (text, encoding): (Cow<'a, [u8]>, TextEncoding),
     outer: Scan,
     password: Option<&str>,
 ) -> Result<Opened<'a>, PackageError> {
@@ -168,10 +179,10 @@ fn open_scanned<'a>(
             let password = password.ok_or(PackageError::NeedsPassword)?;
             let plain = crypto::open(node.algorithm, password, &node.salt, &node.cipher_value)?;
             let root = outer.root.outer;
-            let mut doc = Vec::with_capacity(input.len() * 3 / 4 + 64);
-            doc.extend_from_slice(&input[..root.start]);
+            let mut doc = Vec::with_capacity(text.len() * 3 / 4 + 64);
+            doc.extend_from_slice(&text[..root.start]);
             doc.extend_from_slice(&plain);
-            doc.extend_from_slice(&input[root.end..]);
+            doc.extend_from_slice(&text[root.end..]);
             // Garbage from a wrong key that slipped past the padding check is not XML.
             if !plain.starts_with(b"<") {
                 return Err(PackageError::WrongPassword);
@@ -182,6 +193,7 @@ fn open_scanned<'a>(
             }
             Ok(Opened {
                 input,
+                encoding,
                 doc: Cow::Owned(doc),
                 scan: inner,
                 level: ProtectionLevel::EncryptAllWithPassword,
@@ -192,10 +204,11 @@ fn open_scanned<'a>(
             if outer.root_user_key {
                 return Err(PackageError::UserKeyAll);
             }
-            let level = level_of(input, &outer)?;
+            let level = level_of(&text, &outer)?;
             Ok(Opened {
                 input,
-                doc: Cow::Borrowed(input),
+                encoding,
+                doc: text,
                 scan: outer,
                 level,
                 whole_algorithm: None,
@@ -392,6 +405,7 @@ impl Opened<'_> {
             bytes = whole;
             ciphers_out.push(algorithm);
         }
+        let bytes = text::encode(bytes, self.encoding)?;
         let facts = if read_back {
             let password = if keep {
                 options.decrypt_password

@@ -170,7 +170,7 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
     };
     if doc.starts_with(b"\xFF\xFE") || doc.starts_with(b"\xFE\xFF") {
         return Err(PackageError::Unsupported(
-            "the file is UTF-16; SSIS packages are UTF-8 (re-save it as UTF-8)".into(),
+            "a UTF-16 byte order mark where UTF-8 text was expected".into(),
         ));
     }
     if let Err(e) = std::str::from_utf8(doc) {
@@ -225,10 +225,13 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
                 ))
             }
             Event::Decl(d) => {
+                // A UTF-16 package reaches the scan decoded (`text::decode` checked that
+                // its bytes are what the declaration says).
                 if let Some(Ok(enc)) = d.encoding() {
-                    if !enc.eq_ignore_ascii_case(b"utf-8") {
+                    if !enc.eq_ignore_ascii_case(b"utf-8") && !super::text::names_utf16_bytes(&enc)
+                    {
                         return Err(PackageError::Unsupported(format!(
-                            "the XML declaration says encoding=\"{}\"; only UTF-8 packages are supported",
+                            "the XML declaration says encoding=\"{}\"; only UTF-8 and UTF-16 packages are supported",
                             String::from_utf8_lossy(&enc)
                         )));
                     }
