@@ -23,7 +23,7 @@ use crate::plan::{BatchPlan, SqlConnection};
 use crate::store::{SqlCredentials, Store};
 use location::Item;
 use report::{Record, Report, ResumeIndex, SkipKind, Status, Summary};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -89,294 +89,398 @@ fn options_json(args: &BatchPlan) -> serde_json::Value {
     })
 }
 
+/// The whole batch, in the order it happens: list the sources, plan each package,
+/// check the destination, do the work, report. Nothing is written before the
+/// destination check has passed.
 pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
-    let started = Instant::now();
-    let started_at = report::now_rfc3339();
-    let source_creds = credentials(&args.source_sql, "--source-password")?;
-    let dest_creds = credentials(&args.dest_sql, "--dest-password")?;
-    let stores = config.stores.clone();
-    let encrypt = match &args.encrypt {
-        None => None,
-        Some((level, pw)) => Some((*level, secrets::resolve_opt(pw.as_ref(), "--encrypt")?)),
-    };
-    let decrypt = secrets::resolve_opt(args.decrypt.as_ref(), "--decrypt")?;
-    let resume = match &args.resume {
-        Some(path) => ResumeIndex::from_report(&Report::read(std::path::Path::new(path))?),
-        None => ResumeIndex::default(),
-    };
-    let report_path = args.report.clone().or_else(|| args.resume.clone());
-    let from_display = args.from.display(args.source_sql.server.as_deref());
-    let to_display = args.to.display(args.dest_sql.server.as_deref());
+    let batch = Batch::new(args, config)?;
+    let (src_main, items) = batch.list_sources()?;
+    let preset = batch.plan(&items);
+    let dst_main = batch.check_destination(&items)?;
+    let outcome = batch.work(&items, preset, src_main, dst_main, printer);
+    batch.report(&items, outcome)
+}
 
-    let src_main = args
-        .from
-        .open(&source_creds, &stores)
-        .map_err(|e| e.context("the source"))?;
-    let items = args.from.list(&*src_main)?;
-    if items.is_empty() {
-        return Err(Error::failure(format!(
-            "no packages (*.dtsx) found in {} `{from_display}`",
-            args.from.kind()
-        )));
-    }
-    let dst_main = args
-        .to
-        .open(&dest_creds, &stores)
-        .map_err(|e| e.context("the destination"))?;
+/// What every step shares: the plan, passwords resolved, the job every worker runs.
+struct Batch<'a> {
+    args: &'a BatchPlan,
+    no_progress_bar: bool,
+    source_creds: SqlCredentials,
+    dest_creds: SqlCredentials,
+    job: Job,
+    report_path: Option<PathBuf>,
+    from_display: String,
+    to_display: String,
+    started: Instant,
+    started_at: String,
+    options: serde_json::Value,
+}
 
-    let job = Job {
-        from: args.from.clone(),
-        to: args.to.clone(),
-        from_server: args.source_sql.server.clone(),
-        to_server: args.dest_sql.server.clone(),
-        encrypt,
-        decrypt,
-        algorithm: args.algorithm,
-        regenerate_ids: args.regenerate_ids,
-        existing: if args.overwrite {
-            Existing::Overwrite
-        } else if args.skip_existing {
-            Existing::Skip
-        } else {
-            Existing::Fail
-        },
-        allow_lost: args.allow_lost_sensitive,
-        target: args
-            .target_version
-            .and_then(|y| crate::package::target::Runtime::parse(&y.to_string())),
-        dry_run: args.dry_run,
-        resume,
-        stores,
-        hash: args.json || report_path.is_some(),
-    };
+/// What the workers leave: one record per listed package (`None`: never started).
+struct Outcome {
+    records: Vec<Option<Record>>,
+    stopped_by_failure: bool,
+}
 
-    // Two sources onto one destination (names compare case-insensitively in msdb and
-    // Azure Files): the later ones fail rather than overwrite the first.
-    let mut seen = std::collections::HashMap::new();
-    let mut preset: Vec<Option<Record>> = vec![None; items.len()];
-    for (i, item) in items.iter().enumerate() {
-        if let Some(reason) = &item.skip {
-            let mut r = Record::new(
-                job.source_name(item),
-                job.destination_name(item),
-                Status::Skipped,
-            );
-            r.skip = Some(SkipKind::NotAFile);
-            r.reason = Some(reason.clone());
-            preset[i] = Some(r);
-            continue;
-        }
-        let key = job.destination_path(item).to_lowercase();
-        if let Some(first) = seen.insert(key, i) {
-            let mut r = Record::new(
-                job.source_name(item),
-                job.destination_name(item),
-                Status::Failed,
-            );
-            r.reason = Some(format!(
-                "{} goes to the same destination; rename one of them",
-                job.source_name(&items[first])
-            ));
-            preset[i] = Some(r);
-            seen.insert(job.destination_path(item).to_lowercase(), first);
-        }
-    }
-
-    if !args.dry_run {
-        let trees: Vec<Vec<String>> = {
-            let mut t: Vec<Vec<String>> = items.iter().map(|i| i.folders.clone()).collect();
-            t.sort();
-            t.dedup();
-            t
+impl<'a> Batch<'a> {
+    /// Resolves passwords and reads the `--resume` report; nothing is opened yet.
+    fn new(args: &'a BatchPlan, config: &Config) -> Result<Self> {
+        let started = Instant::now();
+        let started_at = report::now_rfc3339();
+        let source_creds = credentials(&args.source_sql, "--source-password")?;
+        let dest_creds = credentials(&args.dest_sql, "--dest-password")?;
+        let encrypt = match &args.encrypt {
+            None => None,
+            Some((level, pw)) => Some((*level, secrets::resolve_opt(pw.as_ref(), "--encrypt")?)),
         };
-        args.to
-            .create_folders(&*dst_main, &trees)
-            .map_err(|e| e.context("the destination"))?;
-    }
-
-    let json = args.json;
-    if !json {
-        printer.banner();
-        outln!(
-            "{} {} package(s) from {} `{from_display}` to {} `{to_display}`{} with {} job(s){}",
-            if args.dry_run { "Plan:" } else { "Copying" },
-            items.len(),
-            args.from.kind(),
-            args.to.kind(),
-            match &job.encrypt {
-                Some((l, _)) => format!(", re-protected to {l}"),
-                None => String::new(),
-            },
-            args.jobs,
-            if job.resume.is_empty() {
-                String::new()
+        let decrypt = secrets::resolve_opt(args.decrypt.as_ref(), "--decrypt")?;
+        let resume = match &args.resume {
+            Some(path) => ResumeIndex::from_report(&Report::read(Path::new(path))?),
+            None => ResumeIndex::default(),
+        };
+        let report_path = args
+            .report
+            .as_ref()
+            .or(args.resume.as_ref())
+            .map(PathBuf::from);
+        let job = Job {
+            from: args.from.clone(),
+            to: args.to.clone(),
+            from_server: args.source_sql.server.clone(),
+            to_server: args.dest_sql.server.clone(),
+            encrypt,
+            decrypt,
+            algorithm: args.algorithm,
+            regenerate_ids: args.regenerate_ids,
+            existing: if args.overwrite {
+                Existing::Overwrite
+            } else if args.skip_existing {
+                Existing::Skip
             } else {
-                format!("; {} done earlier (--resume)", job.resume.len())
-            }
-        );
+                Existing::Fail
+            },
+            allow_lost: args.allow_lost_sensitive,
+            target: args
+                .target_version
+                .and_then(|y| crate::package::target::Runtime::parse(&y.to_string())),
+            dry_run: args.dry_run,
+            resume,
+            stores: config.stores.clone(),
+            hash: args.json || report_path.is_some(),
+        };
+        Ok(Self {
+            args,
+            no_progress_bar: config.no_progress_bar,
+            source_creds,
+            dest_creds,
+            job,
+            report_path,
+            from_display: args.from.display(args.source_sql.server.as_deref()),
+            to_display: args.to.display(args.dest_sql.server.as_deref()),
+            started,
+            started_at,
+            options: options_json(args),
+        })
     }
 
-    install_ctrlc();
-    let mut progress =
-        (!args.dry_run).then(|| progress::Progress::new(json, config.no_progress_bar, items.len()));
-    let stop = AtomicBool::new(false);
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Record)>();
-    let mut records = preset;
-    let mut stopped_by_failure = false;
-    let mut last_write = Instant::now();
-    let options = options_json(args);
-    let make_report = |records: &[Option<Record>], finished: bool, interrupted: bool| {
+    /// Step 1: every package of the source tree (the source store stays open for the
+    /// first worker).
+    fn list_sources(&self) -> Result<(Box<dyn Store>, Vec<Item>)> {
+        let src = self
+            .args
+            .from
+            .open(&self.source_creds, &self.job.stores)
+            .map_err(|e| e.context("the source"))?;
+        let items = self.args.from.list(&*src)?;
+        if items.is_empty() {
+            return Err(Error::failure(format!(
+                "no packages (*.dtsx) found in {} `{}`",
+                self.args.from.kind(),
+                self.from_display
+            )));
+        }
+        Ok((src, items))
+    }
+
+    /// Step 2: the packages decided before any is read: entries that are not read
+    /// (and why), and two sources onto one destination (names compare
+    /// case-insensitively in msdb and Azure Files: the later ones fail rather than
+    /// overwrite the first).
+    fn plan(&self, items: &[Item]) -> Vec<Option<Record>> {
+        let job = &self.job;
+        let mut seen = std::collections::HashMap::new();
+        let mut preset: Vec<Option<Record>> = vec![None; items.len()];
+        for (i, item) in items.iter().enumerate() {
+            if let Some(reason) = &item.skip {
+                let mut r = Record::new(
+                    job.source_name(item),
+                    job.destination_name(item),
+                    Status::Skipped,
+                );
+                r.skip = Some(SkipKind::NotAFile);
+                r.reason = Some(reason.clone());
+                preset[i] = Some(r);
+                continue;
+            }
+            let key = job.destination_path(item).to_lowercase();
+            if let Some(first) = seen.insert(key, i) {
+                let mut r = Record::new(
+                    job.source_name(item),
+                    job.destination_name(item),
+                    Status::Failed,
+                );
+                r.reason = Some(format!(
+                    "{} goes to the same destination; rename one of them",
+                    job.source_name(&items[first])
+                ));
+                preset[i] = Some(r);
+                seen.insert(job.destination_path(item).to_lowercase(), first);
+            }
+        }
+        preset
+    }
+
+    /// Step 3: the destination opens and its folders exist (not with `--dry-run`).
+    fn check_destination(&self, items: &[Item]) -> Result<Box<dyn Store>> {
+        let args = self.args;
+        let dst = args
+            .to
+            .open(&self.dest_creds, &self.job.stores)
+            .map_err(|e| e.context("the destination"))?;
+        if !args.dry_run {
+            let mut trees: Vec<Vec<String>> = items.iter().map(|i| i.folders.clone()).collect();
+            trees.sort();
+            trees.dedup();
+            args.to
+                .create_folders(&*dst, &trees)
+                .map_err(|e| e.context("the destination"))?;
+        }
+        Ok(dst)
+    }
+
+    /// Step 4: `--jobs` workers take packages from a shared queue; this thread
+    /// collects their records, shows progress and saves the report every 2 s.
+    fn work(
+        &self,
+        items: &[Item],
+        preset: Vec<Option<Record>>,
+        src_main: Box<dyn Store>,
+        dst_main: Box<dyn Store>,
+        printer: &mut Printer,
+    ) -> Outcome {
+        let (args, job) = (self.args, &self.job);
+        if !args.json {
+            printer.banner();
+            outln!(
+                "{} {} package(s) from {} `{}` to {} `{}`{} with {} job(s){}",
+                if args.dry_run { "Plan:" } else { "Copying" },
+                items.len(),
+                args.from.kind(),
+                self.from_display,
+                args.to.kind(),
+                self.to_display,
+                match &job.encrypt {
+                    Some((l, _)) => format!(", re-protected to {l}"),
+                    None => String::new(),
+                },
+                args.jobs,
+                if job.resume.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} done earlier (--resume)", job.resume.len())
+                }
+            );
+        }
+
+        install_ctrlc();
+        let mut progress = (!args.dry_run)
+            .then(|| progress::Progress::new(args.json, self.no_progress_bar, items.len()));
+        let stop = AtomicBool::new(false);
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<(usize, Record)>();
+        let preset_flags: Vec<bool> = preset.iter().map(Option::is_some).collect();
+        let mut records = preset;
+        let mut stopped_by_failure = false;
+        let mut last_write = Instant::now();
+
+        let jobs = args.jobs.min(items.len()).max(1);
+        std::thread::scope(|scope| {
+            let mut mains = Some((src_main, dst_main));
+            for w in 0..jobs {
+                let tx = tx.clone();
+                let (stop, next, preset_flags) = (&stop, &next, &preset_flags);
+                let given = mains.take();
+                std::thread::Builder::new()
+                    .name(format!("batch-{w}"))
+                    .spawn_scoped(scope, move || {
+                        self.worker(items, preset_flags, given, stop, next, tx)
+                    })
+                    .expect("spawn a worker thread");
+            }
+            drop(tx);
+            loop {
+                match rx.recv_timeout(Duration::from_millis(250)) {
+                    Ok((i, record)) => {
+                        if let Some(p) = progress.as_mut() {
+                            p.record(&record);
+                        }
+                        if args.fail_fast && !record.success() && !stopped_by_failure {
+                            stop.store(true, Ordering::SeqCst);
+                            stopped_by_failure = true;
+                            if let Some(p) = &progress {
+                                p.note(
+                                    "dtutil: --fail-fast: a package failed; no new package starts",
+                                );
+                            }
+                        }
+                        records[i] = Some(record);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                if let Some(path) = &self.report_path {
+                    if !args.dry_run && last_write.elapsed() > Duration::from_secs(2) {
+                        let _ = self.report_of(&records, false, false).write(path);
+                        last_write = Instant::now();
+                    }
+                }
+            }
+        });
+        if let Some(p) = progress.as_mut() {
+            p.finish();
+        }
+        Outcome {
+            records,
+            stopped_by_failure,
+        }
+    }
+
+    /// One worker: its own stores (the first worker is given the ones already open).
+    fn worker(
+        &self,
+        items: &[Item],
+        preset: &[bool],
+        given: Option<(Box<dyn Store>, Box<dyn Store>)>,
+        stop: &AtomicBool,
+        next: &AtomicUsize,
+        tx: mpsc::Sender<(usize, Record)>,
+    ) {
+        let job = &self.job;
+        let (mut src, mut dst): (MaybeStore, MaybeStore) = match given {
+            Some((s, d)) => (Some(s), Some(d)),
+            None => (None, None),
+        };
+        loop {
+            if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= items.len() {
+                break;
+            }
+            if preset[i] {
+                continue;
+            }
+            let item: &Item = &items[i];
+            let record = match open_both(
+                job,
+                &mut src,
+                &mut dst,
+                &self.source_creds,
+                &self.dest_creds,
+            ) {
+                Ok((s, d)) => job.process(item, s, d),
+                Err(e) => {
+                    let mut r = Record::new(
+                        job.source_name(item),
+                        job.destination_name(item),
+                        Status::Failed,
+                    );
+                    r.reason = Some(e.message);
+                    r
+                }
+            };
+            // The worker stops itself: waiting for the collector to notice would let
+            // it start more packages after the failure.
+            if self.args.fail_fast && !record.success() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            if tx.send((i, record)).is_err() {
+                break;
+            }
+        }
+    }
+
+    fn report_of(&self, records: &[Option<Record>], finished: bool, interrupted: bool) -> Report {
         let done: Vec<Record> = records.iter().flatten().cloned().collect();
         Report {
             version: report::REPORT_VERSION,
             tool: format!("dtutil {}", env!("CARGO_PKG_VERSION")),
-            from: from_display.clone(),
-            to: to_display.clone(),
-            options: options.clone(),
-            started: started_at.clone(),
+            from: self.from_display.clone(),
+            to: self.to_display.clone(),
+            options: self.options.clone(),
+            started: self.started_at.clone(),
             finished: finished.then(report::now_rfc3339),
-            summary: Summary::of(&done, started.elapsed().as_secs_f64(), interrupted),
+            summary: Summary::of(&done, self.started.elapsed().as_secs_f64(), interrupted),
             packages: done,
         }
-    };
-
-    let jobs = args.jobs.min(items.len()).max(1);
-    let preset_flags: Vec<bool> = records.iter().map(Option::is_some).collect();
-    std::thread::scope(|scope| {
-        let mut mains = Some((src_main, dst_main));
-        for w in 0..jobs {
-            let tx = tx.clone();
-            let (job, items, stop, next, preset_flags) =
-                (&job, &items, &stop, &next, &preset_flags);
-            let fail_fast = args.fail_fast;
-            let source_creds = &source_creds;
-            let dest_creds = &dest_creds;
-            let given = mains.take();
-            std::thread::Builder::new()
-                .name(format!("batch-{w}"))
-                .spawn_scoped(scope, move || {
-                    let (mut src, mut dst): (MaybeStore, MaybeStore) = match given {
-                        Some((s, d)) => (Some(s), Some(d)),
-                        None => (None, None),
-                    };
-                    loop {
-                        if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        if i >= items.len() {
-                            break;
-                        }
-                        if preset_flags[i] {
-                            continue;
-                        }
-                        let item: &Item = &items[i];
-                        let record =
-                            match open_both(job, &mut src, &mut dst, source_creds, dest_creds) {
-                                Ok((s, d)) => job.process(item, s, d),
-                                Err(e) => {
-                                    let mut r = Record::new(
-                                        job.source_name(item),
-                                        job.destination_name(item),
-                                        Status::Failed,
-                                    );
-                                    r.reason = Some(e.message);
-                                    r
-                                }
-                            };
-                        // The worker stops itself: waiting for the collector to notice
-                        // would let it start more packages after the failure.
-                        if fail_fast && !record.success() {
-                            stop.store(true, Ordering::SeqCst);
-                        }
-                        if tx.send((i, record)).is_err() {
-                            break;
-                        }
-                    }
-                })
-                .expect("spawn a worker thread");
-        }
-        drop(tx);
-        loop {
-            match rx.recv_timeout(Duration::from_millis(250)) {
-                Ok((i, record)) => {
-                    if let Some(p) = progress.as_mut() {
-                        p.record(&record);
-                    }
-                    if args.fail_fast && !record.success() && !stopped_by_failure {
-                        stop.store(true, Ordering::SeqCst);
-                        stopped_by_failure = true;
-                        if let Some(p) = &progress {
-                            p.note("dtutil: --fail-fast: a package failed; no new package starts");
-                        }
-                    }
-                    records[i] = Some(record);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            if let Some(path) = &report_path {
-                if !args.dry_run && last_write.elapsed() > Duration::from_secs(2) {
-                    let _ = make_report(&records, false, false).write(std::path::Path::new(path));
-                    last_write = Instant::now();
-                }
-            }
-        }
-    });
-    if let Some(p) = progress.as_mut() {
-        p.finish();
     }
 
-    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
-    let why = if interrupted {
-        "not started: interrupted (Ctrl-C); run again with --resume to finish"
-    } else {
-        "not started: stopped after a failure (--fail-fast)"
-    };
-    let records: Vec<Record> = records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| r.unwrap_or_else(|| job.not_started(&items[i], why)))
-        .collect();
-    let all = records.iter().map(|r| Some(r.clone())).collect::<Vec<_>>();
-    let report = make_report(&all, true, interrupted || stopped_by_failure);
+    /// Step 5: the report file, the summary (or the `--dry-run` plan) and the exit code.
+    fn report(&self, items: &[Item], outcome: Outcome) -> Result<ExitCode> {
+        let args = self.args;
+        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let why = if interrupted {
+            "not started: interrupted (Ctrl-C); run again with --resume to finish"
+        } else {
+            "not started: stopped after a failure (--fail-fast)"
+        };
+        let records: Vec<Record> = outcome
+            .records
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.unwrap_or_else(|| self.job.not_started(&items[i], why)))
+            .collect();
+        let all = records.iter().map(|r| Some(r.clone())).collect::<Vec<_>>();
+        let report = self.report_of(&all, true, interrupted || outcome.stopped_by_failure);
 
-    if args.dry_run {
-        print_plan(&report, json);
-        // A pre-flight check must catch what would fail (user-key skips are listed
-        // with the values they would lose; they are not failures of the plan).
-        return Ok(if report.summary.failed == 0 {
+        if args.dry_run {
+            print_plan(&report, args.json);
+            // A pre-flight check must catch what would fail (user-key skips are listed
+            // with the values they would lose; they are not failures of the plan).
+            return Ok(if report.summary.failed == 0 {
+                ExitCode::Success
+            } else {
+                ExitCode::Failure
+            });
+        }
+        let report_shown = self.report_path.as_ref().map(|p| p.display().to_string());
+        if let Some(path) = &self.report_path {
+            report.write(path)?;
+        }
+        if args.json {
+            outln!(
+                "{}",
+                serde_json::json!({
+                    "summary": report.summary,
+                    "report": report_shown,
+                    "failures": records.iter().filter(|r| !r.success()).map(|r| serde_json::json!({
+                        "source": r.source, "status": r.status, "reason": r.reason
+                    })).collect::<Vec<_>>(),
+                })
+            );
+        } else {
+            out!(
+                "{}",
+                progress::summary_text(&report.summary, &records, report_shown.as_deref())
+            );
+        }
+        Ok(if records.iter().all(Record::success) {
             ExitCode::Success
         } else {
             ExitCode::Failure
-        });
+        })
     }
-    if let Some(path) = &report_path {
-        report.write(&PathBuf::from(path))?;
-    }
-    if json {
-        outln!(
-            "{}",
-            serde_json::json!({
-                "summary": report.summary,
-                "report": report_path,
-                "failures": records.iter().filter(|r| !r.success()).map(|r| serde_json::json!({
-                    "source": r.source, "status": r.status, "reason": r.reason
-                })).collect::<Vec<_>>(),
-            })
-        );
-    } else {
-        out!(
-            "{}",
-            progress::summary_text(&report.summary, &records, report_path.as_deref())
-        );
-    }
-    Ok(if records.iter().all(Record::success) {
-        ExitCode::Success
-    } else {
-        ExitCode::Failure
-    })
 }
 
 /// The worker's stores, opened on first use and kept (reopened after a failed open).
