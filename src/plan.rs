@@ -329,6 +329,8 @@ pub struct BatchPlan {
     pub report: Option<String>,
     pub resume: Option<String>,
     pub fail_fast: bool,
+    /// `--follow-links`: a local source's symbolic links are followed (loops reported).
+    pub follow_links: bool,
     pub allow_lost_sensitive: bool,
     pub target_version: Option<u32>,
     /// `--store-config`: the package store's file, over the environment's.

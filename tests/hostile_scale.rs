@@ -162,3 +162,57 @@ fn non_regular_sources_are_refused_and_names_escaped() {
         r.all_output()
     );
 }
+
+/// A level 2 package whose one value has a CipherValue of `quads` × `AAAA` (base64 of
+/// 3 × `quads` zero bytes: an IV and whole blocks when 3 × `quads` is a multiple of 8),
+/// wrapped every 76 characters as some writers do.
+fn huge_cipher_value_package(quads: usize) -> Vec<u8> {
+    let head = harden::clear_package("Huge", "x")
+        .replace("DTS:ProtectionLevel=\"5\"", "DTS:ProtectionLevel=\"2\"")
+        .replace(
+            r#"<DTS:Password DTS:Name="Password" Sensitive="1">x</DTS:Password>"#,
+            "<DTS:Password DTS:Name=\"Password\" Sensitive=\"1\" Encrypted=\"1\"><EncryptedData Type=\"http://www.w3.org/2001/04/xmlenc#Element\" xmlns=\"http://www.w3.org/2001/04/xmlenc#\"><EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#tripledes-cbc\" /><CipherData><CipherValue>\u{0}</CipherValue></CipherData></EncryptedData></DTS:Password>",
+        );
+    let (before, after) = head.split_once('\u{0}').unwrap();
+    let mut out = Vec::with_capacity(quads * 4 + quads / 19 + head.len());
+    out.extend_from_slice(before.as_bytes());
+    let line = "AAAA".repeat(19);
+    for _ in 0..quads / 19 {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice("AAAA".repeat(quads % 19).as_bytes());
+    out.extend_from_slice(after.as_bytes());
+    out
+}
+
+/// Issue 17: a 629 MB CipherValue took 2.3 GB for `inspect` (the text copied out of
+/// the document, copied again without whitespace, then decoded). Now the text is
+/// decoded where it lies: the document and the decoded bytes, no more.
+#[test]
+fn a_huge_cipher_value_takes_memory_in_proportion_to_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    // 160 MB of base64 (120 MB decoded: 15 M Triple DES blocks).
+    let quads = 40_000_000;
+    let pkg = huge_cipher_value_package(quads);
+    let size_kib = pkg.len() as i64 / 1024;
+    let src = dir.path().join("huge.dtsx");
+    std::fs::write(&src, &pkg).unwrap();
+    drop(pkg);
+    let src = src.display().to_string();
+    let r = measured(dir.path(), &["inspect", &src], Duration::from_secs(120));
+    eprintln!(
+        "{} MiB CipherValue, inspect: {:?}, {} KiB",
+        size_kib >> 10,
+        r.elapsed,
+        r.max_rss_kib
+    );
+    assert_eq!(r.code, Some(0), "{}", r.all_output());
+    // The file (read whole) and 3/4 of it decoded, plus the program itself.
+    assert!(
+        r.max_rss_kib <= size_kib * 2 + 64 * 1024,
+        "{} KiB for a {size_kib} KiB file",
+        r.max_rss_kib
+    );
+    assert!(r.elapsed <= Duration::from_secs(60), "{:?}", r.elapsed);
+}

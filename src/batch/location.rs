@@ -25,7 +25,14 @@ pub struct Item {
     /// Why this entry is not read (a symbolic link, a FIFO...): it is reported as
     /// skipped, never opened.
     pub skip: Option<String>,
+    /// Why this part of the tree could not be listed (an unreadable folder, a link
+    /// loop): reported as a failure of its own; the rest of the tree goes on.
+    pub fail: Option<String>,
 }
+
+/// Deepest folder nesting a store listing is followed to: a listing that names a
+/// folder inside itself (a loop on a hostile server) ends with a clear error.
+pub const MAX_FOLDER_DEPTH: usize = 64;
 
 impl Location {
     /// Opens a store for this location (each worker opens its own).
@@ -68,6 +75,84 @@ impl Location {
         }
     }
 
+    /// The store path of a folder below this location (for rows about a folder).
+    pub fn folder_path(&self, folders: &[String]) -> String {
+        match self {
+            Self::Dir(root) | Self::Glob { base: root, .. } => {
+                let mut p = root.clone();
+                p.extend(folders);
+                p.display().to_string()
+            }
+            Self::Sql { folder, .. } | Self::Dts { folder } => {
+                let mut parts: Vec<&str> = Vec::new();
+                if !folder.is_empty() {
+                    parts.push(folder);
+                }
+                parts.extend(folders.iter().map(String::as_str));
+                parts.join("\\")
+            }
+            Self::Azure { unc, .. } => path::join_all(unc, folders.iter().map(String::as_str)),
+        }
+    }
+
+    /// True when this destination lies strictly inside `source` (each run, and each
+    /// `--resume`, would read its own output again and nest it one level deeper).
+    /// The same location is allowed: that is re-protecting in place (`--overwrite`).
+    /// `servers`: the `--source-server` / `--dest-server` of SQL: locations.
+    pub fn inside(&self, source: &Location, servers: (Option<&str>, Option<&str>)) -> bool {
+        let strictly_below = |outer: &[String], inner: &[String]| {
+            inner.len() > outer.len()
+                && outer
+                    .iter()
+                    .zip(inner)
+                    .all(|(a, b)| a.to_lowercase() == b.to_lowercase())
+        };
+        let names = |folder: &str| -> Vec<String> {
+            folder
+                .split(['\\', '/'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        match (source, self) {
+            (Self::Dir(src) | Self::Glob { base: src, .. }, Self::Dir(dst)) => {
+                match (std::fs::canonicalize(src), resolved(dst)) {
+                    (Ok(src), Some(dst)) => dst != src && dst.starts_with(&src),
+                    _ => false,
+                }
+            }
+            (
+                Self::Sql {
+                    server: s1,
+                    folder: f1,
+                },
+                Self::Sql {
+                    server: s2,
+                    folder: f2,
+                },
+            ) => {
+                let (a, b) = (s1.as_deref().or(servers.0), s2.as_deref().or(servers.1));
+                a.map(str::to_lowercase) == b.map(str::to_lowercase)
+                    && strictly_below(&names(f1), &names(f2))
+            }
+            (Self::Dts { folder: f1 }, Self::Dts { folder: f2 }) => {
+                strictly_below(&names(f1), &names(f2))
+            }
+            (Self::Azure { unc: u1, .. }, Self::Azure { unc: u2, .. }) => {
+                match (azfiles::AzPath::parse(u1), azfiles::AzPath::parse(u2)) {
+                    (Ok(a), Ok(b)) => {
+                        a.host == b.host
+                            && a.share.eq_ignore_ascii_case(&b.share)
+                            && strictly_below(&a.segments, &b.segments)
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
     /// A package path as shown in reports: the store path, or `sql://` form for msdb.
     pub fn package_display(&self, server: Option<&str>, store_path: &str) -> String {
         match self {
@@ -81,8 +166,9 @@ impl Location {
         }
     }
 
-    /// Every package below this location, sorted by folder and name.
-    pub fn list(&self, store: &dyn Store) -> Result<Vec<Item>> {
+    /// Every package below this location, sorted by folder and name; `follow_links`
+    /// for a local source (`--follow-links`).
+    pub fn list(&self, store: &dyn Store, follow_links: bool) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         match self {
             Self::Dir(root) => {
@@ -92,7 +178,7 @@ impl Location {
                         root.display()
                     )));
                 }
-                walk_local(root, None, &mut items)?;
+                walk_local(root, None, follow_links, &mut items);
             }
             Self::Glob { base, pattern, raw } => {
                 if !base.is_dir() {
@@ -101,7 +187,7 @@ impl Location {
                         base.display()
                     )));
                 }
-                walk_local(base, Some(&glob_matcher(pattern)), &mut items)?;
+                walk_local(base, Some(&glob_matcher(pattern)), follow_links, &mut items);
             }
             Self::Sql { folder, .. } | Self::Dts { folder } => {
                 self.walk_store(store, folder, &mut Vec::new(), &mut items)?
@@ -124,6 +210,11 @@ impl Location {
         folders: &mut Vec<String>,
         items: &mut Vec<Item>,
     ) -> Result<()> {
+        if folders.len() > MAX_FOLDER_DEPTH {
+            return Err(Error::failure(format!(
+                "cannot list the source: `{path}` is more than {MAX_FOLDER_DEPTH} folders deep (a listing that names a folder inside itself?); give a folder further down with --from"
+            )));
+        }
         let entries = store
             .folder_list(path)
             .map_err(|e| Error::failure(format!("cannot list the source: {e}")))?;
@@ -149,6 +240,7 @@ impl Location {
                         name: name.to_string(),
                         source: child,
                         skip: None,
+                        fail: None,
                     });
                 }
             } else {
@@ -157,6 +249,7 @@ impl Location {
                     name: entry.name.clone(),
                     source: child,
                     skip: None,
+                    fail: None,
                 });
             }
         }
@@ -206,6 +299,32 @@ impl Location {
     }
 }
 
+/// `path` made absolute with links resolved, for the part that exists (a destination
+/// is created later).
+fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+    use std::path::Component;
+    // `..` folded by name first: a missing folder followed by `..` must not hide
+    // where the path ends up.
+    let mut existing = std::path::PathBuf::new();
+    for c in std::path::absolute(path).ok()?.components() {
+        match c {
+            Component::ParentDir => {
+                existing.pop();
+            }
+            Component::CurDir => {}
+            c => existing.push(c),
+        }
+    }
+    let mut rest = Vec::new();
+    while std::fs::symlink_metadata(&existing).is_err() {
+        rest.push(existing.file_name()?.to_owned());
+        existing = existing.parent()?.to_path_buf();
+    }
+    let mut out = std::fs::canonicalize(&existing).ok()?;
+    out.extend(rest.iter().rev());
+    Some(out)
+}
+
 fn package_stem(name: &str) -> Option<&str> {
     if name.starts_with(".dtutil-") {
         return None;
@@ -221,7 +340,7 @@ fn not_regular(file_type: std::fs::FileType) -> Option<&'static str> {
         return None;
     }
     if file_type.is_symlink() {
-        return Some("a symbolic link: links are not followed");
+        return Some("a symbolic link: links are not followed (--follow-links follows them)");
     }
     #[cfg(unix)]
     {
@@ -239,30 +358,37 @@ fn not_regular(file_type: std::fs::FileType) -> Option<&'static str> {
     Some("not a regular file")
 }
 
-/// Every package below `root` (with a glob, what it matches), links not followed: a
-/// link to a folder is not entered (no loops, nothing outside the tree), and a link,
-/// FIFO or device named like a package is listed as skipped, never opened.
-fn walk_local(root: &Path, glob: Option<&GlobMatcher>, items: &mut Vec<Item>) -> Result<()> {
+/// Every package below `root` (with a glob, what it matches). Without `follow_links` a
+/// link is never entered or opened (a link named like a package is listed as skipped);
+/// with it, walkdir follows links and names a loop instead of entering it again. A
+/// FIFO or device named like a package is listed as skipped, never opened. A folder
+/// that cannot be read (or a loop) is one failed row; the rest of the tree goes on.
+fn walk_local(root: &Path, glob: Option<&GlobMatcher>, follow_links: bool, items: &mut Vec<Item>) {
     let walk = WalkDir::new(root)
         .min_depth(1)
-        .follow_links(false)
+        .follow_links(follow_links)
         .sort_by_file_name();
     for entry in walk {
-        let entry = entry.map_err(|e| {
-            let dir = e.path().unwrap_or(root).display().to_string();
-            match e.io_error() {
-                Some(io) => Error::failure(format!("cannot list `{dir}`: {io}")),
-                None => Error::failure(format!("cannot list `{dir}`: {e}")),
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                items.push(walk_failure(root, &e));
+                continue;
             }
-        })?;
+        };
         let file_type = entry.file_type();
         if file_type.is_dir() {
             continue;
         }
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        let mut names: Vec<String> = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        let components: Vec<&std::ffi::OsStr> =
+            relative.components().map(|c| c.as_os_str()).collect();
+        // A name that is not UTF-8 cannot be carried over faithfully (msdb, Azure
+        // Files and the report hold Unicode): shown lossily here, never written.
+        let not_unicode = components.iter().find(|c| c.to_str().is_none());
+        let mut names: Vec<String> = components
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned())
             .collect();
         let Some(name) = names.pop() else { continue };
         let folders = names;
@@ -278,23 +404,80 @@ fn walk_local(root: &Path, glob: Option<&GlobMatcher>, items: &mut Vec<Item>) ->
                 _ => continue,
             },
         };
-        // A `\` is an ordinary character in a Unix file name, but a folder separator
-        // in every other location's paths: such a name is not carried over.
-        let skip = match folders.iter().chain([&name]).find(|n| !path::is_one_name(n)) {
+        let skip = match not_unicode {
             Some(bad) => Some(format!(
-                "the name `{}` holds a \\, which is a folder separator at the destination; rename it",
-                bad.escape_debug()
+                "the name `{}` is not valid UTF-8 (shown with \u{FFFD} for the bytes that are not); it would be written under another name: rename it",
+                bad.to_string_lossy().escape_debug()
             )),
-            None => not_regular(file_type).map(str::to_string),
+            None => folders
+                .iter()
+                .chain([&name])
+                .find_map(|n| name_problem(n))
+                .or_else(|| not_regular(file_type).map(str::to_string)),
         };
         items.push(Item {
             folders: folders.clone(),
             name: stem.to_string(),
             source: entry.path().display().to_string(),
             skip,
+            fail: None,
         });
     }
-    Ok(())
+}
+
+/// Why a local name cannot become a name at the destination, if so.
+fn name_problem(name: &str) -> Option<String> {
+    // A `\` is an ordinary character in a Unix file name, but a folder separator in
+    // every other location's paths.
+    if !path::is_one_name(name) {
+        return Some(format!(
+            "the name `{}` holds a \\, which is a folder separator at the destination; rename it",
+            name.escape_debug()
+        ));
+    }
+    // Store paths trim the blanks around a name; leading blanks are significant in
+    // NTFS, SMB and msdb alike, so the package would land under another name.
+    if name.starts_with(char::is_whitespace) {
+        return Some(format!(
+            "the name `{}` begins with a blank, which store paths trim: it would be written under another name; rename it",
+            name.escape_debug()
+        ));
+    }
+    None
+}
+
+/// A folder walkdir could not read, or a link loop: one failed row naming it.
+fn walk_failure(root: &Path, e: &walkdir::Error) -> Item {
+    let at = e.path().unwrap_or(root);
+    let relative = at.strip_prefix(root).unwrap_or(at);
+    let mut folders: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let name = folders.pop().unwrap_or_default();
+    let reason = if let Some(ancestor) = e.loop_ancestor() {
+        format!(
+            "a link loop: `{}` leads back to `{}`; not entered again (the rest of the tree was read)",
+            at.display(),
+            ancestor.display()
+        )
+    } else {
+        let why = match e.io_error() {
+            Some(io) => io.to_string(),
+            None => e.to_string(),
+        };
+        format!(
+            "cannot read `{}`: {why}; nothing in it was copied (the rest of the tree was read)",
+            at.display()
+        )
+    };
+    Item {
+        folders,
+        name,
+        source: at.display().to_string(),
+        skip: None,
+        fail: Some(reason),
+    }
 }
 
 /// A glob over path components (`**` matches any number of folders; `*`, `?`, `[a-z]`
@@ -419,7 +602,10 @@ mod tests {
         };
         for bad in ["/abs/x.dtsx", r"..\..\x.dtsx", "..", "a/b.dtsx"] {
             let e = from
-                .list(&Listing(vec![entry("ok.dtsx", false), entry(bad, false)]))
+                .list(
+                    &Listing(vec![entry("ok.dtsx", false), entry(bad, false)]),
+                    false,
+                )
                 .unwrap_err();
             assert!(e.to_string().contains("not one name"), "{bad}: {e}");
         }
@@ -427,8 +613,10 @@ mod tests {
             server: None,
             folder: String::new(),
         };
-        assert!(msdb.list(&Listing(vec![entry("..", true)])).is_err());
-        let items = from.list(&Listing(vec![entry("p.dtsx", false)])).unwrap();
+        assert!(msdb.list(&Listing(vec![entry("..", true)]), false).is_err());
+        let items = from
+            .list(&Listing(vec![entry("p.dtsx", false)]), false)
+            .unwrap();
         assert_eq!(items[0].source, r"\\acct.file.core.windows.net\s\d\p.dtsx");
     }
 
@@ -440,11 +628,57 @@ mod tests {
         std::fs::write(dir.path().join("ok.dtsx"), "x").unwrap();
         std::fs::write(dir.path().join(r"..\..\up.dtsx"), "x").unwrap();
         let items = Location::Dir(dir.path().to_path_buf())
-            .list(&store::file::FileStore)
+            .list(&store::file::FileStore, false)
             .unwrap();
         assert_eq!(items.len(), 2);
         let bad = items.iter().find(|i| i.name.contains('\\')).unwrap();
         assert!(bad.skip.as_deref().unwrap().contains("folder separator"));
         assert!(items.iter().any(|i| i.name == "ok" && i.skip.is_none()));
+    }
+
+    /// A listing that names a folder inside itself forever ends with a clear error.
+    #[test]
+    fn a_store_listing_is_followed_to_a_bounded_depth() {
+        let msdb = Location::Sql {
+            server: None,
+            folder: String::new(),
+        };
+        let looping = Listing(vec![store::Entry {
+            name: "again".into(),
+            is_folder: true,
+        }]);
+        let e = msdb.list(&looping, false).unwrap_err();
+        assert!(e.to_string().contains("more than 64 folders deep"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_destination_strictly_inside_the_source_is_found() {
+        let parse = |s: &str| Location::parse(s, "--to").unwrap();
+        let inside = |from: &str, to: &str| parse(to).inside(&parse(from), (None, None));
+        assert!(inside("sql://s/A", "sql://S/a/B"));
+        assert!(!inside("sql://s/A", "sql://s/A"));
+        assert!(!inside("sql://s/A", "sql://t/A/B"));
+        assert!(!inside("sql://s/A", "sql://s/AB"));
+        assert!(inside(r"dts:MSDB\A", r"dts:msdb\A\B"));
+        assert!(inside(
+            r"\\acct.file.core.windows.net\pkgs\A",
+            "https://acct.file.core.windows.net/pkgs/a/b"
+        ));
+        assert!(!inside(
+            r"\\acct.file.core.windows.net\pkgs\A",
+            r"\\acct.file.core.windows.net\other\A\B"
+        ));
+        assert!(!inside("sql://s/A", r"dts:A\B"));
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        let d = |p: std::path::PathBuf| Location::Dir(p);
+        assert!(d(src.join("x/y")).inside(&d(src.clone()), (None, None)));
+        assert!(d(src.join("x/../../src/z")).inside(&d(src.clone()), (None, None)));
+        assert!(!d(src.clone()).inside(&d(src.clone()), (None, None)));
+        assert!(!d(dir.path().join("src2")).inside(&d(src.clone()), (None, None)));
+        std::os::unix::fs::symlink(&src, dir.path().join("link")).unwrap();
+        assert!(d(dir.path().join("link/out")).inside(&d(src), (None, None)));
     }
 }

@@ -96,7 +96,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
     let batch = Batch::new(args, config)?;
     let (src_main, items) = batch.list_sources()?;
     let preset = batch.plan(&items);
-    let dst_main = batch.check_destination(&items)?;
+    let dst_main = batch.check_destination(&items, &preset)?;
     let outcome = batch.work(&items, preset, src_main, dst_main, printer);
     batch.report(&items, outcome)
 }
@@ -165,6 +165,7 @@ impl<'a> Batch<'a> {
                 .and_then(|y| crate::package::target::Runtime::parse(&y.to_string())),
             dry_run: args.dry_run,
             resume,
+            resuming: args.resume.is_some(),
             stores: config.stores.clone(),
             hash: args.json || report_path.is_some(),
         };
@@ -191,7 +192,7 @@ impl<'a> Batch<'a> {
             .from
             .open(&self.source_creds, &self.job.stores)
             .map_err(|e| e.context("the source"))?;
-        let items = self.args.from.list(&*src)?;
+        let items = self.args.from.list(&*src, self.args.follow_links)?;
         if items.is_empty() {
             return Err(Error::failure(format!(
                 "no packages (*.dtsx) found in {} `{}`",
@@ -211,6 +212,19 @@ impl<'a> Batch<'a> {
         let mut seen = std::collections::HashMap::new();
         let mut preset: Vec<Option<Record>> = vec![None; items.len()];
         for (i, item) in items.iter().enumerate() {
+            if let Some(reason) = &item.fail {
+                let folders: Vec<String> =
+                    item.folders.iter().chain([&item.name]).cloned().collect();
+                let to = &self.args.to;
+                let mut r = Record::new(
+                    job.source_name(item),
+                    to.package_display(job.to_server.as_deref(), &to.folder_path(&folders)),
+                    Status::Failed,
+                );
+                r.reason = Some(reason.clone());
+                preset[i] = Some(r);
+                continue;
+            }
             if let Some(reason) = &item.skip {
                 let mut r = Record::new(
                     job.source_name(item),
@@ -240,15 +254,41 @@ impl<'a> Batch<'a> {
         preset
     }
 
-    /// Step 3: the destination opens and its folders exist (not with `--dry-run`).
-    fn check_destination(&self, items: &[Item]) -> Result<Box<dyn Store>> {
+    /// Step 3: before anything is written: the destination is not inside the source,
+    /// the report can be written, the destination opens and the folders of the
+    /// packages to write exist (not with `--dry-run`, which writes nothing).
+    fn check_destination(
+        &self,
+        items: &[Item],
+        preset: &[Option<Record>],
+    ) -> Result<Box<dyn Store>> {
         let args = self.args;
+        let servers = (
+            args.source_sql.server.as_deref(),
+            args.dest_sql.server.as_deref(),
+        );
+        if args.to.inside(&args.from, servers) {
+            return Err(Error::command_line(format!(
+                "--to `{}` is inside --from `{}`: the batch would read its own output again (one level deeper on each run); give a destination outside the source",
+                self.to_display, self.from_display
+            )));
+        }
+        if let (Some(path), false) = (&self.report_path, args.dry_run) {
+            Report::check_writable(path)?;
+        }
         let dst = args
             .to
             .open(&self.dest_creds, &self.job.stores)
             .map_err(|e| e.context("the destination"))?;
         if !args.dry_run {
-            let mut trees: Vec<Vec<String>> = items.iter().map(|i| i.folders.clone()).collect();
+            // Only where a package may be written: a skipped name (not UTF-8, say)
+            // must not become a folder under another name.
+            let mut trees: Vec<Vec<String>> = items
+                .iter()
+                .zip(preset)
+                .filter(|(_, r)| r.is_none())
+                .map(|(i, _)| i.folders.clone())
+                .collect();
             trees.sort();
             trees.dedup();
             args.to

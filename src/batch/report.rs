@@ -4,9 +4,15 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 pub const REPORT_VERSION: u32 = 1;
+
+/// Largest report `--resume` reads: a record is well under 1 KiB, so this holds
+/// several hundred thousand packages, and a hostile or wrong file cannot take all
+/// memory.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,13 +187,63 @@ impl Report {
         })
     }
 
+    /// Checks, before any package is touched, that the report can be written where
+    /// asked: a regular file (or none yet) in a folder that takes new files. A FIFO or
+    /// device (`/dev/stdout`) is never written to, a folder is not replaced.
+    pub fn check_writable(path: &Path) -> Result<()> {
+        let refuse = |why: String| {
+            Error::failure(format!(
+                "cannot write the report `{}`: {why}; nothing was copied. Give --report a file in a writable folder",
+                path.display()
+            ))
+        };
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() {
+                return Err(refuse(format!(
+                    "it is {}, not a regular file",
+                    crate::store::file::kind_name(&meta.file_type())
+                )));
+            }
+        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| refuse(e.to_string()))?;
+        tempfile::Builder::new()
+            .prefix(".dtutil-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| refuse(e.to_string()))?;
+        Ok(())
+    }
+
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| {
+        let cannot = |e: std::io::Error| {
             Error::failure(format!(
                 "--resume: cannot read the report `{}`: {e}",
                 path.display()
             ))
-        })?;
+        };
+        let file = crate::store::file::open_regular(path).map_err(cannot)?;
+        let too_large = |n: u64| {
+            Error::failure(format!(
+                "--resume: `{}` is {n} bytes, over the {} MiB no report dtutil writes reaches; not read",
+                path.display(),
+                MAX_REPORT_BYTES >> 20
+            ))
+        };
+        let len = file.metadata().map_err(cannot)?.len();
+        if len > MAX_REPORT_BYTES {
+            return Err(too_large(len));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_REPORT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_REPORT_BYTES {
+            return Err(too_large(bytes.len() as u64));
+        }
         let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
             Error::failure(format!(
                 "--resume: `{}` is not a dtutil batch report: {e}",

@@ -33,6 +33,9 @@ pub struct Job {
     pub target: Option<crate::package::target::Runtime>,
     pub dry_run: bool,
     pub resume: ResumeIndex,
+    /// `--resume` was given: a destination identical to this run's result counts as
+    /// done (the run before was killed after writing it, before saving the report).
+    pub resuming: bool,
     /// What the workers' stores are opened with.
     pub stores: crate::store::StoreConfig,
     /// Checksums are kept (for `--json`, the report and `--resume`): hashing is a
@@ -120,19 +123,35 @@ impl Job {
             Err(e) => return fail(r, format!("cannot read the source: {e}")),
         };
         r.source_bytes = Some(bytes.len());
+        // Set when an earlier run's "done" did not hold: said on the row when redone.
+        let mut redo: Option<&str> = None;
         if self.hash {
             let source_sha = hex_sha256(&bytes);
             r.source_sha256 = Some(source_sha.clone());
             if let Some(prev) = self.resume.done(&r.source, &r.destination, &source_sha) {
-                let keep = r.clone();
-                *r = prev.clone();
-                r.status = Status::Skipped;
-                r.skip = Some(SkipKind::Resumed);
-                r.reason = Some("done in an earlier run, source unchanged (--resume)".into());
-                r.done = true;
-                r.source_bytes = keep.source_bytes;
-                r.action = None;
-                return;
+                // A report is a claim, not proof: the destination must still hold what
+                // was written (it may have been emptied or changed since).
+                match still_written(prev, dst, dest_path) {
+                    Ok(None) => {
+                        let keep = r.clone();
+                        *r = prev.clone();
+                        r.status = Status::Skipped;
+                        r.skip = Some(SkipKind::Resumed);
+                        r.reason = Some(
+                            "done in an earlier run, source unchanged, destination verified (--resume)"
+                                .into(),
+                        );
+                        r.done = true;
+                        r.source_bytes = keep.source_bytes;
+                        r.source_sha256 = keep.source_sha256;
+                        r.action = None;
+                        return;
+                    }
+                    Ok(Some(why)) => redo = Some(why),
+                    Err(e) => {
+                        return fail(r, format!("--resume: cannot verify the destination: {e}"))
+                    }
+                }
             }
         }
 
@@ -148,11 +167,8 @@ impl Job {
                 r.reason = Some("the destination exists (--skip-existing)".into());
                 return;
             }
-            if exists && !self.dry_run {
-                return fail(
-                    r,
-                    "the destination exists; add --overwrite to replace it or --skip-existing to keep it".into(),
-                );
+            if exists && !self.dry_run && !self.resuming {
+                return fail(r, exists_message(redo));
             }
         }
 
@@ -178,12 +194,22 @@ impl Job {
                 r.lost_values.clone_from(&done.lost_values);
                 r.new_id.clone_from(&done.new_id);
             }
-            None => {
-                if let Ok(facts) = package.facts() {
+            // A plain copy moves the bytes as they are, but only a package's: a file
+            // merely named `.dtsx` (or a link to one that is not) is not copied.
+            None => match package.facts() {
+                Ok(facts) => {
                     r.level_before = facts.protection_level;
                     r.level_after = facts.protection_level;
                 }
-            }
+                Err(
+                    e @ (PackageError::Malformed { .. }
+                    | PackageError::NotAPackage(_)
+                    | PackageError::TooLarge(_)
+                    | PackageError::TooDeep(_)),
+                ) => return fail(r, format!("not copied: not an SSIS package file: {e}")),
+                // Password or user-key protection: a package all the same.
+                Err(_) => {}
+            },
         }
 
         if let Some(runtime) = self.target {
@@ -201,6 +227,28 @@ impl Job {
                     }
                 }
                 Err(e) => return fail(r, format!("cannot check it against --target-version: {e}")),
+            }
+        }
+
+        if exists && self.resuming && !self.dry_run {
+            // Killed after this write, before the report was saved: what is there is
+            // this run's result, or it is someone else's and stays.
+            match self.same_result(dst, dest_path, &package.bytes) {
+                Ok(true) => {
+                    r.status = Status::Ok;
+                    r.done = true;
+                    r.reason = Some(
+                        "already at the destination, identical to this run's result (--resume)"
+                            .into(),
+                    );
+                    r.bytes = Some(package.bytes.len());
+                    if self.hash {
+                        r.sha256 = Some(package.sha256());
+                    }
+                    return;
+                }
+                Ok(false) => return fail(r, exists_message(redo)),
+                Err(e) => return fail(r, format!("--resume: cannot verify the destination: {e}")),
             }
         }
 
@@ -223,10 +271,78 @@ impl Job {
         }
         r.status = Status::Ok;
         r.done = true;
-        r.reason = None;
+        r.reason = redo.map(|why| format!("redone (--resume): {why}"));
         r.bytes = Some(package.bytes.len());
         if self.hash {
             r.sha256 = Some(package.sha256());
+        }
+    }
+}
+
+impl Job {
+    /// Whether the destination holds what this run would write: the same bytes, or,
+    /// re-protected with a password (a new IV and salt each time), the same package
+    /// once both are opened with that password.
+    fn same_result(&self, dst: &dyn Store, dest_path: &str, ours: &[u8]) -> Result<bool, String> {
+        let theirs = dst.read(dest_path).map_err(|e| e.to_string())?;
+        if theirs == ours {
+            return Ok(true);
+        }
+        let Some((_, password)) = &self.encrypt else {
+            return Ok(false);
+        };
+        let password = password.as_deref().map(|p| p.as_str());
+        let clear = |bytes: &[u8]| {
+            crate::package::rewrite(
+                bytes,
+                &crate::package::Options {
+                    decrypt_password: password,
+                    target: Target::Level {
+                        level: ProtectionLevel::ServerStorage,
+                        password: None,
+                    },
+                    algorithm: None,
+                    regenerate_id: false,
+                    allow_lost_values: false,
+                },
+            )
+            .map(|done| Zeroizing::new(done.bytes))
+        };
+        Ok(matches!((clear(&theirs), clear(ours)), (Ok(a), Ok(b)) if a == b))
+    }
+}
+
+/// `None` when the destination still holds what the earlier run recorded (same size
+/// and SHA-256), else why it is redone.
+fn still_written(
+    prev: &Record,
+    dst: &dyn Store,
+    dest_path: &str,
+) -> Result<Option<&'static str>, crate::store::StoreError> {
+    let bytes = match dst.read(dest_path) {
+        Ok(bytes) => bytes,
+        Err(crate::store::StoreError::NotFound(_)) => {
+            return Ok(Some("the destination an earlier run wrote is gone"))
+        }
+        Err(e) => return Err(e),
+    };
+    let same_size = prev.bytes.is_none_or(|n| n == bytes.len());
+    let same_hash = match &prev.sha256 {
+        Some(sha) => *sha == hex_sha256(&bytes),
+        None => same_size,
+    };
+    Ok((!(same_size && same_hash))
+        .then_some("the destination differs from what an earlier run wrote (changed since)"))
+}
+
+fn exists_message(redo: Option<&str>) -> String {
+    match redo {
+        Some(why) => {
+            format!("--resume: {why}; add --overwrite to replace it or --skip-existing to keep it")
+        }
+        None => {
+            "the destination exists; add --overwrite to replace it or --skip-existing to keep it"
+                .into()
         }
     }
 }

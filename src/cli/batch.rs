@@ -95,6 +95,10 @@ struct Cli {
     /// Stop starting packages after the first failure.
     #[arg(long)]
     fail_fast: bool,
+    /// Follow symbolic links in a local source (a link loop is reported, not entered
+    /// again). Without it links are skipped, never opened.
+    #[arg(long)]
+    follow_links: bool,
     /// Write user-key (level 1) packages with their unreadable values blank.
     #[arg(long)]
     allow_lost_sensitive: bool,
@@ -213,6 +217,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
         report: c.report,
         resume: c.resume,
         fail_fast: c.fail_fast,
+        follow_links: c.follow_links,
         allow_lost_sensitive: c.allow_lost_sensitive,
         target_version: c
             .target_version

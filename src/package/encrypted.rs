@@ -21,7 +21,9 @@ pub struct EncryptedNode {
 pub(super) struct EncryptedParts {
     pub salt: Option<String>,
     pub iv: Option<String>,
-    pub cipher_value: String,
+    /// The CipherValue's text, where it lies in the document: a whole level 3 package
+    /// may be hundreds of MB of base64, so it is not copied out.
+    pub cipher_value: Vec<Span>,
 }
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -33,13 +35,52 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !xml::is_xml_whitespace(b))
-        .collect();
-    b64()
-        .decode(&compact)
-        .map_err(|e| format!("bad base64 ({e})"))
+    decode_base64_pieces([text.as_bytes()])
+}
+
+/// Base64 spread over pieces of text, XML whitespace anywhere: decoded a chunk at a
+/// time into one buffer (memory: the decoded bytes and 64 KiB, whatever the size).
+pub fn decode_base64_pieces<'a>(
+    pieces: impl IntoIterator<Item = &'a [u8]> + Clone,
+) -> Result<Vec<u8>, String> {
+    const CHUNK: usize = 64 << 10;
+    let engine = b64();
+    let total: usize = pieces.clone().into_iter().map(<[u8]>::len).sum();
+    let mut out = Vec::with_capacity(total / 4 * 3 + 3);
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 4);
+    let mut ended = false;
+    let flush = |chunk: &mut Vec<u8>, out: &mut Vec<u8>, ended: &mut bool| {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        // Padding closes the text: anything after it is not base64.
+        if *ended {
+            return Err("bad base64 (text after the closing `=` padding)".to_string());
+        }
+        *ended = chunk.last() == Some(&b'=');
+        let r = engine
+            .decode_vec(&*chunk, out)
+            .map_err(|e| format!("bad base64 ({e})"));
+        chunk.clear();
+        r
+    };
+    for piece in pieces {
+        for run in piece.split(xml::is_xml_whitespace) {
+            let mut run = run;
+            while !run.is_empty() {
+                // Whole quads only, so each chunk decodes on its own.
+                let room = CHUNK - chunk.len();
+                let take = room.min(run.len());
+                chunk.extend_from_slice(&run[..take]);
+                run = &run[take..];
+                if chunk.len() == CHUNK {
+                    flush(&mut chunk, &mut out, &mut ended)?;
+                }
+            }
+        }
+    }
+    flush(&mut chunk, &mut out, &mut ended)?;
+    Ok(out)
 }
 
 pub fn encode_base64(bytes: &[u8]) -> String {
@@ -84,11 +125,15 @@ pub(super) fn encrypted_node(
         Some(s) => decode_base64(s).map_err(|m| bad(format!("Salt: {m}")))?,
         None => Vec::new(),
     };
-    if parts.cipher_value.trim().is_empty() {
+    let pieces = parts.cipher_value.iter().map(|span| span.slice(doc));
+    if pieces
+        .clone()
+        .all(|p| p.iter().all(xml::is_xml_whitespace))
+    {
         return Err(bad("empty CipherValue".into()));
     }
     let cipher_value =
-        decode_base64(&parts.cipher_value).map_err(|m| bad(format!("CipherValue: {m}")))?;
+        decode_base64_pieces(pieces).map_err(|m| bad(format!("CipherValue: {m}")))?;
     let block = algorithm.block_len();
     if let Some(iv) = &parts.iv {
         let iv = decode_base64(iv).map_err(|m| bad(format!("IV: {m}")))?;

@@ -254,9 +254,8 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
                 check_references(raw).map_err(|m| err_at(doc, before, m))?;
                 if stack.last().is_some_and(|f| f.in_cipher_value) {
                     if let Some(parts) = stack.iter_mut().rev().find_map(|f| f.encrypted.as_mut()) {
-                        parts
-                            .cipher_value
-                            .push_str(std::str::from_utf8(raw).unwrap_or_default());
+                        let start = offset_in(doc, raw);
+                        parts.cipher_value.push(Span::new(start, start + raw.len()));
                     }
                 }
             }

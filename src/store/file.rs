@@ -200,7 +200,7 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
-fn kind_name(kind: &std::fs::FileType) -> &'static str {
+pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
