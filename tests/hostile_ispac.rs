@@ -127,3 +127,119 @@ fn duplicate_entry_names_are_refused_and_named() {
     );
     assert_eq!(snapshot(dir.path()), before, "something was written");
 }
+
+/// A project manifest as an .ispac holds it (the SSIS:Project element), level 0.
+const MANIFEST: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?><SSIS:Project SSIS:ProtectionLevel=\"DontSaveSensitive\" xmlns:SSIS=\"www.microsoft.com/SqlServer/SSIS\"><SSIS:Properties><SSIS:Property SSIS:Name=\"Name\">P</SSIS:Property></SSIS:Properties></SSIS:Project>";
+
+/// `zip_of`, then each `?` in a name replaced by the byte 0x81 in the stored names (the
+/// UTF-8 flag stays off, as for a CP437 name: the zip crate reads 0x81 as `ü`).
+fn zip_with_raw_names(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut z = zip_of(entries);
+    for (name, _) in entries {
+        if !name.contains('?') {
+            continue;
+        }
+        let from = name.as_bytes();
+        let to: Vec<u8> = from
+            .iter()
+            .map(|&b| if b == b'?' { 0x81 } else { b })
+            .collect();
+        let hits: Vec<usize> = z
+            .windows(from.len())
+            .enumerate()
+            .filter(|(_, w)| *w == from)
+            .map(|(i, _)| i)
+            .collect();
+        for i in hits {
+            z[i..i + to.len()].copy_from_slice(&to);
+        }
+    }
+    z
+}
+
+fn raw_names(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| z.by_index_raw(i).unwrap().name_raw().to_vec())
+        .collect()
+}
+
+/// Issue 17: entry names are the stored bytes. One that is not UTF-8 is copied raw
+/// under exactly those bytes; one that would be rewritten (a package or project file)
+/// is refused rather than stored under a changed (CP437-decoded) name.
+#[test]
+fn entry_names_are_kept_as_their_stored_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = harden::clear_package("P", "s3cret");
+    let ok = zip_with_raw_names(&[
+        ("@Project.manifest", MANIFEST.as_bytes()),
+        ("p.dtsx", pkg.as_bytes()),
+        ("readm?.txt", b"unrelated"),
+    ]);
+    std::fs::write(dir.path().join("ok.ispac"), &ok).unwrap();
+    let out = dir.path().join("out.ispac").display().to_string();
+    let r = project(dir.path(), "ok.ispac", &["--encrypt", "0", "--out", &out]);
+    assert_eq!(r.code, Some(0), "{}", r.all_output());
+    let written = std::fs::read(dir.path().join("out.ispac")).unwrap();
+    assert_eq!(
+        raw_names(&written),
+        [
+            b"@Project.manifest".to_vec(),
+            b"p.dtsx".to_vec(),
+            b"readm\x81.txt".to_vec()
+        ]
+    );
+
+    let bad = zip_with_raw_names(&[
+        ("@Project.manifest", MANIFEST.as_bytes()),
+        ("p?.dtsx", pkg.as_bytes()),
+    ]);
+    std::fs::write(dir.path().join("bad.ispac"), &bad).unwrap();
+    let before = snapshot(dir.path());
+    let out2 = dir.path().join("out2.ispac").display().to_string();
+    for extra in [&[][..], &["--encrypt", "0", "--out", &out2][..]] {
+        let r = project(dir.path(), "bad.ispac", extra);
+        assert_eq!(r.code, Some(5), "{}", r.all_output());
+        assert!(
+            r.all_output().contains("not stored as UTF-8") && r.all_output().contains("70 81"),
+            "{}",
+            r.all_output()
+        );
+    }
+    assert_eq!(snapshot(dir.path()), before, "something was written");
+}
+
+/// Issue 17: entries are inflated one at a time, each dropped once processed: reading
+/// a project of six 32 MB packages holds about one of them, not all six.
+#[test]
+fn entries_are_inflated_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let filler = "x".repeat(32 << 20);
+    let pkgs: Vec<String> = (0..6)
+        .map(|i| {
+            harden::clear_package(&format!("P{i}"), "s3cret").replace(
+                "</DTS:Executable>",
+                &format!("<DTS:Property DTS:Name=\"Description\">{filler}</DTS:Property></DTS:Executable>"),
+            )
+        })
+        .collect();
+    let mut entries: Vec<(&str, &[u8])> = vec![("@Project.manifest", MANIFEST.as_bytes())];
+    let names = ["a.dtsx", "b.dtsx", "c.dtsx", "d.dtsx", "e.dtsx", "f.dtsx"];
+    for (n, p) in names.iter().zip(&pkgs) {
+        entries.push((n, p.as_bytes()));
+    }
+    std::fs::write(dir.path().join("big.ispac"), zip_of(&entries)).unwrap();
+    drop(pkgs);
+    let args = vec![
+        "project".to_string(),
+        dir.path().join("big.ispac").display().to_string(),
+    ];
+    let r = run_measured(&args, &[], Duration::from_secs(120));
+    eprintln!(
+        "six 32 MiB packages in an .ispac: {:?}, {} KiB",
+        r.elapsed, r.max_rss_kib
+    );
+    assert_eq!(r.code, Some(0), "{}", r.all_output());
+    // All six inflated at once (before issue 17) peaked at 374 MiB.
+    assert!(r.max_rss_kib < 160 * 1024, "{} KiB", r.max_rss_kib);
+}

@@ -551,10 +551,10 @@ mod tests {
             "A\\B\\p"
         );
         assert_eq!(
-            Location::parse(r"\\acct.file.core.windows.net\s\d", "--to")
+            Location::parse(r"\\acct.file.core.windows.net\pkgs\d", "--to")
                 .unwrap()
                 .package_path(&f, "p"),
-            r"\\acct.file.core.windows.net\s\d\A\B\p.dtsx"
+            r"\\acct.file.core.windows.net\pkgs\d\A\B\p.dtsx"
         );
         assert_eq!(
             Location::parse("/out", "--to")
@@ -593,8 +593,8 @@ mod tests {
     #[test]
     fn listing_names_never_become_paths() {
         let from = Location::Azure {
-            raw: r"\\acct.file.core.windows.net\s\d".into(),
-            unc: r"\\acct.file.core.windows.net\s\d".into(),
+            raw: r"\\acct.file.core.windows.net\pkgs\d".into(),
+            unc: r"\\acct.file.core.windows.net\pkgs\d".into(),
         };
         let entry = |name: &str, is_folder| store::Entry {
             name: name.into(),
@@ -617,7 +617,10 @@ mod tests {
         let items = from
             .list(&Listing(vec![entry("p.dtsx", false)]), false)
             .unwrap();
-        assert_eq!(items[0].source, r"\\acct.file.core.windows.net\s\d\p.dtsx");
+        assert_eq!(
+            items[0].source,
+            r"\\acct.file.core.windows.net\pkgs\d\p.dtsx"
+        );
     }
 
     /// Issue 17: a directory entry's name is one name at the destination too.

@@ -126,10 +126,7 @@ pub(super) fn encrypted_node(
         None => Vec::new(),
     };
     let pieces = parts.cipher_value.iter().map(|span| span.slice(doc));
-    if pieces
-        .clone()
-        .all(|p| p.iter().all(xml::is_xml_whitespace))
-    {
+    if pieces.clone().all(|p| p.iter().all(xml::is_xml_whitespace)) {
         return Err(bad("empty CipherValue".into()));
     }
     let cipher_value =

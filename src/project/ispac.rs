@@ -1,7 +1,92 @@
 //! The checks an `.ispac` (a zip) passes before any entry is inflated.
 
 use crate::error::Error;
+use std::io::Read;
 use std::path::Path;
+
+type Zip<'a> = zip::ZipArchive<std::io::Cursor<&'a [u8]>>;
+
+/// The .ispac's zip directory (nothing inflated).
+pub fn open<'a>(raw: &'a [u8], path: &Path) -> Result<Zip<'a>, Error> {
+    zip::ZipArchive::new(std::io::Cursor::new(raw)).map_err(|e| {
+        Error::cannot_load(format!(
+            "`{}`: not a valid .ispac (zip): {e}",
+            path.display()
+        ))
+    })
+}
+
+/// An entry's name from its stored bytes: `Ok` when they are UTF-8 and the zip reader
+/// reads the same name (no CP437 decoding, no differing Unicode path field), else
+/// `Err` with a lossy form for messages. A name is never silently re-encoded.
+pub fn entry_name<R: Read>(f: &zip::read::ZipFile<'_, R>) -> Result<String, String> {
+    let raw = f.name_raw();
+    let shown = || String::from_utf8_lossy(raw).into_owned();
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return Err(shown());
+    };
+    match f.name() {
+        Ok(read) if read == text => Ok(text.to_string()),
+        _ => Err(shown()),
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Inflates the entries that are read one at a time, each bounded, with a running
+/// total over all of them: an entry's bytes are dropped once processed, so memory
+/// holds one entry (and the results) rather than the whole project.
+pub struct Inflater<'a> {
+    zip: Zip<'a>,
+    path: &'a Path,
+    total: u64,
+}
+
+impl<'a> Inflater<'a> {
+    pub fn new(raw: &'a [u8], path: &'a Path) -> Result<Self, Error> {
+        Ok(Self {
+            zip: open(raw, path)?,
+            path,
+            total: 0,
+        })
+    }
+
+    pub fn inflate(&mut self, index: usize, name: &str) -> Result<Vec<u8>, Error> {
+        let path = self.path;
+        let mut f = self
+            .zip
+            .by_index(index)
+            .map_err(|e| Error::cannot_load(format!("`{}`: entry {index}: {e}", path.display())))?;
+        let limit = crate::package::xml::MAX_PACKAGE_BYTES as u64;
+        let mut bytes = Vec::new();
+        (&mut f)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::cannot_load(format!("`{}`: `{name}`: {e}", path.display())))?;
+        if bytes.len() as u64 > limit {
+            return Err(Error::cannot_load(format!(
+                "`{}`: `{name}` inflates to more than {} MiB",
+                path.display(),
+                limit >> 20
+            )));
+        }
+        self.total += bytes.len() as u64;
+        if self.total > MAX_UNCOMPRESSED {
+            return Err(Error::cannot_load(format!(
+                "`{}`: its packages and project files inflate to more than {} MiB in all; a real project is far smaller (a zip bomb?)",
+                path.display(),
+                MAX_UNCOMPRESSED >> 20
+            )));
+        }
+        Ok(bytes)
+    }
+}
 
 /// What the entries that are read (packages, parameters, connection managers, the
 /// manifest) may inflate to together: one package's bound.
@@ -10,11 +95,7 @@ pub const MAX_UNCOMPRESSED: u64 = crate::package::xml::MAX_PACKAGE_BYTES as u64;
 /// Refuses what no tool that builds an .ispac writes and only an attack needs: two
 /// entries of one name (the zip reader would keep only the last) and entries that share
 /// bytes (one compressed stream named many times inflates many times over).
-pub fn refuse_hostile_layout(
-    zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
-    raw: &[u8],
-    path: &Path,
-) -> Result<(), Error> {
+pub fn refuse_hostile_layout(zip: &mut Zip<'_>, raw: &[u8], path: &Path) -> Result<(), Error> {
     if zip.has_duplicate_names() {
         let mut seen = std::collections::HashSet::new();
         let mut dups: Vec<String> = central_directory_names(raw)

@@ -176,52 +176,46 @@ fn load_folder(dir: &Path, dtproj: &str) -> Result<Vec<Entry>, Error> {
     Ok(out)
 }
 
+/// Opens an .ispac and names its entries; nothing is inflated yet (see
+/// [`super::ispac::Inflater`]: one entry at a time, as each is processed).
 fn load_ispac(path: &Path) -> Result<(Vec<Entry>, Vec<u8>), Error> {
     let raw = read_limited(path)?;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&raw[..])).map_err(|e| {
-        Error::cannot_load(format!(
-            "`{}`: not a valid .ispac (zip): {e}",
-            path.display()
-        ))
-    })?;
+    let mut zip = super::ispac::open(&raw, path)?;
     super::ispac::refuse_hostile_layout(&mut zip, &raw, path)?;
     let mut out = Vec::new();
-    let mut total: u64 = 0;
     for i in 0..zip.len() {
-        let mut f = zip
-            .by_index(i)
+        let f = zip
+            .by_index_raw(i)
             .map_err(|e| Error::cannot_load(format!("`{}`: entry {i}: {e}", path.display())))?;
-        let name = f
-            .name()
-            .map_err(|e| Error::cannot_load(format!("`{}`: entry {i}: {e}", path.display())))?
-            .into_owned();
-        let kind = if f.is_dir() {
-            EntryKind::Other
-        } else {
-            classify(&name, None)
-        };
-        let mut bytes = Vec::new();
-        if kind != EntryKind::Other {
-            (&mut f)
-                .take(crate::package::xml::MAX_PACKAGE_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::cannot_load(format!("`{}`: `{name}`: {e}", path.display())))?;
-            if bytes.len() > crate::package::xml::MAX_PACKAGE_BYTES {
-                return Err(Error::cannot_load(format!(
-                    "`{}`: `{name}` is too large",
-                    path.display()
-                )));
+        let is_dir = f.is_dir();
+        let (name, kind) = match super::ispac::entry_name(&f) {
+            Ok(name) => {
+                let kind = if is_dir {
+                    EntryKind::Other
+                } else {
+                    classify(&name, None)
+                };
+                (name, kind)
             }
-            total += bytes.len() as u64;
-            if total > super::ispac::MAX_UNCOMPRESSED {
+            // Not a name this tool can keep as it is: fine for an entry copied raw
+            // (name bytes and all), refused for one that would be rewritten.
+            Err(shown) if is_dir || classify(&shown, None) == EntryKind::Other => {
+                (shown, EntryKind::Other)
+            }
+            Err(shown) => {
                 return Err(Error::cannot_load(format!(
-                    "`{}`: its packages and project files inflate to more than {} MiB in all; a real project is far smaller (a zip bomb?)",
+                    "`{}`: the entry name `{}` is not stored as UTF-8 (bytes {}); re-protected, it would be stored under a changed name, so it is refused (rebuild the .ispac)",
                     path.display(),
-                    super::ispac::MAX_UNCOMPRESSED >> 20
-                )));
+                    shown.escape_debug(),
+                    super::ispac::hex(f.name_raw())
+                )))
             }
-        }
-        out.push(Entry { name, kind, bytes });
+        };
+        out.push(Entry {
+            name,
+            kind,
+            bytes: Vec::new(),
+        });
     }
     Ok((out, raw))
 }
@@ -327,14 +321,26 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
 
     let mut reports = Vec::new();
     let mut new_bytes: Vec<Option<Vec<u8>>> = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let (report, bytes) = process(
+    // An .ispac's entries are inflated one at a time, each dropped once processed.
+    let mut inflater = match (&source, &ispac_raw) {
+        (Source::Ispac(p), Some(raw)) => Some(super::ispac::Inflater::new(raw, p)?),
+        _ => None,
+    };
+    for (i, entry) in entries.iter_mut().enumerate() {
+        if let (Some(inflater), true) = (inflater.as_mut(), entry.kind != EntryKind::Other) {
+            entry.bytes = inflater.inflate(i, &entry.name)?;
+        }
+        let processed = process(
             entry,
             args.encrypt_level,
             decrypt,
             new_password,
             args.algorithm,
-        )?;
+        );
+        if inflater.is_some() {
+            entry.bytes = Vec::new();
+        }
+        let (report, bytes) = processed?;
         if let Some(r) = report {
             reports.push(r);
         }

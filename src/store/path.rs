@@ -77,7 +77,18 @@ pub fn is_one_name(name: &str) -> bool {
 
 /// Checks a name a listing returned before it is joined to anything; `doing` says
 /// whose listing it was, for the message.
+///
+/// A leading blank is refused too: NTFS, SMB and msdb keep it as part of the name,
+/// but every path here trims the blanks around a name, so the entry would be read or
+/// written as another one. (A trailing blank is harmless: Windows drops it and msdb
+/// compares names without it, the same as trimming.)
 pub fn check_name(name: &str, doing: &str) -> StoreResult<()> {
+    if is_one_name(name) && name.starts_with(char::is_whitespace) {
+        return Err(StoreError::Failed(format!(
+            "{doing}: the listing holds the entry `{}`, which begins with a blank; paths trim the blanks around a name, so it would be read or written as another entry: rename it",
+            name.escape_debug()
+        )));
+    }
     if is_one_name(name) {
         Ok(())
     } else {
@@ -181,7 +192,10 @@ mod tests {
         ] {
             assert!(check_name(bad, "x").is_err(), "{bad:?}");
         }
-        for good in ["p.dtsx", "Maintenance Plans", "ä", "..x", "x.."] {
+        let lead = check_name(" p.dtsx", "x").unwrap_err().to_string();
+        assert!(lead.contains("begins with a blank"), "{lead}");
+        assert!(check_name("\u{3000}p", "x").is_err(), "any Unicode blank");
+        for good in ["p.dtsx", "Maintenance Plans", "ä", "..x", "x..", "p.dtsx "] {
             assert!(check_name(good, "x").is_ok(), "{good:?}");
         }
     }

@@ -72,6 +72,15 @@ impl AzPath {
         };
         let mut names = parts.filter(|s| !s.is_empty()).map(decode);
         let share = names.next().ok_or_else(|| bad("no share name"))?;
+        if let Some(why) = share_name_problem(&share) {
+            return Err(StoreError::Failed(format!(
+                "`{path}`: `{}` is not an Azure Files share name: {why} (a share name is 3 to 63 letters, digits and single hyphens, starting and ending with a letter or digit)",
+                share.escape_debug()
+            )));
+        }
+        // Azure stores share names in lowercase and SMB matches them without regard
+        // to case, so `\\acct...\Share` names the share `share`; REST wants that form.
+        let share = share.to_ascii_lowercase();
         let segments: Vec<String> = names.collect();
         for s in &segments {
             match path::check_segment(s) {
@@ -126,4 +135,19 @@ impl AzPath {
         }
         k.to_lowercase()
     }
+}
+
+/// Why `name` breaks Azure Files' share naming rules, if it does. Capital letters
+/// are allowed here (SMB share names are case-insensitive; the name is lowercased).
+fn share_name_problem(name: &str) -> Option<&'static str> {
+    if !(3..=63).contains(&name.len()) {
+        return Some("it must be 3 to 63 characters long");
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Some("only letters, digits and hyphens are allowed");
+    }
+    if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+        return Some("a hyphen must stand between two letters or digits");
+    }
+    None
 }

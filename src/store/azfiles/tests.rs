@@ -31,38 +31,38 @@ fn parses_unc_and_https() {
     let p = AzPath::parse(r"\\Acct.file.core.windows.net\Share\dir a\p.dtsx").unwrap();
     assert_eq!(p.account, "acct");
     assert_eq!(p.host, "acct.file.core.windows.net");
-    assert_eq!(p.share, "Share");
+    assert_eq!(p.share, "share", "share names are lowercase at Azure");
     assert_eq!(p.segments, vec!["dir a", "p.dtsx"]);
-    assert_eq!(p.request_path(&p.segments), "/Share/dir%20a/p.dtsx");
+    assert_eq!(p.request_path(&p.segments), "/share/dir%20a/p.dtsx");
     let q = AzPath::parse("https://acct.file.core.windows.net/Share/dir%20a/p.dtsx?sv=1&sig=x")
         .unwrap();
     assert_eq!(q.segments, p.segments);
     assert_eq!(q.sas.as_deref(), Some("sv=1&sig=x"));
     assert!(AzPath::parse(r"\\acct.file.core.windows.net").is_err());
-    assert!(AzPath::parse(r"\\acct.file.core.windows.net\s\..\p.dtsx").is_err());
+    assert!(AzPath::parse(r"\\acct.file.core.windows.net\pkgs\..\p.dtsx").is_err());
     assert!(AzPath::parse(r"\\server\share\p.dtsx").is_err());
 }
 
 #[test]
 fn same_package_ignores_case_and_separators() {
     let store = open_with(
-        r"\\acct.file.core.windows.net\s\p.dtsx",
+        r"\\acct.file.core.windows.net\pkgs\p.dtsx",
         &env(&[("AZURE_STORAGE_KEY", KEY)]),
     )
     .unwrap();
     assert!(store.same_package(
-        r"\\acct.file.core.windows.net\S\Dir\P.dtsx",
-        "https://acct.file.core.windows.net/s/dir/p.dtsx"
+        r"\\acct.file.core.windows.net\PKGS\Dir\P.dtsx",
+        "https://acct.file.core.windows.net/pkgs/dir/p.dtsx"
     ));
     assert!(!store.same_package(
-        r"\\acct.file.core.windows.net\s\a.dtsx",
-        r"\\acct.file.core.windows.net\s\b.dtsx"
+        r"\\acct.file.core.windows.net\pkgs\a.dtsx",
+        r"\\acct.file.core.windows.net\pkgs\b.dtsx"
     ));
 }
 
 #[test]
 fn credentials_from_the_environment() {
-    let p = AzPath::parse(r"\\acct.file.core.windows.net\s\p.dtsx").unwrap();
+    let p = AzPath::parse(r"\\acct.file.core.windows.net\pkgs\p.dtsx").unwrap();
     let s = Settings::from_env(
         &p,
         &env(&[
@@ -188,4 +188,38 @@ fn header_order_matches_the_service_collation() {
     let mut theirs = ours.clone();
     theirs.sort_by(|a, b| testservers::azfiles::auth::header_cmp(a, b));
     assert_eq!(ours, theirs);
+}
+
+/// Issue 17: the share is checked like any other name, by Azure's own share rules
+/// (a decoded `..`, a separator or a NUL never reaches a request path).
+#[test]
+fn share_names_follow_azure_rules() {
+    for bad in [
+        r"\\acct.file.core.windows.net\s\p.dtsx",
+        r"\\acct.file.core.windows.net\..\p.dtsx",
+        "https://acct.file.core.windows.net/%2e%2e/p.dtsx",
+        "https://acct.file.core.windows.net/a%2fbc/p.dtsx",
+        "https://acct.file.core.windows.net/abc%00/p.dtsx",
+        r"\\acct.file.core.windows.net\a--b\p.dtsx",
+        r"\\acct.file.core.windows.net\-ab\p.dtsx",
+        r"\\acct.file.core.windows.net\ab-\p.dtsx",
+        r"\\acct.file.core.windows.net\a_b\p.dtsx",
+        &format!(r"\\acct.file.core.windows.net\{}\p.dtsx", "a".repeat(64)),
+    ] {
+        let e = AzPath::parse(bad).unwrap_err().to_string();
+        assert!(e.contains("not an Azure Files share name"), "{bad}: {e}");
+    }
+    for (good, share) in [
+        (r"\\acct.file.core.windows.net\pkgs\p.dtsx", "pkgs"),
+        (
+            r"\\acct.file.core.windows.net\My-Share-1\p.dtsx",
+            "my-share-1",
+        ),
+        (
+            &format!(r"\\acct.file.core.windows.net\{}", "a".repeat(63)),
+            &"a".repeat(63),
+        ),
+    ] {
+        assert_eq!(AzPath::parse(good).unwrap().share, *share, "{good}");
+    }
 }
