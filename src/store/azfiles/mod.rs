@@ -21,7 +21,7 @@ mod xml;
 pub use auth::Auth;
 pub use client::{Endpoint, RetryPolicy, API_VERSION};
 pub use path::{is_azure_files_path, AzPath};
-pub use settings::Settings;
+pub use settings::{account_suffix, Settings};
 
 use super::{Entry, PackageMeta, Store, StoreConfig, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use client::{Client, Request, Response};
