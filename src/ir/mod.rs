@@ -43,7 +43,10 @@ pub fn run(args: &IrPlan, config: &Config, printer: &mut Printer) -> Result<Exit
     match &args.action {
         IrAction::Status => status(&arm, printer),
         IrAction::Stores => list_stores(&arm, printer),
-        IrAction::Run(req) => run::run(&arm, req, &get, printer),
+        IrAction::Run(req) => {
+            let store_var = |name: &str| config.stores.var(name);
+            run::run(&arm, req, &get, &store_var, printer)
+        }
         IrAction::Running { since } => running(&arm, *since, printer),
         IrAction::Stop(target) => stop(&arm, target, printer),
     }

@@ -11,10 +11,13 @@ use super::token::Issued;
 
 pub const VAULT_AUDIENCE: &str = "https://vault.azure.net";
 
-/// Vaults by lower-case name: (name, secrets by lower-case name: (name, value)).
+/// A vault's secrets by lower-case name: (name, value).
+type Secrets = BTreeMap<String, (String, String)>;
+
+/// Vaults by lower-case name: (name, secrets).
 #[derive(Default, Debug, Clone)]
 pub struct Vaults {
-    vaults: BTreeMap<String, (String, BTreeMap<String, (String, String)>)>,
+    vaults: BTreeMap<String, (String, Secrets)>,
 }
 
 /// `VAULT/NAME=VALUE` (a `--secret` flag).
