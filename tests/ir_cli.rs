@@ -444,3 +444,154 @@ fn run_file_on_azure_files_passes_the_account_key_as_access_credential() {
             .is_none()
     );
 }
+
+#[test]
+fn every_run_option_reaches_the_activity() {
+    let adf = start(|_| {});
+    let mut env = adf.env();
+    env.push(("EXEC_PW".into(), "exec-pass-sentinel".into()));
+    let o = dtutil(
+        &[
+            "ir",
+            "run",
+            r"FILES\Finance\Load",
+            "--config",
+            r"\\fileserver\cfg\Load.dtsConfig",
+            "--param",
+            "Batch=7",
+            "--set",
+            r"\Package.Variables[User::Mode].Value=Full",
+            "--connection",
+            "Src.ConnectionString=Data Source=db1;",
+            "--runtime",
+            "x86",
+            "--logging-level",
+            "Performance",
+            "--log-path",
+            r"\\fileserver\logs",
+            "--execution-user",
+            r"CORP\svc-ssis",
+            "--execution-password",
+            "env:EXEC_PW",
+            "--wait",
+            "--timeout",
+            "30",
+        ],
+        &env,
+    );
+    ok(&o);
+    let (out, err) = text(&o);
+    assert!(!out.contains("exec-pass-sentinel") && !err.contains("exec-pass-sentinel"));
+    let tp = adf.state.pipelines()[0].1["activities"][0]["typeProperties"].clone();
+    assert_eq!(tp["runtime"], "x86");
+    assert_eq!(tp["loggingLevel"], "Performance");
+    assert_eq!(
+        tp["packageLocation"]["typeProperties"]["configurationPath"],
+        r"\\fileserver\cfg\Load.dtsConfig"
+    );
+    assert_eq!(tp["packageParameters"]["Batch"]["value"], "7");
+    assert_eq!(
+        tp["propertyOverrides"][r"\Package.Variables[User::Mode].Value"]["value"],
+        "Full"
+    );
+    assert_eq!(
+        tp["packageConnectionManagers"]["Src"]["ConnectionString"]["value"],
+        "Data Source=db1;"
+    );
+    assert_eq!(tp["logLocation"]["logPath"], r"\\fileserver\logs");
+    assert_eq!(tp["executionCredential"]["domain"], "CORP");
+    assert_eq!(tp["executionCredential"]["userName"], "svc-ssis");
+    assert_eq!(
+        tp["executionCredential"]["password"],
+        serde_json::json!({"type": "SecureString", "value": "exec-pass-sentinel"})
+    );
+}
+
+#[test]
+fn running_since_limits_the_window() {
+    let adf = start(|c| c.run_time = Duration::from_secs(60));
+    ok(&dtutil(&["ir", "run", r"FILES\Finance\Load"], &adf.env()));
+    let (out, _) = ok(&dtutil(
+        &["ir", "running", "--since", "1h", "--json"],
+        &adf.env(),
+    ));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let o = dtutil(&["ir", "running", "--since", "3w"], &adf.env());
+    assert_eq!(o.status.code(), Some(6), "{:?}", text(&o));
+}
+
+#[test]
+fn workload_identity_end_to_end() {
+    let adf = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    // The server plays the federation: an assertion equal to the client's secret passes.
+    let file = dir.path().join("token");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let mut env = adf.base_env();
+    env.extend([
+        ("AZURE_TENANT_ID".to_string(), TENANT.to_string()),
+        ("AZURE_CLIENT_ID".into(), CLIENT.into()),
+        (
+            "AZURE_FEDERATED_TOKEN_FILE".into(),
+            file.display().to_string(),
+        ),
+        ("AZURE_AUTHORITY_HOST".into(), adf.base()),
+    ]);
+    let o = dtutil(&["ir", "status"], &env);
+    ok(&o);
+    no_secrets(&o);
+    std::fs::write(&file, "not-the-assertion").unwrap();
+    let o = dtutil(&["ir", "status"], &env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("workload identity"), "{:?}", text(&o));
+}
+
+/// The Azure CLI is asked for a token when nothing else is configured and `az` is on
+/// the PATH (a stand-in that prints what `az account get-access-token` prints).
+#[cfg(unix)]
+#[test]
+fn azure_cli_end_to_end() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let adf = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let az = dir.path().join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\n[ \"$1 $2 $3 $4\" = \"account get-access-token --resource https://management.azure.com/\" ] || {{ echo \"ERROR: unexpected $*\" >&2; exit 2; }}\necho '{{\"accessToken\": \"{TOKEN}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": 4070908800, \"tokenType\": \"Bearer\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |path: &str| {
+        let mut c = std::process::Command::new(BIN);
+        c.args(["ir", "status"]);
+        for k in [
+            "DTUTIL_ARM_ACCESS_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "IDENTITY_ENDPOINT",
+            "DTUTIL_ARM_MANAGED_IDENTITY",
+        ] {
+            c.env_remove(k);
+        }
+        c.envs(adf.base_env()).env("PATH", path);
+        c.output().unwrap()
+    };
+    let o = run(&format!("{}:/bin:/usr/bin", dir.path().display()));
+    ok(&o);
+    no_secrets(&o);
+    // An `az` that is not signed in: its first error line, and the advice.
+    std::fs::write(
+        &az,
+        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    let o = run(&format!("{}:/bin:/usr/bin", dir.path().display()));
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("Azure CLI") && err.contains("az login"),
+        "{err}"
+    );
+}
