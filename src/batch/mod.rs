@@ -150,8 +150,11 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
         hash: args.json || report_path.is_some(),
     };
 
-    // Two sources onto one destination (names compare case-insensitively in msdb and
-    // Azure Files): the later ones fail rather than overwrite the first.
+    // Two sources onto one destination (names compare case-insensitively in msdb,
+    // Azure Files and on Windows): the later ones fail rather than overwrite the first.
+    // Names that differ only in case count as one even in a case-sensitive local
+    // folder, since the packages cannot live side by side where they are deployed.
+    let destination_key = |item: &Item| job.destination_path(item).to_lowercase();
     let mut seen = std::collections::HashMap::new();
     let mut preset: Vec<Option<Record>> = vec![None; items.len()];
     for (i, item) in items.iter().enumerate() {
@@ -166,7 +169,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
             preset[i] = Some(r);
             continue;
         }
-        let key = job.destination_path(item).to_lowercase();
+        let key = destination_key(item);
         if let Some(first) = seen.insert(key, i) {
             let mut r = Record::new(
                 job.source_name(item),
@@ -178,7 +181,7 @@ pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<E
                 job.source_name(&items[first])
             ));
             preset[i] = Some(r);
-            seen.insert(job.destination_path(item).to_lowercase(), first);
+            seen.insert(destination_key(item), first);
         }
     }
 

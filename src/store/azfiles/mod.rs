@@ -487,6 +487,11 @@ impl Store for AzureFilesStore {
         }
     }
 
+    /// Azure Files is case-insensitive and case-preserving, like SMB.
+    fn case_insensitive(&self) -> bool {
+        true
+    }
+
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
         let p = self.parse(&Self::child(parent, name)?)?;
         let doing = format!("cannot create folder `{}`", p.display(&p.segments));
