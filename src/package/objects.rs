@@ -283,9 +283,13 @@ fn open(e: &BytesStart<'_>, line: usize, stack: &[Frame], objects: &mut Vec<Obje
             }
         }
         _ if in_object_data => {
-            // A task's own data (`ExecuteProcessData Executable="..."`).
+            // A task's own data (`ExecuteProcessData Executable="..."`), or a
+            // connection's (`WmiConnectionManager ConnectionString="..."`).
             if let Some(owner) = parent_owner {
-                if objects[owner].kind == ObjectKind::Executable {
+                if matches!(
+                    objects[owner].kind,
+                    ObjectKind::Executable | ObjectKind::Connection
+                ) {
                     for (name, value, _) in &attrs {
                         if name != "xmlns" {
                             objects[owner].set(name, value.clone());
