@@ -73,6 +73,7 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
             None => batch::run(&plan, config, printer),
         },
         Command::Ir(plan) => ir::run(&plan, config, printer),
+        Command::Assess(plan) => crate::assess::run(&plan, config, printer),
     }
 }
 

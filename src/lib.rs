@@ -5,7 +5,7 @@
 //!   [`config::Config`], then dispatch;
 //! - [`cli`]: argv (dtutil's switches and the subcommands) becomes a validated
 //!   [`plan::Command`];
-//! - the commands: [`batch`], [`project`]'s runner, [`inspect`], [`ir`] (the Azure-SSIS
+//! - the commands: [`assess`] (the Azure-SSIS migration assessment), [`batch`], [`project`]'s runner, [`inspect`], [`ir`] (the Azure-SSIS
 //!   IR through [`arm`], Azure Resource Manager), and [`ops`] for
 //!   dtutil's own actions (the per-package work, output, secrets), which the others use;
 //! - [`plan`]: the validated commands, plain data;
@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod arm;
+pub mod assess;
 pub mod batch;
 pub mod cli;
 pub mod config;

@@ -8,6 +8,7 @@
 //! env var. Domain types come from below (`crypto`, `package`); nothing here is
 //! re-exported.
 
+pub mod assess;
 pub mod ir;
 
 use crate::crypto::Algorithm;
@@ -350,6 +351,8 @@ pub enum Command {
     Batch(Box<BatchPlan>),
     /// `dtutil ir`: the Azure-SSIS IR through ARM (issue 15).
     Ir(Box<ir::IrPlan>),
+    /// `dtutil assess`: the Azure-SSIS migration assessment (issue 18).
+    Assess(Box<assess::AssessPlan>),
     Version,
 }
 
@@ -419,6 +422,13 @@ impl Command {
                 if let ir::IrAction::Run(run) = &plan.action {
                     add(&mut out, run.package_password.as_ref());
                     add(&mut out, run.execution_password.as_ref());
+                }
+            }
+            Command::Assess(plan) => {
+                add(&mut out, plan.password.as_ref());
+                add_sql(&mut out, Some(&plan.sql));
+                for source in &plan.sources {
+                    add_sas(&mut out, source);
                 }
             }
             Command::Version => {}

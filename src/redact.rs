@@ -19,6 +19,74 @@ pub fn for_display(text: &str) -> Cow<'_, str> {
     Cow::Owned(escape_controls(&redacted))
 }
 
+/// Names of connection-string keys whose values are secrets (compared lowercased,
+/// spaces and underscores removed; the short ones whole, the others as a substring:
+/// `User Password`, `AccountKey`, `SharedAccessSignature`, `Client_Secret`...).
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "pwd",
+    "secret",
+    "accountkey",
+    "accesskey",
+    "sharedaccesssignature",
+    "sastoken",
+    "token",
+    "sig",
+];
+
+/// A connection string (or an expression holding one) with the value of every key
+/// that names a secret replaced, then made fit to display ([`for_display`]: SAS
+/// queries, control characters). `Password=abc;Data Source=x` becomes
+/// `Password=<redacted>;Data Source=x`; quoted (`'..'`, `".."`) and braced (`{..}`)
+/// values are replaced whole.
+pub fn connection_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(eq) = rest.find('=') {
+        let key_start = rest[..eq]
+            .rfind([';', '"', '\'', '(', ',', '&', '?', '`', '{', '\n'])
+            .map_or(0, |i| i + 1);
+        let key: String = rest[key_start..eq]
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect();
+        // Prose before an `=` is not a key (`... signs in (Integrated Security=SSPI)`).
+        let key = if rest[key_start..eq].split_whitespace().count() > 3 || key.len() > 40 {
+            String::new()
+        } else {
+            key
+        };
+        let value_start = eq + 1;
+        let value = &rest[value_start..];
+        let trimmed = value.trim_start();
+        let lead = value.len() - trimmed.len();
+        let end = match trimmed.chars().next() {
+            Some(q @ ('\'' | '"')) => trimmed[1..].find(q).map_or(trimmed.len(), |i| i + 2),
+            Some('{') => trimmed.find('}').map_or(trimmed.len(), |i| i + 1),
+            _ => trimmed.find(';').unwrap_or(trimmed.len()),
+        };
+        let value_end = value_start + lead + end;
+        out.push_str(&rest[..value_start]);
+        let secret = SECRET_KEYS.iter().any(|k| {
+            if k.len() <= 3 {
+                key == *k
+            } else {
+                key.contains(k)
+            }
+        });
+        if secret && end > 0 {
+            out.push_str(&rest[value_start..value_start + lead]);
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(&rest[value_start..value_end]);
+        }
+        rest = &rest[value_end..];
+    }
+    out.push_str(rest);
+    for_display(&out).into_owned()
+}
+
 fn needs_work(text: &str) -> bool {
     text.chars().any(is_escaped_control)
         || text.contains("://")
@@ -128,6 +196,38 @@ mod tests {
             "HTTP://h/p?<SAS redacted> y"
         );
         assert_eq!(for_display("no url here"), "no url here");
+    }
+
+    #[test]
+    fn connection_string_secrets_are_redacted() {
+        use super::connection_string as cs;
+        assert_eq!(
+            cs("Data Source=db1;User ID=sa;Password=p@ss;Provider=SQLNCLI11.1;"),
+            "Data Source=db1;User ID=sa;Password=<redacted>;Provider=SQLNCLI11.1;"
+        );
+        assert_eq!(
+            cs("Server=x; pwd = 'a;b' ;Trusted_Connection=no"),
+            "Server=x; pwd = <redacted> ;Trusted_Connection=no"
+        );
+        assert_eq!(
+            cs("DefaultEndpointsProtocol=https;AccountName=a;AccountKey=AbC==;"),
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=<redacted>;"
+        );
+        assert_eq!(
+            cs("User Password={x;y};A=1"),
+            "User Password=<redacted>;A=1"
+        );
+        let sas = cs("BlobEndpoint=https://a.blob.core.windows.net/?sv=1&sig=S3cr3t;SharedAccessSignature=sv=1&sig=S3cr3t");
+        assert!(!sas.contains("S3cr3t"), "{sas}");
+        assert_eq!(cs("C:\\data\\in.csv"), "C:\\data\\in.csv");
+        assert_eq!(
+            cs("it signs in with Windows authentication (Integrated Security=SSPI)"),
+            "it signs in with Windows authentication (Integrated Security=SSPI)"
+        );
+        assert_eq!(
+            cs("\"Data Source=\" + @[User::S] + \";Password=hunter2;\""),
+            "\"Data Source=\" + @[User::S] + \";Password=<redacted>;\""
+        );
     }
 
     #[test]

@@ -375,3 +375,223 @@ fn wait_times_out_and_says_how_to_stop() {
         "{err}"
     );
 }
+
+#[test]
+fn run_file_on_azure_files_passes_the_account_key_as_access_credential() {
+    let adf = start(|_| {});
+    const KEY: &str = "c2hhcmUta2V5LXNlbnRpbmVsLTRkN2I=";
+    let mut env = adf.env();
+    env.push(("AZURE_STORAGE_KEY_ACCT".into(), KEY.into()));
+    let file = r"\\acct.file.core.windows.net\ssis\Finance\Load.dtsx";
+    let o = dtutil(&["ir", "run", "--file", file, "--wait"], &env);
+    ok(&o);
+    let (out, err) = text(&o);
+    assert!(!out.contains(KEY) && !err.contains(KEY), "{out}{err}");
+    let pipelines = adf.state.pipelines();
+    let (name, props) = &pipelines[0];
+    assert!(name.starts_with("Pipeline_SSMS_Load_"), "{name}");
+    let loc = &props["activities"][0]["typeProperties"]["packageLocation"];
+    assert_eq!(loc["type"], "File");
+    assert_eq!(loc["packagePath"], file);
+    // As SSMS and ADF's docs have it: domain Azure, the account, its key (SecureString).
+    let cred = &loc["typeProperties"]["accessCredential"];
+    assert_eq!(cred["domain"], "Azure");
+    assert_eq!(cred["userName"], "acct");
+    assert_eq!(cred["password"]["type"], "SecureString");
+    assert_eq!(cred["password"]["value"], KEY);
+
+    // The shared variables work as for the store; a SAS cannot open SMB: exit 1, why.
+    let mut shared = adf.env();
+    shared.push(("AZURE_STORAGE_KEY".into(), KEY.into()));
+    ok(&dtutil(&["ir", "run", "--file", file], &shared));
+    let mut sas = adf.env();
+    sas.push((
+        "AZURE_STORAGE_SAS_TOKEN".into(),
+        "sv=2022-11-02&sig=c2lnbmF0dXJl".into(),
+    ));
+    let o = dtutil(&["ir", "run", "--file", file], &sas);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("SMB takes no SAS")
+            && err.contains("AZURE_STORAGE_KEY_ACCT")
+            && !err.contains("c2lnbmF0dXJl"),
+        "{err}"
+    );
+    let o = dtutil(&["ir", "run", "--file", file], &adf.env());
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(
+        text(&o)
+            .1
+            .contains("no credentials for Azure Files account `acct`"),
+        "{:?}",
+        text(&o)
+    );
+    // A file share that is not Azure Files: the IR uses its own access.
+    ok(&dtutil(
+        &["ir", "run", "--file", r"\\fileserver\ssis\Daily.dtsx"],
+        &adf.env(),
+    ));
+    let daily = adf
+        .state
+        .pipelines()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("Pipeline_SSMS_Daily_"))
+        .unwrap();
+    assert!(
+        daily.1["activities"][0]["typeProperties"]["packageLocation"]
+            .get("typeProperties")
+            .is_none()
+    );
+}
+
+#[test]
+fn every_run_option_reaches_the_activity() {
+    let adf = start(|_| {});
+    let mut env = adf.env();
+    env.push(("EXEC_PW".into(), "exec-pass-sentinel".into()));
+    let o = dtutil(
+        &[
+            "ir",
+            "run",
+            r"FILES\Finance\Load",
+            "--config",
+            r"\\fileserver\cfg\Load.dtsConfig",
+            "--param",
+            "Batch=7",
+            "--set",
+            r"\Package.Variables[User::Mode].Value=Full",
+            "--connection",
+            "Src.ConnectionString=Data Source=db1;",
+            "--runtime",
+            "x86",
+            "--logging-level",
+            "Performance",
+            "--log-path",
+            r"\\fileserver\logs",
+            "--execution-user",
+            r"CORP\svc-ssis",
+            "--execution-password",
+            "env:EXEC_PW",
+            "--wait",
+            "--timeout",
+            "30",
+        ],
+        &env,
+    );
+    ok(&o);
+    let (out, err) = text(&o);
+    assert!(!out.contains("exec-pass-sentinel") && !err.contains("exec-pass-sentinel"));
+    let tp = adf.state.pipelines()[0].1["activities"][0]["typeProperties"].clone();
+    assert_eq!(tp["runtime"], "x86");
+    assert_eq!(tp["loggingLevel"], "Performance");
+    assert_eq!(
+        tp["packageLocation"]["typeProperties"]["configurationPath"],
+        r"\\fileserver\cfg\Load.dtsConfig"
+    );
+    assert_eq!(tp["packageParameters"]["Batch"]["value"], "7");
+    assert_eq!(
+        tp["propertyOverrides"][r"\Package.Variables[User::Mode].Value"]["value"],
+        "Full"
+    );
+    assert_eq!(
+        tp["packageConnectionManagers"]["Src"]["ConnectionString"]["value"],
+        "Data Source=db1;"
+    );
+    assert_eq!(tp["logLocation"]["logPath"], r"\\fileserver\logs");
+    assert_eq!(tp["executionCredential"]["domain"], "CORP");
+    assert_eq!(tp["executionCredential"]["userName"], "svc-ssis");
+    assert_eq!(
+        tp["executionCredential"]["password"],
+        serde_json::json!({"type": "SecureString", "value": "exec-pass-sentinel"})
+    );
+}
+
+#[test]
+fn running_since_limits_the_window() {
+    let adf = start(|c| c.run_time = Duration::from_secs(60));
+    ok(&dtutil(&["ir", "run", r"FILES\Finance\Load"], &adf.env()));
+    let (out, _) = ok(&dtutil(
+        &["ir", "running", "--since", "1h", "--json"],
+        &adf.env(),
+    ));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let o = dtutil(&["ir", "running", "--since", "3w"], &adf.env());
+    assert_eq!(o.status.code(), Some(6), "{:?}", text(&o));
+}
+
+#[test]
+fn workload_identity_end_to_end() {
+    let adf = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    // The server plays the federation: an assertion equal to the client's secret passes.
+    let file = dir.path().join("token");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let mut env = adf.base_env();
+    env.extend([
+        ("AZURE_TENANT_ID".to_string(), TENANT.to_string()),
+        ("AZURE_CLIENT_ID".into(), CLIENT.into()),
+        (
+            "AZURE_FEDERATED_TOKEN_FILE".into(),
+            file.display().to_string(),
+        ),
+        ("AZURE_AUTHORITY_HOST".into(), adf.base()),
+    ]);
+    let o = dtutil(&["ir", "status"], &env);
+    ok(&o);
+    no_secrets(&o);
+    std::fs::write(&file, "not-the-assertion").unwrap();
+    let o = dtutil(&["ir", "status"], &env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("workload identity"), "{:?}", text(&o));
+}
+
+/// The Azure CLI is asked for a token when nothing else is configured and `az` is on
+/// the PATH (a stand-in that prints what `az account get-access-token` prints).
+#[cfg(unix)]
+#[test]
+fn azure_cli_end_to_end() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let adf = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let az = dir.path().join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\n[ \"$1 $2 $3 $4\" = \"account get-access-token --resource https://management.azure.com/\" ] || {{ echo \"ERROR: unexpected $*\" >&2; exit 2; }}\necho '{{\"accessToken\": \"{TOKEN}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": 4070908800, \"tokenType\": \"Bearer\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |path: &str| {
+        let mut c = std::process::Command::new(BIN);
+        c.args(["ir", "status"]);
+        for k in [
+            "DTUTIL_ARM_ACCESS_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "IDENTITY_ENDPOINT",
+            "DTUTIL_ARM_MANAGED_IDENTITY",
+        ] {
+            c.env_remove(k);
+        }
+        c.envs(adf.base_env()).env("PATH", path);
+        c.output().unwrap()
+    };
+    let o = run(&format!("{}:/bin:/usr/bin", dir.path().display()));
+    ok(&o);
+    no_secrets(&o);
+    // An `az` that is not signed in: its first error line, and the advice.
+    std::fs::write(
+        &az,
+        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    let o = run(&format!("{}:/bin:/usr/bin", dir.path().display()));
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("Azure CLI") && err.contains("az login"),
+        "{err}"
+    );
+}

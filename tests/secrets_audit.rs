@@ -647,6 +647,9 @@ fn ir_commands_leak_no_arm_secret() {
             ir_support::CLIENT
         ))
         .unwrap()];
+        // Store FILES keeps its account key in Key Vault.
+        c.secrets = vec![("kv".into(), "files-key".into(), az_key())];
+        c.store_secrets = vec![("FILES".into(), "kv".into(), "files-key".into())];
     });
     let mut a = Audit::new();
     let mut token_env = adf.base_env();
@@ -717,6 +720,28 @@ fn ir_commands_leak_no_arm_secret() {
         &["ir", "stop", "00000000-0000-0000-0000-000000000000"],
         &token_env,
     );
+    // A package on Azure Files: the account key travels as the access credential.
+    let mut key_env = token_env.clone();
+    key_env.push(("AZURE_STORAGE_KEY_ACCT".into(), az_key()));
+    let on_share = r"\\acct.file.core.windows.net\ssis\Finance\Load.dtsx";
+    a.run(&["ir", "run", "--file", on_share, "--wait"], &key_env);
+    let mut sas_env = token_env.clone();
+    sas_env.push((
+        "AZURE_STORAGE_SAS_TOKEN".into(),
+        format!("sv=2022-11-02&sig={LIT}"),
+    ));
+    a.run(&["ir", "run", "--file", on_share], &sas_env);
+    // The key read from Key Vault, then used against a share that does not answer.
+    let mut vault_env = client_env(CLIENT_SECRET);
+    vault_env.extend([
+        (
+            "DTUTIL_AZURE_FILES_ENDPOINT".to_string(),
+            "http://127.0.0.1:1/acct".to_string(),
+        ),
+        ("DTUTIL_AZURE_RETRIES".into(), "0".into()),
+    ]);
+    a.run(&["ir", "stores"], &vault_env);
+    a.run(&["/DTS", r"FILES\Finance\Load", "/EXISTS"], &vault_env);
     for (cmd, text) in &a.outputs {
         for s in ["fixture-key-", "fixture-pw-", ARM_TOKEN, CLIENT_SECRET] {
             assert!(!text.contains(s), "`{s}` in the output of {cmd}:\n{text}");
@@ -726,6 +751,16 @@ fn ir_commands_leak_no_arm_secret() {
     // The server was given the passwords (as SecureStrings): the audit saw real runs.
     let pipelines = adf.state.pipelines();
     assert!(pipelines.iter().any(|(_, p)| p.to_string().contains(LIT)));
+    assert!(pipelines
+        .iter()
+        .any(|(_, p)| p.to_string().contains(&az_key())));
+    assert!(
+        a.outputs
+            .iter()
+            .any(|(cmd, text)| cmd.contains("/EXISTS") && text.contains("127.0.0.1:1")),
+        "the vault's key was not used: {:?}",
+        a.outputs.last()
+    );
     eprintln!(
         "secrets audit (ir): {} runs, 0 sentinels found",
         a.outputs.len()

@@ -5,6 +5,7 @@
 
 pub mod credential;
 pub mod http;
+pub mod keyvault;
 
 use serde_json::Value;
 

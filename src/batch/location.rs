@@ -20,6 +20,9 @@ pub struct Item {
     pub folders: Vec<String>,
     /// The package name, without `.dtsx`.
     pub name: String,
+    /// The extension as the source file spells it (`.DTSX` stays `.DTSX` where the
+    /// destination holds files); `.dtsx` for a source that has none (msdb).
+    pub ext: String,
     /// The store path the source store reads.
     pub source: String,
     /// Why this entry is not read (a symbolic link, a FIFO...): it is reported as
@@ -53,8 +56,8 @@ impl Location {
     }
 
     /// The store path of a package below this location.
-    pub fn package_path(&self, folders: &[String], name: &str) -> String {
-        let file = format!("{name}{EXT}");
+    pub fn package_path(&self, folders: &[String], name: &str, ext: &str) -> String {
+        let file = format!("{name}{ext}");
         match self {
             Self::Dir(root) | Self::Glob { base: root, .. } => {
                 let mut p = root.clone();
@@ -238,6 +241,7 @@ impl Location {
                     items.push(Item {
                         folders: folders.clone(),
                         name: name.to_string(),
+                        ext: entry.name[name.len()..].to_string(),
                         source: child,
                         skip: None,
                         fail: None,
@@ -247,6 +251,7 @@ impl Location {
                 items.push(Item {
                     folders: folders.clone(),
                     name: entry.name.clone(),
+                    ext: EXT.to_string(),
                     source: child,
                     skip: None,
                     fail: None,
@@ -415,9 +420,15 @@ fn walk_local(root: &Path, glob: Option<&GlobMatcher>, follow_links: bool, items
                 .find_map(|n| name_problem(n))
                 .or_else(|| not_regular(file_type).map(str::to_string)),
         };
+        // A name the glob picked that is not `*.dtsx` becomes one at the destination.
+        let ext = match package_stem(&name) {
+            Some(stem) => &name[stem.len()..],
+            None => EXT,
+        };
         items.push(Item {
             folders: folders.clone(),
             name: stem.to_string(),
+            ext: ext.to_string(),
             source: entry.path().display().to_string(),
             skip,
             fail: None,
@@ -474,6 +485,7 @@ fn walk_failure(root: &Path, e: &walkdir::Error) -> Item {
     Item {
         folders,
         name,
+        ext: String::new(),
         source: at.display().to_string(),
         skip: None,
         fail: Some(reason),
@@ -541,25 +553,25 @@ mod tests {
         assert_eq!(
             Location::parse("sql://s/Mig", "--to")
                 .unwrap()
-                .package_path(&f, "p"),
+                .package_path(&f, "p", ".dtsx"),
             "Mig\\A\\B\\p"
         );
         assert_eq!(
             Location::parse("sql://s", "--to")
                 .unwrap()
-                .package_path(&f, "p"),
+                .package_path(&f, "p", ".dtsx"),
             "A\\B\\p"
         );
         assert_eq!(
             Location::parse(r"\\acct.file.core.windows.net\pkgs\d", "--to")
                 .unwrap()
-                .package_path(&f, "p"),
+                .package_path(&f, "p", ".dtsx"),
             r"\\acct.file.core.windows.net\pkgs\d\A\B\p.dtsx"
         );
         assert_eq!(
             Location::parse("/out", "--to")
                 .unwrap()
-                .package_path(&f, "p"),
+                .package_path(&f, "p", ".dtsx"),
             "/out/A/B/p.dtsx"
         );
     }

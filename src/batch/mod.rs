@@ -205,10 +205,13 @@ impl<'a> Batch<'a> {
 
     /// Step 2: the packages decided before any is read: entries that are not read
     /// (and why), and two sources onto one destination (names compare
-    /// case-insensitively in msdb and Azure Files: the later ones fail rather than
-    /// overwrite the first).
+    /// case-insensitively in msdb, Azure Files and on Windows: the later ones fail
+    /// rather than overwrite the first). Names that differ only in case count as one
+    /// even in a case-sensitive local folder, since the packages cannot live side by
+    /// side where they are deployed.
     fn plan(&self, items: &[Item]) -> Vec<Option<Record>> {
         let job = &self.job;
+        let destination_key = |item: &Item| job.destination_path(item).to_lowercase();
         let mut seen = std::collections::HashMap::new();
         let mut preset: Vec<Option<Record>> = vec![None; items.len()];
         for (i, item) in items.iter().enumerate() {
@@ -236,7 +239,7 @@ impl<'a> Batch<'a> {
                 preset[i] = Some(r);
                 continue;
             }
-            let key = job.destination_path(item).to_lowercase();
+            let key = destination_key(item);
             if let Some(first) = seen.insert(key, i) {
                 let mut r = Record::new(
                     job.source_name(item),
@@ -248,7 +251,7 @@ impl<'a> Batch<'a> {
                     job.source_name(&items[first])
                 ));
                 preset[i] = Some(r);
-                seen.insert(job.destination_path(item).to_lowercase(), first);
+                seen.insert(destination_key(item), first);
             }
         }
         preset

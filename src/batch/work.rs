@@ -72,7 +72,7 @@ impl Job {
     }
 
     pub fn destination_path(&self, item: &Item) -> String {
-        self.to.package_path(&item.folders, &item.name)
+        self.to.package_path(&item.folders, &item.name, &item.ext)
     }
 
     pub fn destination_name(&self, item: &Item) -> String {

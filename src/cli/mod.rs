@@ -9,6 +9,7 @@
 //! - Values shared by both (protection levels, `--target-version`, `--algorithm`):
 //!   `values`. Help, generated from the tables: `help`.
 
+mod assess;
 mod batch;
 mod fields;
 mod help;

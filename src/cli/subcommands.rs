@@ -1,7 +1,7 @@
 //! The subcommands beyond dtutil (`dtutil NAME ...`): one table with each one's
 //! summary line, help and parser. Each parser (clap) lives in its own file under `cli/`.
 
-use super::{batch, help_plan, inspect, ir, project};
+use super::{assess, batch, help_plan, inspect, ir, project};
 use crate::error::{Error, Result};
 use crate::plan::Command;
 
@@ -40,6 +40,13 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
         about: "a whole migration in one run: directories, msdb, package store, Azure Files",
         help: batch::help,
         parse: batch::parse,
+    },
+    Subcommand {
+        name: "assess",
+        usage: "[--target azure-ssis-ir|YEAR] [--edition standard|enterprise] [--json|--sarif] [--fail-on error|warning|never] SOURCE...",
+        about: "checks packages for the Azure-SSIS IR: Microsoft's DMA rules 1001-4003 and ours (runtime, protection)",
+        help: assess::help,
+        parse: assess::parse,
     },
     Subcommand {
         name: "ir",

@@ -15,6 +15,36 @@ use crate::plan::ir::{PackageRef, RunRequest};
 pub struct Secrets {
     pub package_password: Option<Zeroizing<String>>,
     pub execution_password: Option<Zeroizing<String>>,
+    /// Storage account keys (base64) by account, for the Azure Files paths of the run.
+    pub share_keys: Vec<(String, Zeroizing<String>)>,
+}
+
+/// The storage account of an Azure Files path, and the path as the IR opens it
+/// (`\\ACCOUNT.file.core.windows.net\SHARE\dir\Name.dtsx`, no SAS).
+pub fn azure_files_path(path: &str) -> Option<(String, String)> {
+    if !crate::store::azfiles::is_azure_files_path(path) {
+        return None;
+    }
+    let p = crate::store::azfiles::AzPath::parse(path).ok()?;
+    let mut unc = format!(r"\\{}\{}", p.host, p.share);
+    for seg in &p.segments {
+        unc.push('\\');
+        unc.push_str(seg);
+    }
+    Some((p.account, unc))
+}
+
+/// The access credential of an Azure Files path, as SSMS and ADF's docs give it: domain
+/// `Azure`, the account as the user, its key as the password (left empty without
+/// `secrets`, for the hash). `None` for another path (the IR reaches it with its own
+/// identity or what its custom setup stored with cmdkey).
+fn access_credential(path: &str, secrets: Option<&Secrets>) -> Option<Value> {
+    let (account, _) = azure_files_path(path)?;
+    let key = secrets
+        .and_then(|s| s.share_keys.iter().find(|(a, _)| *a == account))
+        .map(|(_, k)| k.as_str())
+        .unwrap_or("");
+    Some(json!({"domain": "Azure", "userName": account, "password": secure(key)}))
 }
 
 fn secure(value: &str) -> Value {
@@ -48,7 +78,10 @@ pub fn package_path(package: &PackageRef) -> Result<(String, String, &'static st
                     "--file `{f}`: expected the path of a .dtsx file"
                 )));
             }
-            Ok((f.clone(), stem.to_string(), "File"))
+            let path = azure_files_path(f)
+                .map(|(_, unc)| unc)
+                .unwrap_or_else(|| f.clone());
+            Ok((path, stem.to_string(), "File"))
         }
     }
 }
@@ -80,8 +113,20 @@ fn type_properties(req: &RunRequest, ir: &str, secrets: Option<&Secrets>) -> Res
             secret(secrets.and_then(|s| s.package_password.as_ref())),
         );
     }
+    if kind == "File" {
+        if let Some(c) = access_credential(&path, secrets) {
+            loc_props.insert("accessCredential".into(), c);
+        }
+    }
     if let Some(c) = &req.config {
+        let (c, credential) = match azure_files_path(c) {
+            Some((_, unc)) => (unc.clone(), access_credential(&unc, secrets)),
+            None => (c.clone(), None),
+        };
         loc_props.insert("configurationPath".into(), json!(c));
+        if let Some(credential) = credential {
+            loc_props.insert("configurationAccessCredential".into(), credential);
+        }
     }
     if !loc_props.is_empty() {
         location["typeProperties"] = Value::Object(loc_props);
@@ -125,7 +170,14 @@ fn type_properties(req: &RunRequest, ir: &str, secrets: Option<&Secrets>) -> Res
         tp["propertyOverrides"] = Value::Object(o);
     }
     if let Some(p) = &req.log_path {
+        let (p, credential) = match azure_files_path(p) {
+            Some((_, unc)) => (unc.clone(), access_credential(&unc, secrets)),
+            None => (p.clone(), None),
+        };
         tp["logLocation"] = json!({"logPath": p, "type": "File"});
+        if let Some(credential) = credential {
+            tp["logLocation"]["typeProperties"] = json!({"accessCredential": credential});
+        }
     }
     if let Some(user) = &req.execution_user {
         let (domain, name) = user.split_once('\\').ok_or_else(|| {
@@ -213,10 +265,12 @@ mod tests {
         let s1 = Secrets {
             package_password: Some(Zeroizing::new("one".into())),
             execution_password: None,
+            share_keys: vec![],
         };
         let s2 = Secrets {
             package_password: Some(Zeroizing::new("two".into())),
             execution_password: None,
+            share_keys: vec![],
         };
         let (n1, a1, b1) = pipeline(&req(Some("x")), "SsisIr", &s1).unwrap();
         let (n2, _, _) = pipeline(&req(Some("y")), "SsisIr", &s2).unwrap();
@@ -251,5 +305,44 @@ mod tests {
         ))
         .unwrap();
         assert_eq!((f.1.as_str(), f.2), ("Load", "File"));
+        let f = package_path(&PackageRef::File(
+            "https://Acct.file.core.windows.net/s/x%20y/Load.dtsx?sv=1&sig=2".into(),
+        ))
+        .unwrap();
+        assert_eq!(f.0, r"\\acct.file.core.windows.net\s\x y\Load.dtsx");
+    }
+
+    #[test]
+    fn azure_files_paths_carry_the_account_key_as_access_credential() {
+        let mut r = req(None);
+        r.package = PackageRef::File(r"\\acct.file.core.windows.net\pkgs\Load.dtsx".into());
+        r.config = Some(r"\\acct.file.core.windows.net\pkgs\Load.dtsConfig".into());
+        r.log_path = Some(r"\\fileserver\logs".into());
+        let keys = |k: &str| Secrets {
+            package_password: None,
+            execution_password: None,
+            share_keys: vec![("acct".into(), Zeroizing::new(k.into()))],
+        };
+        let (n1, _, b1) = pipeline(&r, "SsisIr", &keys("a2V5MQ==")).unwrap();
+        let (n2, _, _) = pipeline(&r, "SsisIr", &keys("a2V5Mg==")).unwrap();
+        assert_eq!(n1, n2, "a key never changes the pipeline's name");
+        let loc = &b1["properties"]["activities"][0]["typeProperties"]["packageLocation"];
+        assert_eq!(loc["type"], "File");
+        let cred = &loc["typeProperties"]["accessCredential"];
+        assert_eq!(
+            (cred["domain"].as_str(), cred["userName"].as_str()),
+            (Some("Azure"), Some("acct"))
+        );
+        assert_eq!(
+            cred["password"],
+            json!({"type": "SecureString", "value": "a2V5MQ=="})
+        );
+        assert_eq!(
+            loc["typeProperties"]["configurationAccessCredential"]["userName"],
+            "acct"
+        );
+        let log = &b1["properties"]["activities"][0]["typeProperties"]["logLocation"];
+        assert_eq!(log["logPath"], r"\\fileserver\logs");
+        assert!(log.get("typeProperties").is_none(), "{log}");
     }
 }

@@ -2,17 +2,20 @@
 //! folders are the IR's package stores instead of an `MsDtsSrvr.ini.xml` file's roots.
 //! An Azure Files store becomes a share root, an Azure SQL MI store an msdb root. The
 //! linked services' secrets come back masked from ARM, so the stores' credentials come
-//! from the environment as for any root; for a managed instance without a SQL login, an
-//! Azure AD token for it is asked of the same credential.
+//! from the environment as for any root; a secret the linked service keeps in Key Vault
+//! is read from there with the same credential (unless the environment names a
+//! credential for that store); for a managed instance without a SQL login, an Azure AD
+//! token for it is asked of the same credential.
 
 use zeroize::Zeroizing;
 
 use super::stores::{self, StoreKind};
-use super::{get_ir, ir_id};
+use super::{get_ir, ir_id, vault};
 use crate::arm::credential::SQL_SCOPE;
 use crate::arm::Arm;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::store::azfiles::account_suffix;
 use crate::store::dts::{DtsConfig, Root, RootKind};
 use crate::store::StoreConfig;
 
@@ -30,7 +33,49 @@ pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> 
     let get = |name: &str| config.arm.get(name);
     let arm = Arm::new(ir_id(flag, &get)?, &get)?;
     let ir = get_ir(&arm)?;
-    let list = stores::list(&arm, &ir)?;
+    let mut list = stores::list(&arm, &ir)?;
+    let mut vault_vars: Vec<(String, Zeroizing<String>)> = Vec::new();
+    for s in &mut list {
+        let Some(kv) = s.key_vault_secret.clone() else {
+            continue;
+        };
+        let named = |var: &str| {
+            config.stores.var(var).is_some_and(|v| !v.trim().is_empty())
+                || vault_vars.iter().any(|(n, _)| n == var)
+        };
+        let env_gives = match &s.kind {
+            StoreKind::AzureFiles { unc } => vault::unc_account(unc).is_some_and(|account| {
+                let suffix = account_suffix(&account);
+                [
+                    "AZURE_STORAGE_CONNECTION_STRING",
+                    "AZURE_STORAGE_KEY",
+                    "AZURE_STORAGE_SAS_TOKEN",
+                ]
+                .iter()
+                .any(|v| named(&format!("{v}_{suffix}")))
+                    || config
+                        .stores
+                        .var("AZURE_STORAGE_ACCOUNT")
+                        .is_some_and(|a| a.trim().eq_ignore_ascii_case(&account))
+            }),
+            StoreKind::SqlMi { .. } => {
+                named("DTUTIL_STORE_SQL_USER") || named("DTUTIL_SQL_ACCESS_TOKEN")
+            }
+            StoreKind::Other { .. } => false,
+        };
+        if env_gives {
+            continue;
+        }
+        let secret = vault::read(&arm, s, &kv)?;
+        let resolved = vault::resolve(s, &kv, secret)?;
+        s.kind = resolved.kind;
+        let fresh: Vec<_> = resolved
+            .vars
+            .into_iter()
+            .filter(|(name, _)| !named(name))
+            .collect();
+        vault_vars.extend(fresh);
+    }
     let mut roots = Vec::new();
     for s in &list {
         let kind = match &s.kind {
@@ -66,6 +111,9 @@ pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> 
         origin,
         builtin: false,
     });
+    for (name, value) in vault_vars {
+        stores_config = stores_config.with_var(&name, value);
+    }
     let has_mi = list
         .iter()
         .any(|s| matches!(s.kind, StoreKind::SqlMi { .. }));

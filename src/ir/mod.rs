@@ -5,6 +5,7 @@ pub mod activity;
 pub mod dts;
 mod run;
 pub mod stores;
+mod vault;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -42,7 +43,10 @@ pub fn run(args: &IrPlan, config: &Config, printer: &mut Printer) -> Result<Exit
     match &args.action {
         IrAction::Status => status(&arm, printer),
         IrAction::Stores => list_stores(&arm, printer),
-        IrAction::Run(req) => run::run(&arm, req, &get, printer),
+        IrAction::Run(req) => {
+            let store_var = |name: &str| config.stores.var(name);
+            run::run(&arm, req, &get, &store_var, printer)
+        }
         IrAction::Running { since } => running(&arm, *since, printer),
         IrAction::Stop(target) => stop(&arm, target, printer),
     }
@@ -148,10 +152,20 @@ fn list_stores(arm: &Arm, printer: &mut Printer) -> Result<ExitCode> {
         printer.json(&json!({
             "name": s.name, "linked_service": s.linked_service, "kind": s.kind_name(),
             "location": s.location(),
-            "key_vault_secret": s.key_vault_secret.as_ref().map(|(kv, name)| json!({"linked_service": kv, "secret_name": name})),
+            "key_vault_secret": s.key_vault_secret.as_ref().map(|k| json!({"linked_service": k.linked_service, "secret_name": k.secret_name, "property": k.property})),
         }));
+        let vault = s
+            .key_vault_secret
+            .as_ref()
+            .map(|k| {
+                format!(
+                    "  ({} in Key Vault: secret {} of {})",
+                    k.property, k.secret_name, k.linked_service
+                )
+            })
+            .unwrap_or_default();
         printer.line(&format!(
-            "{}  linked service {}  {}  {}",
+            "{}  linked service {}  {}  {}{vault}",
             s.name,
             s.linked_service,
             s.kind_name(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use zeroize::Zeroizing;
 
 use super::activity::{self, Secrets};
 use super::{get_ir, get_run, human, iso, not_started, str_at};
@@ -26,13 +27,63 @@ fn poll_interval(get: &dyn Fn(&str) -> Option<String>) -> Duration {
         .unwrap_or(Duration::from_secs(3))
 }
 
+/// The account key for each Azure Files path of the run (the package, its configuration,
+/// its log folder), found as the Azure Files store finds it (per-account variables,
+/// then the shared ones). The IR opens these paths over SMB, which takes the key.
+fn share_keys(
+    req: &RunRequest,
+    store_var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, Zeroizing<String>)>> {
+    use crate::store::azfiles::{Auth, AzPath, Settings};
+    use base64::Engine as _;
+    let file = match &req.package {
+        PackageRef::File(f) => Some(("--file", f)),
+        PackageRef::Store(_) => None,
+    };
+    let paths = file
+        .into_iter()
+        .chain(req.config.as_ref().map(|c| ("--config", c)))
+        .chain(req.log_path.as_ref().map(|l| ("--log-path", l)));
+    let mut keys: Vec<(String, Zeroizing<String>)> = Vec::new();
+    for (option, path) in paths {
+        let Some((account, _)) = activity::azure_files_path(path) else {
+            continue;
+        };
+        if keys.iter().any(|(a, _)| *a == account) {
+            continue;
+        }
+        let why = |e: String| {
+            Error::failure(format!(
+                "{option} `{path}`: the IR opens it over SMB with the storage account key (passed as the activity's access credential, domain Azure, user {account}, as SSMS does): {e}"
+            ))
+        };
+        let parsed = AzPath::parse(path).map_err(|e| why(e.to_string()))?;
+        let settings = Settings::from_env(&parsed, store_var).map_err(|e| why(e.to_string()))?;
+        match settings.auth {
+            Auth::SharedKey { key, .. } => {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(key.as_slice());
+                keys.push((account, Zeroizing::new(b64)));
+            }
+            Auth::Sas(_) => {
+                return Err(why(format!(
+                    "only a SAS token is set for account `{account}`, and SMB takes no SAS; set AZURE_STORAGE_KEY_{} to its key",
+                    crate::store::azfiles::account_suffix(&account)
+                )))
+            }
+        }
+    }
+    Ok(keys)
+}
+
 pub fn run(
     arm: &Arm,
     req: &RunRequest,
     get: &dyn Fn(&str) -> Option<String>,
+    store_var: &dyn Fn(&str) -> Option<String>,
     printer: &mut Printer,
 ) -> Result<ExitCode> {
     let secrets = Secrets {
+        share_keys: share_keys(req, store_var)?,
         package_password: secrets::resolve_opt(
             req.package_password.as_ref(),
             "--package-password",

@@ -17,14 +17,27 @@ pub enum StoreKind {
     Other { what: String },
 }
 
+/// A linked-service secret kept in Key Vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyVaultSecret {
+    /// The `AzureKeyVault` linked service naming the vault.
+    pub linked_service: String,
+    pub secret_name: String,
+    pub secret_version: Option<String>,
+    /// Which property of the linked service it stands for (`password`, `accountKey`,
+    /// `sasToken`, `sasUri`, `connectionString`).
+    pub property: &'static str,
+}
+
 #[derive(Debug, Clone)]
 pub struct PackageStore {
     pub name: String,
     pub linked_service: String,
     pub kind: StoreKind,
-    /// Where the linked service keeps its secret when it is in Key Vault:
-    /// (Key Vault linked service, secret name).
-    pub key_vault_secret: Option<(String, String)>,
+    /// Where the linked service keeps its secret when it is in Key Vault.
+    pub key_vault_secret: Option<KeyVaultSecret>,
+    /// The linked service's `properties` as ARM answered them (secrets masked).
+    pub properties: Value,
 }
 
 impl PackageStore {
@@ -91,7 +104,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 }
 
 /// `Key=Value;...` lookup, case-insensitive on keys.
-fn conn_field(conn: &str, keys: &[&str]) -> Option<String> {
+pub fn conn_field(conn: &str, keys: &[&str]) -> Option<String> {
     conn.split(';').find_map(|part| {
         let (k, v) = part.split_once('=')?;
         keys.iter()
@@ -101,7 +114,7 @@ fn conn_field(conn: &str, keys: &[&str]) -> Option<String> {
 }
 
 /// The linked service's secret in Key Vault, if it keeps one there.
-fn key_vault_ref(tp: &Value) -> Option<(String, String)> {
+fn key_vault_ref(tp: &Value) -> Option<KeyVaultSecret> {
     [
         "password",
         "accountKey",
@@ -110,12 +123,15 @@ fn key_vault_ref(tp: &Value) -> Option<(String, String)> {
         "sasUri",
     ]
     .iter()
-    .filter_map(|k| tp.get(*k))
-    .find_map(|s| {
+    .find_map(|&property| {
+        let s = tp.get(property)?;
         (s.get("type")?.as_str()? == "AzureKeyVaultSecret").then_some(())?;
-        let store = s.pointer("/store/referenceName")?.as_str()?.to_string();
-        let secret = text(s.get("secretName"))?;
-        Some((store, secret))
+        Some(KeyVaultSecret {
+            linked_service: s.pointer("/store/referenceName")?.as_str()?.to_string(),
+            secret_name: text(s.get("secretName"))?,
+            secret_version: text(s.get("secretVersion")),
+            property,
+        })
     })
 }
 
@@ -139,6 +155,7 @@ pub fn describe(name: &str, ls: &str, props: &Value) -> PackageStore {
         linked_service: ls.into(),
         kind: store_kind,
         key_vault_secret: key_vault_ref(tp),
+        properties: props.clone(),
     }
 }
 
@@ -208,7 +225,12 @@ mod tests {
             "password": {"type": "AzureKeyVaultSecret", "store": {"referenceName": "KV", "type": "LinkedServiceReference"}, "secretName": "files-key"}}});
         assert_eq!(
             describe("F", "L", &kv).key_vault_secret,
-            Some(("KV".into(), "files-key".into()))
+            Some(KeyVaultSecret {
+                linked_service: "KV".into(),
+                secret_name: "files-key".into(),
+                secret_version: None,
+                property: "password",
+            })
         );
     }
 }

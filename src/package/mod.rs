@@ -8,6 +8,7 @@
 mod encrypted;
 mod inspect;
 mod level;
+pub mod objects;
 mod scan;
 pub mod target;
 mod text;
@@ -150,6 +151,24 @@ impl Opened<'_> {
 
     pub fn encoding(&self) -> TextEncoding {
         self.encoding
+    }
+
+    /// The package's objects (connections, tasks, components...); their lines are the
+    /// file's own except in a package encrypted as a whole, where they are the
+    /// decrypted document's.
+    pub fn objects(&self) -> Result<Vec<objects::Object>, PackageError> {
+        objects::read(&self.doc)
+    }
+
+    /// Labels of the sensitive values this package keeps with a Windows user key
+    /// (DPAPI): what any other machine or account reads as blank.
+    pub fn user_key_labels(&self) -> Vec<String> {
+        self.scan
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::UserKey { .. }))
+            .map(|n| n.label.clone())
+            .collect()
     }
 }
 

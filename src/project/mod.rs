@@ -5,7 +5,7 @@
 //! out `dtutil project` over a whole project (packages through [`crate::package`]).
 
 pub mod file;
-mod ispac;
+pub(crate) mod ispac;
 mod layout;
 mod reprotect;
 mod run;

@@ -70,6 +70,11 @@ impl Store for FileStore {
         std::fs::remove_file(path).map_err(|e| io_error("cannot delete", path, e))
     }
 
+    /// As the platform's file systems usually are: case-sensitive on Linux.
+    fn case_insensitive(&self) -> bool {
+        cfg!(any(windows, target_os = "macos"))
+    }
+
     fn same_package(&self, a: &str, b: &str) -> bool {
         match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
             (Ok(x), Ok(y)) => x == y,

@@ -126,7 +126,14 @@ pub trait Store: Send + Sync {
     fn delete(&self, path: &str) -> StoreResult<()>;
     /// True when both paths name the same package (a move onto itself must not delete).
     fn same_package(&self, a: &str, b: &str) -> bool {
-        a == b
+        a == b || (self.case_insensitive() && a.to_lowercase() == b.to_lowercase())
+    }
+
+    /// Package and folder names compare case-insensitively here, as in msdb (its
+    /// default collation), Azure Files and Windows file systems: `load` finds `Load`,
+    /// and an existing name keeps its own case when it is written over.
+    fn case_insensitive(&self) -> bool {
+        false
     }
 
     /// Packages are filed with msdb's columns, so writers pass a filled [`PackageMeta`].

@@ -21,7 +21,7 @@ mod xml;
 pub use auth::Auth;
 pub use client::{Endpoint, RetryPolicy, API_VERSION};
 pub use path::{is_azure_files_path, AzPath};
-pub use settings::Settings;
+pub use settings::{account_suffix, Settings};
 
 use super::{Entry, PackageMeta, Store, StoreConfig, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use client::{Client, Request, Response};
@@ -485,6 +485,11 @@ impl Store for AzureFilesStore {
             (Ok(x), Ok(y)) => x.key() == y.key(),
             _ => a == b,
         }
+    }
+
+    /// Azure Files is case-insensitive and case-preserving, like SMB.
+    fn case_insensitive(&self) -> bool {
+        true
     }
 
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {

@@ -27,14 +27,11 @@ struct ConnectionString {
     protocol: Option<String>,
 }
 
-fn parse_connection_string(s: &str) -> Result<ConnectionString, String> {
+fn parse_connection_string(s: &str, var: &str) -> Result<ConnectionString, String> {
     let mut cs = ConnectionString::default();
     for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((k, v)) = part.split_once('=') else {
-            return Err(format!(
-                "AZURE_STORAGE_CONNECTION_STRING: `{}` is not Name=Value",
-                k_only(part)
-            ));
+            return Err(format!("{var}: `{}` is not Name=Value", k_only(part)));
         };
         let v = v.trim().to_string();
         match k.trim().to_ascii_lowercase().as_str() {
@@ -44,7 +41,7 @@ fn parse_connection_string(s: &str) -> Result<ConnectionString, String> {
             "fileendpoint" => cs.file_endpoint = Some(v),
             "defaultendpointsprotocol" => cs.protocol = Some(v.to_ascii_lowercase()),
             "usedevelopmentstorage" => {
-                return Err("AZURE_STORAGE_CONNECTION_STRING: UseDevelopmentStorage (Azurite) has no File service; give FileEndpoint=... for a test server".into())
+                return Err(format!("{var}: UseDevelopmentStorage (Azurite) has no File service; give FileEndpoint=... for a test server"))
             }
             _ => {}
         }
@@ -62,18 +59,74 @@ fn k_only(part: &str) -> String {
     }
 }
 
+const CONNECTION_STRING: &str = "AZURE_STORAGE_CONNECTION_STRING";
+const KEY: &str = "AZURE_STORAGE_KEY";
+const SAS_TOKEN: &str = "AZURE_STORAGE_SAS_TOKEN";
+const ENDPOINT: &str = "DTUTIL_AZURE_FILES_ENDPOINT";
+
+/// Which credential variables hold an account's credential. Each variable may be given
+/// for one account with the account's name upper-cased as a suffix
+/// (`AZURE_STORAGE_KEY_CONTOSOSSIS`), so stores on several accounts (an IR's package
+/// stores, a batch between accounts) each have their own. When any per-account
+/// credential variable is set for the account, only those are read: a shared variable
+/// for another account can never be sent to this one.
+struct CredentialVars {
+    suffix: String,
+    per_account: bool,
+}
+
+impl CredentialVars {
+    fn for_account(account: &str, get: &dyn Fn(&str) -> Option<String>) -> Self {
+        let suffix = account_suffix(account);
+        let per_account = [CONNECTION_STRING, KEY, SAS_TOKEN]
+            .iter()
+            .any(|v| get(&format!("{v}_{suffix}")).is_some());
+        Self {
+            suffix,
+            per_account,
+        }
+    }
+
+    fn name(&self, var: &str) -> String {
+        if self.per_account || var == ENDPOINT {
+            format!("{var}_{}", self.suffix)
+        } else {
+            var.to_string()
+        }
+    }
+}
+
+/// `contosossis` -> `CONTOSOSSIS` (account names are lower-case letters and digits;
+/// anything else becomes `_` so the name stays a valid variable name).
+pub fn account_suffix(account: &str) -> String {
+    account
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 impl Settings {
-    /// Credentials, in this order: `AZURE_STORAGE_CONNECTION_STRING` (AccountName +
+    /// Credentials (each variable also per account, see [`CredentialVars`]), in this
+    /// order: `AZURE_STORAGE_CONNECTION_STRING` (AccountName +
     /// AccountKey, or SharedAccessSignature; FileEndpoint), `AZURE_STORAGE_KEY` (with
     /// `AZURE_STORAGE_ACCOUNT`, which defaults to the path's account),
     /// `AZURE_STORAGE_SAS_TOKEN`, a SAS in an https path. The endpoint is
-    /// `DTUTIL_AZURE_FILES_ENDPOINT`, else the connection string's FileEndpoint, else
+    /// `DTUTIL_AZURE_FILES_ENDPOINT_<ACCOUNT>`, else `DTUTIL_AZURE_FILES_ENDPOINT`, else
+    /// the connection string's FileEndpoint, else
     /// `https://` + the path's host.
     pub fn from_env(path: &AzPath, get: &dyn Fn(&str) -> Option<String>) -> StoreResult<Self> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let failed = StoreError::Failed;
-        let cs = match get("AZURE_STORAGE_CONNECTION_STRING") {
-            Some(s) => Some(parse_connection_string(&s).map_err(failed)?),
+        let vars = CredentialVars::for_account(&path.account, &get);
+        let cs_var = vars.name(CONNECTION_STRING);
+        let cs = match get(&cs_var) {
+            Some(s) => Some(parse_connection_string(&s, &cs_var).map_err(failed)?),
             None => None,
         };
         let check_account = |account: &str, from: &str| {
@@ -93,38 +146,44 @@ impl Settings {
                 ..
             }) => {
                 let account = account.clone().unwrap_or_else(|| path.account.clone());
-                check_account(&account, "AZURE_STORAGE_CONNECTION_STRING")?;
+                check_account(&account, &cs_var)?;
                 Auth::shared_key(&account, key).map_err(failed)?
             }
             Some(ConnectionString { sas: Some(sas), .. }) => Auth::sas(sas).map_err(failed)?,
-            Some(_) => return Err(failed(
-                "AZURE_STORAGE_CONNECTION_STRING has neither AccountKey nor SharedAccessSignature"
-                    .into(),
-            )),
+            Some(_) => {
+                return Err(failed(format!(
+                    "{cs_var} has neither AccountKey nor SharedAccessSignature"
+                )))
+            }
             None => {
-                if let Some(key) = get("AZURE_STORAGE_KEY") {
-                    let account =
-                        get("AZURE_STORAGE_ACCOUNT").unwrap_or_else(|| path.account.clone());
+                if let Some(key) = get(&vars.name(KEY)) {
+                    // A per-account key names its account already.
+                    let account = if vars.per_account {
+                        path.account.clone()
+                    } else {
+                        get("AZURE_STORAGE_ACCOUNT").unwrap_or_else(|| path.account.clone())
+                    };
                     check_account(account.trim(), "AZURE_STORAGE_ACCOUNT")?;
                     Auth::shared_key(account.trim(), &key).map_err(failed)?
-                } else if let Some(sas) = get("AZURE_STORAGE_SAS_TOKEN") {
+                } else if let Some(sas) = get(&vars.name(SAS_TOKEN)) {
                     Auth::sas(&sas).map_err(failed)?
                 } else if let Some(sas) = &path.sas {
                     Auth::sas(sas).map_err(failed)?
                 } else {
                     return Err(StoreError::PermissionDenied(format!(
-                        "no credentials for Azure Files account `{}`: set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY (the account key), AZURE_STORAGE_SAS_TOKEN, or AZURE_STORAGE_CONNECTION_STRING",
-                        path.account
+                        "no credentials for Azure Files account `{}`: set AZURE_STORAGE_KEY_{} (its account key; or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY), AZURE_STORAGE_SAS_TOKEN, or AZURE_STORAGE_CONNECTION_STRING (each also with the _{} suffix)",
+                        path.account, vars.suffix, vars.suffix
                     )));
                 }
             }
         };
-        let explicit = get("DTUTIL_AZURE_FILES_ENDPOINT")
-            .map(|e| ("DTUTIL_AZURE_FILES_ENDPOINT", e))
+        let explicit = [vars.name(ENDPOINT), ENDPOINT.to_string()]
+            .into_iter()
+            .find_map(|var| get(&var).map(|e| (var, e)))
             .or_else(|| {
                 cs.as_ref()
                     .and_then(|c| c.file_endpoint.clone())
-                    .map(|e| ("the connection string's FileEndpoint", e))
+                    .map(|e| ("the connection string's FileEndpoint".to_string(), e))
             });
         let endpoint = match explicit {
             Some((from, url)) => {

@@ -223,3 +223,57 @@ fn share_names_follow_azure_rules() {
         assert_eq!(AzPath::parse(good).unwrap().share, *share, "{good}");
     }
 }
+
+#[test]
+fn per_account_credentials_win_and_never_mix() {
+    let p = AzPath::parse(r"\\acct.file.core.windows.net\share\p.dtsx").unwrap();
+    // The account's own key, beside a shared SAS meant for another account.
+    let s = Settings::from_env(
+        &p,
+        &env(&[
+            ("AZURE_STORAGE_KEY_ACCT", KEY),
+            ("AZURE_STORAGE_ACCOUNT", "other"),
+            ("AZURE_STORAGE_KEY", "b3RoZXI="),
+            (
+                "DTUTIL_AZURE_FILES_ENDPOINT_ACCT",
+                "http://127.0.0.1:3/acct",
+            ),
+            ("DTUTIL_AZURE_FILES_ENDPOINT", "http://127.0.0.1:4/other"),
+        ]),
+    )
+    .unwrap();
+    assert!(matches!(s.auth, Auth::SharedKey { .. }));
+    assert_eq!(s.endpoint.origin, "http://127.0.0.1:3");
+    // A per-account SAS: the shared key is not read at all.
+    let s = Settings::from_env(
+        &p,
+        &env(&[
+            ("AZURE_STORAGE_SAS_TOKEN_ACCT", "sv=2022-11-02&sig=abc"),
+            ("AZURE_STORAGE_KEY", KEY),
+        ]),
+    )
+    .unwrap();
+    assert!(matches!(s.auth, Auth::Sas(_)));
+    // Another account's variables are not this one's; the error names both forms.
+    let e = Settings::from_env(&p, &env(&[("AZURE_STORAGE_KEY_OTHER", KEY)])).unwrap_err();
+    assert!(
+        e.to_string().contains("AZURE_STORAGE_KEY_ACCT")
+            && e.to_string().contains("AZURE_STORAGE_KEY"),
+        "{e}"
+    );
+    // A per-account connection string for the wrong account is refused by name.
+    let e = Settings::from_env(
+        &p,
+        &env(&[(
+            "AZURE_STORAGE_CONNECTION_STRING_ACCT",
+            "AccountName=other;AccountKey=a2V5",
+        )]),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("AZURE_STORAGE_CONNECTION_STRING_ACCT"),
+        "{e}"
+    );
+    assert_eq!(account_suffix("contoso01"), "CONTOSO01");
+}

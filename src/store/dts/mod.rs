@@ -62,11 +62,7 @@ impl RootStore {
     fn folder(&self, rest: &[String]) -> String {
         match &self.layout {
             Layout::Msdb => display(rest),
-            Layout::Local(dir) => {
-                let mut p = dir.clone();
-                p.extend(rest);
-                p.display().to_string()
-            }
+            Layout::Local(dir) => local_path(dir, rest).display().to_string(),
             Layout::Azure(base) => store_path::join_all(base, rest.iter().map(String::as_str)),
         }
     }
@@ -78,10 +74,11 @@ impl RootStore {
         match &self.layout {
             Layout::Msdb => display(rest),
             Layout::Local(dir) => {
-                let mut p = dir.clone();
-                p.extend(folders);
-                p.push(file);
-                p.display().to_string()
+                let folder = local_path(dir, folders);
+                folder
+                    .join(local_name(&folder, &file))
+                    .display()
+                    .to_string()
             }
             Layout::Azure(base) => store_path::join_all(
                 base,
@@ -90,9 +87,48 @@ impl RootStore {
         }
     }
 
+    /// The name of the existing entry in `parent` that `name` means (local roots
+    /// ignore case, see [`local_name`]; msdb and Azure Files do it themselves).
+    fn existing_name(&self, parent: &str, name: &str) -> String {
+        match self.layout {
+            Layout::Local(_) => local_name(Path::new(parent), name),
+            _ => name.to_string(),
+        }
+    }
+
     /// Folders hold packages as `*.dtsx` files (not msdb).
     fn holds_files(&self) -> bool {
         !matches!(self.layout, Layout::Msdb)
+    }
+}
+
+/// A local root stands for the Windows folder the SSIS service kept packages in, where
+/// names compare case-insensitively: `File System\upper` is `UPPER.DTSX`. Each name is
+/// the existing entry that matches it exactly, else the one that matches it ignoring
+/// case, else (a new name) the name as given.
+fn local_path(dir: &Path, names: &[String]) -> PathBuf {
+    let mut p = dir.to_path_buf();
+    for name in names {
+        let found = local_name(&p, name);
+        p.push(found);
+    }
+    p
+}
+
+fn local_name(dir: &Path, name: &str) -> String {
+    if std::fs::symlink_metadata(dir.join(name)).is_ok() {
+        return name.to_string();
+    }
+    let lower = name.to_lowercase();
+    let mut matches = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.to_lowercase() == lower);
+    match (matches.next(), matches.next()) {
+        // Two names that differ only in case cannot be told apart: neither is chosen.
+        (Some(only), None) => only,
+        _ => name.to_string(),
     }
 }
 
@@ -423,6 +459,12 @@ impl Store for DtsStore {
         true
     }
 
+    /// Every kind of root is: msdb, Azure Files, and local roots match names as the
+    /// Windows folder they stand for did ([`local_name`]).
+    fn case_insensitive(&self) -> bool {
+        true
+    }
+
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
         let (i, rest, name) = self.child(parent, name, "create")?;
         let root = self.root(i)?;
@@ -432,6 +474,12 @@ impl Store for DtsStore {
                 return Err(StoreError::NotFound(format!(
                     "the package store folder `{}` does not exist",
                     display(&[vec![self.config.roots[i].name.clone()], rest].concat())
+                )));
+            }
+            let existing = local_name(Path::new(&parent_target), &name);
+            if existing != name {
+                return Err(StoreError::Failed(format!(
+                    "cannot create folder `{name}`: `{existing}` exists, and names in the package store ignore case"
                 )));
             }
         }
@@ -448,7 +496,9 @@ impl Store for DtsStore {
     fn folder_delete(&self, parent: &str, name: &str) -> StoreResult<()> {
         let (i, rest, name) = self.child(parent, name, "delete")?;
         let root = self.root(i)?;
-        root.store.folder_delete(&root.folder(&rest), &name)
+        let parent = root.folder(&rest);
+        let name = root.existing_name(&parent, &name);
+        root.store.folder_delete(&parent, &name)
     }
 
     fn folder_exists(&self, path: &str) -> StoreResult<bool> {
@@ -474,8 +524,9 @@ impl Store for DtsStore {
             )));
         }
         let root = self.root(i)?;
-        root.store
-            .folder_rename(&root.folder(&rest), &old, &new_segs[0])
+        let parent = root.folder(&rest);
+        let old = root.existing_name(&parent, &old);
+        root.store.folder_rename(&parent, &old, &new_segs[0])
     }
 
     fn folder_list(&self, path: &str) -> StoreResult<Vec<Entry>> {

@@ -309,6 +309,12 @@ impl Store for MsdbStore {
         path::same(a, b)
     }
 
+    /// msdb's default collation (SQL_Latin1_General_CP1_CI_AS) compares names
+    /// case-insensitively; sp_ssis_putpackage updates a row without renaming it.
+    fn case_insensitive(&self) -> bool {
+        true
+    }
+
     fn has_msdb_metadata(&self) -> bool {
         true
     }

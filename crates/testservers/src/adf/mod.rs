@@ -9,6 +9,7 @@ pub mod model;
 pub mod runs;
 pub mod server;
 pub mod token;
+pub mod vault;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,12 @@ pub struct Config {
     pub ir_state: String,
     /// `(name, azurefiles:ACCOUNT:SHARE[:DIR] | sqlmi:HOST,PORT)`
     pub stores: Vec<(String, String)>,
+    /// Key Vault secrets: `(vault, name, value)`; each vault gets a linked service
+    /// `LS_<VAULT>` (type AzureKeyVault) whose `baseUrl` is `/vaults/<VAULT>` here.
+    pub secrets: Vec<(String, String, String)>,
+    /// `(store, vault, secret)`: the store's linked service keeps its secret (`password`)
+    /// in that vault as an AzureKeyVaultSecret reference.
+    pub store_secrets: Vec<(String, String, String)>,
     pub run_time: Duration,
     /// Runs of these packages fail (names compare case-insensitively).
     pub fail_packages: Vec<String>,
@@ -62,6 +69,8 @@ impl Default for Config {
             irs: Vec::new(),
             ir_state: "Started".into(),
             stores: Vec::new(),
+            secrets: Vec::new(),
+            store_secrets: Vec::new(),
             run_time: Duration::from_secs(2),
             fail_packages: Vec::new(),
             latency_ms: 0,
@@ -93,6 +102,18 @@ pub async fn bind(cfg: &Config) -> Result<Bound, String> {
     for (name, spec) in &cfg.stores {
         factory.add_store(name, &model::StoreKind::parse(spec)?);
     }
+    let mut vaults = vault::Vaults::default();
+    for (v, name, value) in &cfg.secrets {
+        vaults.add(v, name, value);
+    }
+    for (store, v, secret) in &cfg.store_secrets {
+        if !vaults.names().iter().any(|n| n.eq_ignore_ascii_case(v)) {
+            return Err(format!(
+                "--store-secret {store}={v}/{secret}: no --secret names vault `{v}`"
+            ));
+        }
+        factory.keep_store_secret_in_vault(store, v, secret)?;
+    }
     let certs = crate::certs::generate("adf-testserver test CA")?;
     if let Some(path) = &cfg.ca_out {
         std::fs::write(path, &certs.ca_pem)
@@ -110,7 +131,11 @@ pub async fn bind(cfg: &Config) -> Result<Bound, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = Arc::new(State::new(cfg.clone(), factory, format!("https://{addr}")));
+    let base_url = format!("https://{addr}");
+    for v in vaults.names() {
+        factory.add_key_vault(&v, &format!("{base_url}/vaults/{v}/"));
+    }
+    let state = Arc::new(State::new(cfg.clone(), factory, vaults, base_url));
     Ok(Bound {
         listener,
         addr,

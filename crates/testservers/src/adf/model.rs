@@ -222,6 +222,38 @@ impl Factory {
         }
     }
 
+    /// An `AzureKeyVault` linked service `LS_<VAULT>` at `base_url`.
+    pub fn add_key_vault(&mut self, vault: &str, base_url: &str) {
+        let ls_name = format!("LS_{vault}");
+        let props = json!({
+            "type": "AzureKeyVault",
+            "annotations": [],
+            "typeProperties": {"baseUrl": base_url}
+        });
+        self.linked_services
+            .insert(ls_name.to_ascii_lowercase(), (ls_name, props));
+    }
+
+    /// The store's linked service keeps its secret (`password`) in Key Vault.
+    pub fn keep_store_secret_in_vault(
+        &mut self,
+        store: &str,
+        vault: &str,
+        secret: &str,
+    ) -> Result<(), String> {
+        let key = format!("ls_{}", store.to_ascii_lowercase());
+        let (_, props) = self
+            .linked_services
+            .get_mut(&key)
+            .ok_or_else(|| format!("--store-secret: no --store named `{store}`"))?;
+        props["typeProperties"]["password"] = json!({
+            "type": "AzureKeyVaultSecret",
+            "store": {"referenceName": format!("LS_{vault}"), "type": "LinkedServiceReference"},
+            "secretName": secret,
+        });
+        Ok(())
+    }
+
     pub fn ir(&self, name: &str) -> Result<&Ir, AdfError> {
         self.irs
             .iter()

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use super::model::{AdfError, Factory};
 use super::runs::{self, Query, Run, Timing};
 use super::token::{self, Issued, ARM_AUDIENCE};
+use super::vault::Vaults;
 use super::Config;
 
 pub const API_VERSION: &str = "2018-06-01";
@@ -28,6 +29,7 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 pub struct State {
     pub cfg: Config,
     pub factory: Mutex<Factory>,
+    pub vaults: Vaults,
     pub runs: Mutex<Vec<Run>>,
     pub issued: Issued,
     /// `https://127.0.0.1:PORT`
@@ -37,10 +39,11 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(cfg: Config, factory: Factory, base_url: String) -> Self {
+    pub fn new(cfg: Config, factory: Factory, vaults: Vaults, base_url: String) -> Self {
         Self {
             cfg,
             factory: Mutex::new(factory),
+            vaults,
             runs: Mutex::new(Vec::new()),
             issued: Issued::default(),
             base_url,
@@ -231,6 +234,30 @@ async fn handle(
                     token::managed_identity(&state.issued, &q("resource").unwrap_or_default());
                 Answer::json(s, v)
             }
+        }
+        ("GET", ["vaults", vault, "secrets", rest @ ..]) => {
+            // Key Vault's challenge names the tenant's authority; the first client's.
+            let tenant = state
+                .cfg
+                .clients
+                .first()
+                .map(|c| c.tenant.as_str())
+                .unwrap_or("common");
+            let mut path = vec![*vault];
+            path.extend_from_slice(rest);
+            let (status, body, challenge) = state.vaults.get(
+                &state.issued,
+                &format!("{}/{tenant}", state.base_url),
+                &state.base_url,
+                &path,
+                q("api-version").as_deref(),
+                &authorization,
+            );
+            let mut a = Answer::json(status, body);
+            if let Some(c) = challenge {
+                a.headers.push(("www-authenticate", c));
+            }
+            a
         }
         (_, ["subscriptions", ..]) => arm(
             &state,

@@ -13,6 +13,7 @@ usage: adf-testserver [--listen ADDR] [--ca-out PATH] [--token TOKEN]...
                       [--reader-token TOKEN]... [--client TENANT:CLIENT_ID:SECRET]...
                       [--factory S/RG/F] [--ir NAME]... [--ir-state STATE]
                       [--store NAME=azurefiles:ACCOUNT:SHARE[:DIR] | NAME=sqlmi:HOST,PORT]...
+                      [--secret VAULT/NAME=VALUE]... [--store-secret STORE=VAULT/SECRET]...
                       [--run-seconds N] [--fail-package NAME]... [--page-size N]
                       [--managed-identity] [--latency-ms N] [--fail-after N]
                       [--throttle N] [--log-requests]
@@ -29,6 +30,11 @@ usage: adf-testserver [--listen ADDR] [--ca-out PATH] [--token TOKEN]...
                       (default Started)
   --store NAME=KIND   a package store on every IR, with its linked service LS_NAME:
                       azurefiles:ACCOUNT:SHARE[:DIR] or sqlmi:HOST,PORT (repeatable)
+  --secret V/N=VALUE  a Key Vault secret N in vault V, served at GET /vaults/V/secrets/N
+                      (tokens for https://vault.azure.net); the vault gets a linked
+                      service LS_V of type AzureKeyVault (repeatable)
+  --store-secret S=V/N  store S's linked service keeps its secret (password) in vault V
+                      as secret N (an AzureKeyVaultSecret reference; repeatable)
   --run-seconds N     runs go Queued -> InProgress -> Succeeded in N seconds (default 2;
                       fractions allowed)
   --fail-package NAME runs of this package fail with OperationErrorMessages (repeatable)
@@ -47,7 +53,10 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") && f != "--store" => {
+            Some((f, v))
+                if f.starts_with("--")
+                    && !["--store", "--secret", "--store-secret"].contains(&f) =>
+            {
                 (f.to_string(), Some(v.to_string()))
             }
             _ => (a.clone(), None),
@@ -81,6 +90,15 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
                     .split_once('=')
                     .ok_or_else(|| format!("--store `{v}`: expected NAME=KIND"))?;
                 c.stores.push((name.to_string(), spec.to_string()));
+            }
+            "--secret" => c.secrets.push(adf::vault::parse_secret(&val()?)?),
+            "--store-secret" => {
+                let v = val()?;
+                let bad = || format!("--store-secret `{v}`: expected STORE=VAULT/SECRET");
+                let (store, rest) = v.split_once('=').ok_or_else(bad)?;
+                let (vault, secret) = rest.split_once('/').ok_or_else(bad)?;
+                c.store_secrets
+                    .push((store.to_string(), vault.to_string(), secret.to_string()));
             }
             "--run-seconds" => {
                 let v = val()?;

@@ -644,13 +644,17 @@ impl Msdb {
             }
             let new = self.package_from(v, row.ownersid.clone(), "UPDATE")?;
             let row = &mut self.packages[idx];
-            let (ownersid, isencrypted, readrolesid, writerolesid) = (
+            // The procedure's UPDATE sets neither the name nor these columns: a row
+            // found case-insensitively keeps its name's own case.
+            let (name, ownersid, isencrypted, readrolesid, writerolesid) = (
+                row.name.clone(),
                 row.ownersid.clone(),
                 row.isencrypted,
                 row.readrolesid.clone(),
                 row.writerolesid.clone(),
             );
             *row = Package {
+                name,
                 ownersid,
                 isencrypted,
                 readrolesid,
@@ -1186,6 +1190,8 @@ mod tests {
         assert_eq!(db.packages.len(), 1);
         assert_eq!(db.packages[0].ownersid, ltd.sid);
         assert_eq!(db.packages[0].packagedata, b"xyz");
+        // The UPDATE does not set the name: it keeps the case it was created with.
+        assert_eq!(db.packages[0].name, "P");
         assert_eq!(
             db.packages[0].createdate.format(),
             "2024-01-02 03:04:05.000"

@@ -1,0 +1,269 @@
+//! `dtutil assess SOURCE...` (issue 18): the Azure-SSIS IR migration assessment.
+//!
+//! Microsoft's Data Migration Assistant rules (1001-4003, numbered and titled as
+//! published) and ours (DTU1xx runtime, DTU2xx protection, DTU301 values computed at
+//! run time, DTU900 not assessed) run over the package scanner's facts:
+//! - [`rules`]: the rules and the lists they need, as data with their sources;
+//! - [`engine`] and [`checks`] (with [`connection`]): bytes in, findings out;
+//! - [`output`] and [`sarif`]: text, JSON lines, SARIF 2.1.0.
+//!
+//! Sources are whatever `batch --from` reads (listed the same way), plus single
+//! files and `.ispac` archives; packages are assessed in parallel, each worker with
+//! its own store connections.
+
+pub mod checks;
+pub mod connection;
+pub mod engine;
+pub mod output;
+pub mod rules;
+pub mod sarif;
+
+use crate::batch::location::Location;
+use crate::config::Config;
+use crate::error::{Error, ExitCode, Result};
+use crate::ops::output::Printer;
+use crate::ops::secrets;
+use crate::package::target::Runtime;
+use crate::plan::assess::{AssessFormat, AssessPlan, FailOn};
+use crate::store::{SqlCredentials, Store, StoreConfig};
+pub use engine::{assess, Finding, Options};
+use rules::Severity;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The IR runs SQL Server 2017's SSIS runtime.
+pub const IR_RUNTIME_YEAR: u32 = 2017;
+/// Entries read from one `.ispac`: a real project has dozens.
+const MAX_ISPAC_ENTRIES: usize = 10_000;
+
+/// One package to assess.
+enum Unit {
+    Local(PathBuf),
+    Stored {
+        source: usize,
+        path: String,
+    },
+    Bytes(Vec<u8>),
+    /// Listed but not read (a symbolic link...): why.
+    Skipped(String),
+}
+
+struct Listed {
+    name: String,
+    unit: Unit,
+}
+
+/// The options the plan asks for.
+pub fn options(plan: &AssessPlan) -> Options {
+    let year = plan.target_year.unwrap_or(IR_RUNTIME_YEAR);
+    Options {
+        runtime: Runtime::parse(&year.to_string()).expect("the command line checks the year"),
+        azure: plan.target_year.is_none(),
+        enterprise: plan.enterprise,
+    }
+}
+
+pub fn run(plan: &AssessPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
+    let password = secrets::resolve_opt(plan.password.as_ref(), "--password")?;
+    let password = password.as_deref().map(|s| s.as_str());
+    let creds = SqlCredentials {
+        server: plan.sql.server.clone(),
+        user: plan.sql.user.clone(),
+        password: secrets::resolve_opt(plan.sql.password.as_ref(), "--sql-password")?,
+    };
+    let stores = &config.stores;
+    let listed = list(plan, &creds, stores)?;
+    let options = options(plan);
+
+    let next = AtomicUsize::new(0);
+    let jobs = plan.jobs.min(listed.len()).max(1);
+    let mut results: Vec<Vec<Finding>> = vec![Vec::new(); listed.len()];
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<Finding>)>();
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (listed, next, creds) = (&listed, &next, &creds);
+            scope.spawn(move || {
+                let mut opened: Vec<Option<Box<dyn Store>>> =
+                    (0..plan.sources.len()).map(|_| None).collect();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(item) = listed.get(i) else { break };
+                    let findings = match read(plan, &item.unit, &mut opened, creds, stores) {
+                        Ok(bytes) => assess(&item.name, &bytes, password, &options),
+                        Err(why) => vec![unread(&item.name, why)],
+                    };
+                    if tx.send((i, findings)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, findings) in rx {
+            results[i] = findings;
+        }
+    });
+
+    let names: Vec<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+    match plan.format {
+        AssessFormat::Text => output::text(printer, &names, &results, plan, &options),
+        AssessFormat::Json => output::json(&results),
+        AssessFormat::Sarif => output::print_block(&sarif::log(&results)),
+    }
+    let worst = results.iter().flatten().map(|f| f.severity).max();
+    let threshold = match plan.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    };
+    Ok(match (worst, threshold) {
+        (Some(w), Some(t)) if w >= t => ExitCode::Failure,
+        _ => ExitCode::Success,
+    })
+}
+
+fn unread(name: &str, why: String) -> Finding {
+    let mut found = engine::Found::default();
+    let options = Options {
+        runtime: Runtime::parse("2017").expect("known"),
+        azure: true,
+        enterprise: false,
+    };
+    found.add(&options, "DTU900", None, why, String::new());
+    let mut finding = found.findings.remove(0);
+    finding.package = name.to_string();
+    finding
+}
+
+fn read(
+    plan: &AssessPlan,
+    unit: &Unit,
+    opened: &mut [Option<Box<dyn Store>>],
+    creds: &SqlCredentials,
+    stores: &StoreConfig,
+) -> std::result::Result<Vec<u8>, String> {
+    match unit {
+        Unit::Bytes(bytes) => Ok(bytes.clone()),
+        Unit::Skipped(reason) => Err(format!("not read: {reason}")),
+        Unit::Local(path) => match crate::store::file::read_bounded(path) {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) => Err(format!("cannot read it: {e}")),
+            Err(e) => Err(format!("cannot read it: {e}")),
+        },
+        Unit::Stored { source, path } => {
+            if opened[*source].is_none() {
+                let store = plan.sources[*source]
+                    .open(creds, stores)
+                    .map_err(|e| format!("cannot open the source: {}", e.message))?;
+                opened[*source] = Some(store);
+            }
+            let store = opened[*source].as_ref().expect("opened above");
+            store.read(path).map_err(|e| format!("cannot read it: {e}"))
+        }
+    }
+}
+
+/// Every package of every source, in the order given (each source's own order).
+fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Result<Vec<Listed>> {
+    let mut listed = Vec::new();
+    for (index, source) in plan.sources.iter().enumerate() {
+        if let Location::Dir(path) = source {
+            if path.is_file() {
+                listed.extend(single_file(path)?);
+                continue;
+            }
+            if !path.exists() {
+                return Err(Error::not_found(format!(
+                    "`{}`: no such file or directory (give a package, a folder, a glob, an .ispac, sql://SERVER/Folder, dts:Root\\Folder or an Azure Files directory)",
+                    path.display()
+                )));
+            }
+        }
+        let store = source.open(creds, stores)?;
+        let items = source.list(&*store)?;
+        let server = plan.sql.server.as_deref();
+        for item in items {
+            let store_path = source.package_path(&item.folders, &item.name);
+            let name = source.package_display(server, &store_path);
+            if let Some(reason) = &item.skip {
+                listed.push(Listed {
+                    name,
+                    unit: Unit::Skipped(reason.clone()),
+                });
+                continue;
+            }
+            let unit = match source {
+                Location::Dir(_) | Location::Glob { .. } => {
+                    Unit::Local(PathBuf::from(&item.source))
+                }
+                _ => Unit::Stored {
+                    source: index,
+                    path: item.source.clone(),
+                },
+            };
+            listed.push(Listed { name, unit });
+        }
+    }
+    if listed.is_empty() {
+        return Err(Error::failure(
+            "no packages (*.dtsx) found in the sources given",
+        ));
+    }
+    Ok(listed)
+}
+
+/// A package file, a project connection manager or an `.ispac`.
+fn single_file(path: &Path) -> Result<Vec<Listed>> {
+    let name = path.display().to_string();
+    let is_ispac = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ispac"));
+    if !is_ispac {
+        return Ok(vec![Listed {
+            name,
+            unit: Unit::Local(path.to_path_buf()),
+        }]);
+    }
+    let bytes = match crate::store::file::read_bounded(path) {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => return Err(Error::cannot_load(format!("`{name}`: {e}"))),
+        Err(e) => return Err(Error::failure(format!("`{name}`: cannot read: {e}"))),
+    };
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..]))
+        .map_err(|e| Error::cannot_load(format!("`{name}`: not a readable .ispac (zip): {e}")))?;
+    crate::project::ispac::refuse_hostile_layout(&mut zip, &bytes, path)?;
+    let mut out = Vec::new();
+    for i in 0..zip.len().min(MAX_ISPAC_ENTRIES) {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| Error::cannot_load(format!("`{name}`: entry {i}: {e}")))?;
+        let entry_name = entry
+            .name()
+            .map_err(|e| Error::cannot_load(format!("`{name}`: entry {i}: {e}")))?
+            .into_owned();
+        let lower = entry_name.to_ascii_lowercase();
+        if !(lower.ends_with(".dtsx") || lower.ends_with(".conmgr")) {
+            continue;
+        }
+        let mut data = Vec::new();
+        let limit = crate::package::xml::MAX_PACKAGE_BYTES as u64;
+        (&mut entry)
+            .take(limit + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| Error::cannot_load(format!("`{name}`: `{entry_name}`: {e}")))?;
+        out.push(Listed {
+            name: format!("{name}/{}", percent_decode(&entry_name)),
+            unit: Unit::Bytes(data),
+        });
+    }
+    Ok(out)
+}
+
+/// `.ispac` entry names are percent-encoded (`Package%201.dtsx`).
+fn percent_decode(name: &str) -> String {
+    percent_encoding::percent_decode_str(name)
+        .decode_utf8_lossy()
+        .into_owned()
+}
