@@ -289,10 +289,7 @@ fn a_missing_vault_secret_is_a_clear_error() {
         )
         .build()
         .new_agent();
-    let url = format!(
-        "{}/vaults/kv-ssis/secrets/files-key?api-version=7.4",
-        w.adf.base()
-    );
+    let url = format!("{}/secrets/files-key?api-version=7.4", w.adf.base());
     let mut r = agent
         .get(&url)
         .header("Authorization", &format!("Bearer {TOKEN}"))

@@ -185,7 +185,7 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
         let items = source.list(&*store)?;
         let server = plan.sql.server.as_deref();
         for item in items {
-            let store_path = source.package_path(&item.folders, &item.name);
+            let store_path = source.package_path(&item.folders, &item.name, &item.ext);
             let name = source.package_display(server, &store_path);
             if let Some(reason) = &item.skip {
                 listed.push(Listed {

@@ -36,8 +36,8 @@ pub struct Config {
     pub ir_state: String,
     /// `(name, azurefiles:ACCOUNT:SHARE[:DIR] | sqlmi:HOST,PORT)`
     pub stores: Vec<(String, String)>,
-    /// Key Vault secrets: `(vault, name, value)`; each vault gets a linked service
-    /// `LS_<VAULT>` (type AzureKeyVault) whose `baseUrl` is `/vaults/<VAULT>` here.
+    /// Key Vault secrets: `(vault, name, value)`, all in one vault (served at this
+    /// server's root) with a linked service `LS_<VAULT>` (type AzureKeyVault).
     pub secrets: Vec<(String, String, String)>,
     /// `(store, vault, secret)`: the store's linked service keeps its secret (`password`)
     /// in that vault as an AzureKeyVaultSecret reference.
@@ -104,7 +104,7 @@ pub async fn bind(cfg: &Config) -> Result<Bound, String> {
     }
     let mut vaults = vault::Vaults::default();
     for (v, name, value) in &cfg.secrets {
-        vaults.add(v, name, value);
+        vaults.add(v, name, value)?;
     }
     for (store, v, secret) in &cfg.store_secrets {
         if !vaults.names().iter().any(|n| n.eq_ignore_ascii_case(v)) {
@@ -133,7 +133,7 @@ pub async fn bind(cfg: &Config) -> Result<Bound, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base_url = format!("https://{addr}");
     for v in vaults.names() {
-        factory.add_key_vault(&v, &format!("{base_url}/vaults/{v}/"));
+        factory.add_key_vault(&v, &format!("{base_url}/"));
     }
     let state = Arc::new(State::new(cfg.clone(), factory, vaults, base_url));
     Ok(Bound {

@@ -235,7 +235,7 @@ async fn handle(
                 Answer::json(s, v)
             }
         }
-        ("GET", ["vaults", vault, "secrets", rest @ ..]) => {
+        ("GET", ["secrets", rest @ ..]) => {
             // Key Vault's challenge names the tenant's authority; the first client's.
             let tenant = state
                 .cfg
@@ -243,13 +243,11 @@ async fn handle(
                 .first()
                 .map(|c| c.tenant.as_str())
                 .unwrap_or("common");
-            let mut path = vec![*vault];
-            path.extend_from_slice(rest);
             let (status, body, challenge) = state.vaults.get(
                 &state.issued,
                 &format!("{}/{tenant}", state.base_url),
                 &state.base_url,
-                &path,
+                rest,
                 q("api-version").as_deref(),
                 &authorization,
             );

@@ -1,7 +1,8 @@
 //! Azure Key Vault's secrets API (`GET {vault}/secrets/{name}[/{version}]?api-version=7.x`)
-//! for the secrets a linked service keeps in Key Vault: each vault is served under
-//! `/vaults/{name}` of this server, which is its linked service's `baseUrl`. Bearer
-//! tokens must be issued for Key Vault's audience, as the service checks.
+//! for the secrets a linked service keeps in Key Vault: one vault, served at this
+//! server's root (its linked service's `baseUrl`), since Microsoft's SDK reads a secret's
+//! id as `https://HOST/secrets/NAME/VERSION`. Bearer tokens must be issued for Key
+//! Vault's audience, as the service checks.
 
 use std::collections::BTreeMap;
 
@@ -11,13 +12,27 @@ use super::token::Issued;
 
 pub const VAULT_AUDIENCE: &str = "https://vault.azure.net";
 
+/// The secrets API's versions (as azure-keyvault-secrets 4.12 lists them).
+const API_VERSIONS: &[&str] = &[
+    "2026-04-01",
+    "2025-07-01",
+    "7.6",
+    "7.5",
+    "7.4",
+    "7.3",
+    "7.2",
+    "7.1",
+    "7.0",
+    "2016-10-01",
+];
+
 /// A vault's secrets by lower-case name: (name, value).
 type Secrets = BTreeMap<String, (String, String)>;
 
-/// Vaults by lower-case name: (name, secrets).
+/// The vault: its name and secrets.
 #[derive(Default, Debug, Clone)]
 pub struct Vaults {
-    vaults: BTreeMap<String, (String, Secrets)>,
+    vault: Option<(String, Secrets)>,
 }
 
 /// `VAULT/NAME=VALUE` (a `--secret` flag).
@@ -37,21 +52,26 @@ pub fn parse_secret(spec: &str) -> Result<(String, String, String), String> {
 }
 
 impl Vaults {
-    pub fn add(&mut self, vault: &str, name: &str, value: &str) {
-        self.vaults
-            .entry(vault.to_ascii_lowercase())
-            .or_insert_with(|| (vault.to_string(), BTreeMap::new()))
-            .1
-            .insert(name.to_ascii_lowercase(), (name.into(), value.into()));
+    pub fn add(&mut self, vault: &str, name: &str, value: &str) -> Result<(), String> {
+        let (vname, secrets) = self
+            .vault
+            .get_or_insert_with(|| (vault.to_string(), BTreeMap::new()));
+        if !vname.eq_ignore_ascii_case(vault) {
+            return Err(format!(
+                "--secret {vault}/{name}: this server holds one Key Vault (`{vname}`), served at its root"
+            ));
+        }
+        secrets.insert(name.to_ascii_lowercase(), (name.into(), value.into()));
+        Ok(())
     }
 
-    /// The vaults' names, as given.
+    /// The vault's name, when there is one.
     pub fn names(&self) -> Vec<String> {
-        self.vaults.values().map(|(n, _)| n.clone()).collect()
+        self.vault.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    /// Answers `GET /vaults/{vault}/secrets/{name}[/{version}]` (`path` is `[vault,
-    /// name, version?]`): `(status, body, WWW-Authenticate)`.
+    /// Answers `GET /secrets/{name}[/{version}]` (`path` is `[name, version?]`):
+    /// `(status, body, WWW-Authenticate)`.
     pub fn get(
         &self,
         issued: &Issued,
@@ -61,10 +81,7 @@ impl Vaults {
         api_version: Option<&str>,
         authorization: &str,
     ) -> (u16, Value, Option<String>) {
-        let (vault, rest) = path
-            .split_first()
-            .map(|(v, r)| (*v, r))
-            .unwrap_or(("", &[]));
+        let rest = path;
         let error = |status: u16, code: &str, message: String| {
             (
                 status,
@@ -75,12 +92,8 @@ impl Vaults {
         let challenge = Some(format!(
             "Bearer authorization=\"{challenge_authority}\", resource=\"{VAULT_AUDIENCE}\""
         ));
-        let Some((vname, secrets)) = self.vaults.get(&vault.to_ascii_lowercase()) else {
-            return error(
-                404,
-                "VaultNotFound",
-                format!("No key vault named '{vault}' is served here."),
-            );
+        let Some((_, secrets)) = &self.vault else {
+            return error(404, "NotFound", "No Key Vault is served here.".into());
         };
         let token = authorization
             .strip_prefix("Bearer ")
@@ -115,12 +128,12 @@ impl Vaults {
             }
         }
         match api_version {
-            Some(v) if v.starts_with("7.") => {}
+            Some(v) if API_VERSIONS.contains(&v) => {}
             Some(v) => {
                 return error(
                     400,
                     "BadParameter",
-                    format!("The specified version ({v}) is not recognized. Consider using the latest supported version (7.4)."),
+                    format!("The specified version ({v}) is not recognized. Consider using the latest supported version ({}).", API_VERSIONS[0]),
                 )
             }
             None => {
@@ -165,7 +178,7 @@ impl Vaults {
             200,
             json!({
                 "value": value,
-                "id": format!("{base_url}/vaults/{vname}/secrets/{name}/{VERSION}"),
+                "id": format!("{base_url}/secrets/{name}/{VERSION}"),
                 "attributes": {"enabled": true, "created": 1764547200, "updated": 1764547200, "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90},
                 "tags": {}
             }),

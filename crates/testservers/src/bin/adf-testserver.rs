@@ -30,9 +30,9 @@ usage: adf-testserver [--listen ADDR] [--ca-out PATH] [--token TOKEN]...
                       (default Started)
   --store NAME=KIND   a package store on every IR, with its linked service LS_NAME:
                       azurefiles:ACCOUNT:SHARE[:DIR] or sqlmi:HOST,PORT (repeatable)
-  --secret V/N=VALUE  a Key Vault secret N in vault V, served at GET /vaults/V/secrets/N
-                      (tokens for https://vault.azure.net); the vault gets a linked
-                      service LS_V of type AzureKeyVault (repeatable)
+  --secret V/N=VALUE  a Key Vault secret N in vault V (one vault, served at the root:
+                      GET /secrets/N, tokens for https://vault.azure.net); the vault
+                      gets a linked service LS_V of type AzureKeyVault (repeatable)
   --store-secret S=V/N  store S's linked service keeps its secret (password) in vault V
                       as secret N (an AzureKeyVaultSecret reference; repeatable)
   --run-seconds N     runs go Queued -> InProgress -> Succeeded in N seconds (default 2;

@@ -7,7 +7,10 @@ Gets the IR and its status, a linked service (secret masked), creates a pipeline
 Execute SSIS Package activity (raw JSON: SDK 10.0.0 serialises the model's type as
 `Execution`, which the service refuses), runs it, queries runs with filters and paging,
 cancels one, queries activity runs; then the errors (wrong secret, Reader role, unknown
-pipeline and run, invalid definitions). Ends with a "N passed, N failed" line.
+pipeline and run, invalid definitions); a package store whose linked service keeps its
+secret in Key Vault, read with azure-keyvault-secrets' SecretClient through Key Vault's
+challenge (401 with WWW-Authenticate, then a token for https://vault.azure.net). Ends
+with a "N passed, N failed" line.
 """
 
 import argparse
@@ -25,6 +28,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 from azure.identity import ClientSecretCredential
+from azure.keyvault.secrets import SecretClient
 from azure.mgmt.datafactory import DataFactoryManagementClient
 from azure.mgmt.datafactory import models as m
 
@@ -83,6 +87,7 @@ def main():
     ap.add_argument("--secret", required=True)
     ap.add_argument("--reader-token", required=True)
     ap.add_argument("--fail-package", required=True)
+    ap.add_argument("--vault-secret", required=True)
     a = ap.parse_args()
 
     cred = ClientSecretCredential(
@@ -115,7 +120,7 @@ def main():
         assert res.properties.state == "Started"
         stores = client.integration_runtimes.get(rg, f, ir, cls=raw)["properties"]["typeProperties"]["ssisProperties"]["packageStores"]
         names = sorted(s["name"] for s in stores)
-        assert names == ["FILES", "MI"], names
+        assert names == ["FILES", "MI", "VAULTED"], names
         assert stores[0]["packageStoreLinkedService"]["type"] == "LinkedServiceReference"
         st = client.integration_runtimes.get_status(rg, f, ir)
         assert st.properties.state == "Started"
@@ -303,6 +308,27 @@ def main():
         expect(lambda: other.integration_runtimes.get(rg, f, "NoIr"), ResourceNotFoundError, "ResourceNotFound", 404)
 
     check("authorization: Reader may read, not run (403); bad token 401; unknown factory and IR 404", reader_role)
+
+    def key_vault():
+        ref = client.linked_services.get(rg, f, "LS_VAULTED", cls=raw)["properties"]["typeProperties"]["password"]
+        assert ref["type"] == "AzureKeyVaultSecret" and ref["secretName"] == "files-key", ref
+        kv = client.linked_services.get(rg, f, ref["store"]["referenceName"], cls=raw)["properties"]
+        assert kv["type"] == "AzureKeyVault", kv
+        base = kv["typeProperties"]["baseUrl"]
+        # The SDK checks that the challenge's resource (vault.azure.net) is the vault's
+        # domain; a loopback vault is not, so that one check is turned off.
+        sc = SecretClient(base, cred, connection_verify=a.ca, verify_challenge_resource=False)
+        secret = sc.get_secret("files-key")
+        assert secret.value == a.vault_secret and secret.name == "files-key", secret.name
+        assert secret.properties.enabled
+        e = expect(lambda: sc.get_secret("no-such-secret"), ResourceNotFoundError)
+        assert "SecretNotFound" in str(e), str(e)
+        arm_token = cred.get_token("https://management.azure.com/.default").token
+        wrong = SecretClient(base, StaticToken(arm_token), connection_verify=a.ca, verify_challenge_resource=False)
+        e = expect(lambda: wrong.get_secret("files-key"), HttpResponseError)
+        assert e.status_code == 401 and a.vault_secret not in str(e), str(e)
+
+    check("key vault: a store's secret by reference, read through the challenge; 404; an ARM token refused", key_vault)
 
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
     return 1 if RESULTS["failed"] else 0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Proves adf-testserver with Microsoft's Python SDKs (azure-mgmt-datafactory, azure-identity).
+# Proves adf-testserver with Microsoft's Python SDKs (azure-mgmt-datafactory, azure-identity,
+# azure-keyvault-secrets).
 # Starts the server on a free port (HTTPS, generated CA), runs adf_sdk_proof.py, stops it.
 # Without the SDKs it fails (run .ci/install-test-deps); DTUTIL_SKIP_CLIENT_PROOFS=1 skips it.
 set -euo pipefail
@@ -12,8 +13,8 @@ if [ "${DTUTIL_SKIP_CLIENT_PROOFS:-}" = 1 ]; then
     echo "run-adf: adf-testserver SDK proof skipped (DTUTIL_SKIP_CLIENT_PROOFS=1)"
     exit 0
 fi
-if ! "$py" -c 'import azure.mgmt.datafactory, azure.identity' 2>/dev/null; then
-    echo "run-adf: FAIL: the Python packages azure-mgmt-datafactory and azure-identity are not installed." >&2
+if ! "$py" -c 'import azure.mgmt.datafactory, azure.identity, azure.keyvault.secrets' 2>/dev/null; then
+    echo "run-adf: FAIL: the Python packages azure-mgmt-datafactory, azure-identity and azure-keyvault-secrets are not installed." >&2
     echo "run-adf: run .ci/install-test-deps (or set DTUTIL_SKIP_CLIENT_PROOFS=1 to skip)." >&2
     exit 1
 fi
@@ -34,6 +35,7 @@ tenant=tenant-proof
 client=app-proof
 secret=$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')
 reader=$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')
+vault_secret=$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')
 tmp=$(mktemp -d)
 server_pid=
 cleanup() {
@@ -46,6 +48,8 @@ trap cleanup EXIT
 "$bin" --listen 127.0.0.1:0 --ca-out "$tmp/ca.pem" --client "$tenant:$client:$secret" \
     --reader-token "$reader" --factory "$sub/$rg/$factory" --ir "$ir" \
     --store FILES=azurefiles:proofacct:pkgs:ssis --store MI=sqlmi:mi.proof.database.windows.net,1433 \
+    --store VAULTED=azurefiles:proofvault:pkgs --secret "kv-proof/files-key=$vault_secret" \
+    --store-secret VAULTED=kv-proof/files-key \
     --run-seconds 1 --fail-package Broken --page-size 2 --throttle 1 --log-requests >"$tmp/out" 2>"$tmp/err" &
 server_pid=$!
 
@@ -69,9 +73,10 @@ status=0
 start=$(date +%s.%N)
 "$py" "$here/adf_sdk_proof.py" --base "https://$addr" --ca "$tmp/ca.pem" --subscription "$sub" \
     --rg "$rg" --factory "$factory" --ir "$ir" --tenant "$tenant" --client-id "$client" \
-    --secret "$secret" --reader-token "$reader" --fail-package Broken || status=$?
+    --secret="$secret" --reader-token="$reader" --fail-package Broken \
+    --vault-secret="$vault_secret" || status=$?
 echo "run-adf: proof took $("$py" -c "import sys; print(round($(date +%s.%N) - $start, 1))") s"
-if grep -q -e "$secret" -e "$reader" "$tmp/err"; then
+if grep -q -e "$secret" -e "$reader" -e "$vault_secret" "$tmp/err"; then
     echo "run-adf: FAIL: a secret appeared in the server log" >&2
     status=1
 fi
