@@ -182,12 +182,13 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
             }
         }
         let store = source.open(creds, stores)?;
-        let items = source.list(&*store)?;
+        let items = source.list(&*store, false)?;
         let server = plan.sql.server.as_deref();
         for item in items {
             let store_path = source.package_path(&item.folders, &item.name, &item.ext);
             let name = source.package_display(server, &store_path);
-            if let Some(reason) = &item.skip {
+            // A folder that could not be listed (or a link loop) is a row of its own.
+            if let Some(reason) = item.skip.as_ref().or(item.fail.as_ref()) {
                 listed.push(Listed {
                     name,
                     unit: Unit::Skipped(reason.clone()),
