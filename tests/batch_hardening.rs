@@ -430,6 +430,18 @@ fn resume_verifies_what_the_report_claims() {
         let mut r = read_report(&dir.join("r.json"));
         r["packages"].as_array_mut().unwrap().truncate(n - 3);
         std::fs::write(dir.join("r.json"), r.to_string()).unwrap();
+        let mut plan = resume.clone();
+        plan.push("--dry-run");
+        let out = run_batch(dir, &plan);
+        assert_eq!(out.status.code(), Some(0), "{encrypt:?}: {}", text(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout)
+                .matches("identical to this run's result")
+                .count(),
+            3,
+            "{}",
+            text(&out)
+        );
         let out = run_batch(dir, &resume);
         assert_eq!(out.status.code(), Some(0), "{encrypt:?}: {}", text(&out));
         let r = read_report(&dir.join("r.json"));

@@ -230,7 +230,7 @@ impl Job {
             }
         }
 
-        if exists && self.resuming && !self.dry_run {
+        if exists && self.resuming {
             // Killed after this write, before the report was saved: what is there is
             // this run's result, or it is someone else's and stays.
             match self.same_result(dst, dest_path, &package.bytes) {
