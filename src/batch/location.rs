@@ -48,6 +48,39 @@ impl Location {
         store::open(&location, stores).map_err(|e| Error::failure(e.to_string()))
     }
 
+    /// Local paths as Windows scripts write them, as `/FILE` takes them: `\`
+    /// separates parts and a drive letter maps through `DTUTIL_DRIVE_<LETTER>` (to a
+    /// local folder or an Azure Files share). An unmapped drive letter or a UNC path
+    /// that is not Azure Files is a command-line error naming the variable.
+    pub fn with_windows_paths(&self, option: &str, stores: &StoreConfig) -> Result<Self> {
+        let raw = match self {
+            Self::Dir(p) => p.display().to_string(),
+            Self::Glob { raw, .. } => raw.clone(),
+            _ => return Ok(self.clone()),
+        };
+        let b = raw.as_bytes();
+        let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+        if !drive && !raw.contains('\\') {
+            return Ok(self.clone());
+        }
+        let resolved = store::resolve_file_path(&raw, stores)
+            .map_err(|e| Error::command_line(format!("{option}: {e}")))?;
+        if !azfiles::is_azure_files_path(&resolved) {
+            return Ok(Self::local(&resolved));
+        }
+        let p = azfiles::AzPath::parse(&resolved)
+            .map_err(|e| Error::command_line(format!("{option} `{raw}`: {e}")))?;
+        if Self::has_glob(&p.segments.join("/")) {
+            return Err(Error::command_line(format!(
+                "{option} `{raw}`: globs are for local files; give an Azure Files directory"
+            )));
+        }
+        Ok(Self::Azure {
+            unc: p.display(&p.segments),
+            raw: resolved,
+        })
+    }
+
     /// The store path of a package below this location.
     pub fn package_path(&self, folders: &[String], name: &str, ext: &str) -> String {
         let file = format!("{name}{ext}");

@@ -90,6 +90,11 @@ fn options_json(args: &BatchPlan) -> serde_json::Value {
 }
 
 pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
+    let args = &BatchPlan {
+        from: args.from.with_windows_paths("--from", &config.stores)?,
+        to: args.to.with_windows_paths("--to", &config.stores)?,
+        ..args.clone()
+    };
     let started = Instant::now();
     let started_at = report::now_rfc3339();
     let source_creds = credentials(&args.source_sql, "--source-password")?;
