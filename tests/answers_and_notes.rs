@@ -237,3 +237,82 @@ fn quiet_over_a_read_only_file_says_it_was_read_only() {
     );
     assert!(!all(&out).contains("read-only"), "{}", all(&out));
 }
+
+#[test]
+fn a_missing_batch_source_folder_points_at_listing_not_creating() {
+    let server = support::TestServer::start(false, &["sa:Sa-Secret1"]);
+    let sql = server.sql("sa", "Sa-Secret1");
+    let mut env = sql.env.clone();
+    env.push(("PW".into(), sql.password.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let from = format!("sql://{}/Nope", sql.server);
+    let out = dtutil(
+        dir.path(),
+        &[
+            "batch",
+            "--from",
+            &from,
+            "--to",
+            "out",
+            "--source-user",
+            "sa",
+            "--source-password",
+            "env:PW",
+        ],
+        &env,
+    );
+    let text = all(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the msdb folder `Nope` does not exist; check the name (names ignore case), or list what is there with dtutil /FDi 'SQL;\\' /SourceServer '{}'",
+            sql.server
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("/FC"), "{text}");
+    // The listing it suggests works as written.
+    let out = dtutil(
+        dir.path(),
+        &[
+            "/FDi",
+            "SQL;\\",
+            "/SourceServer",
+            &sql.server,
+            "/SourceUser",
+            "sa",
+            "/SourcePassword",
+            "env:PW",
+        ],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+
+    // The package store says the same with its own listing.
+    std::fs::create_dir_all(dir.path().join("store")).unwrap();
+    std::fs::write(
+        dir.path().join("store.xml"),
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<DtsServiceConfiguration xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <TopLevelFolders>
+    <Folder xsi:type="FileSystemFolder"><Name>File System</Name><StorePath>store</StorePath></Folder>
+  </TopLevelFolders>
+</DtsServiceConfiguration>"#,
+    )
+    .unwrap();
+    let store_env = [("DTUTIL_STORE_CONFIG".to_string(), "store.xml".to_string())];
+    let out = dtutil(
+        dir.path(),
+        &["batch", "--from", "dts:File System\\Nope", "--to", "out"],
+        &store_env,
+    );
+    let text = all(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("list what is there with dtutil /FDi 'DTS;\\;S'"),
+        "{text}"
+    );
+    assert!(!text.contains("/FC"), "{text}");
+    let out = dtutil(dir.path(), &["/FDi", "DTS;\\;S"], &store_env);
+    assert_eq!(out.status.code(), Some(0), "{}", all(&out));
+}

@@ -140,6 +140,7 @@ impl Location {
                 walk_local(base, Some(&glob_matcher(pattern)), &mut items)?;
             }
             Self::Sql { folder, .. } | Self::Dts { folder } => {
+                self.source_folder_exists(store, folder)?;
                 self.walk_store(store, folder, &mut Vec::new(), &mut items)?
             }
             Self::Azure { unc, .. } => self.walk_store(
@@ -151,6 +152,31 @@ impl Location {
         }
         items.sort_by(|a, b| (&a.folders, &a.name).cmp(&(&b.folders, &b.name)));
         Ok(items)
+    }
+
+    /// A missing source folder is a mistake in `--from` (the store's own advice, to
+    /// create it with /FC, fits a destination, not a source).
+    fn source_folder_exists(&self, store: &dyn Store, folder: &str) -> Result<()> {
+        if folder.is_empty()
+            || store
+                .folder_exists(folder)
+                .map_err(|e| Error::failure(format!("cannot list the source: {e}")))?
+        {
+            return Ok(());
+        }
+        let listing = match self {
+            Self::Sql {
+                server: Some(server),
+                ..
+            } => format!("dtutil /FDi 'SQL;\\' /SourceServer '{server}'"),
+            Self::Sql { .. } => "dtutil /FDi 'SQL;\\' /SourceServer SERVER".to_string(),
+            _ => "dtutil /FDi 'DTS;\\;S'".to_string(),
+        };
+        Err(Error::failure(format!(
+            "--from `{}`: the {} folder `{folder}` does not exist; check the name (names ignore case), or list what is there with {listing}",
+            self.display(None),
+            self.kind()
+        )))
     }
 
     fn walk_store(
