@@ -316,3 +316,29 @@ fn a_missing_batch_source_folder_points_at_listing_not_creating() {
     let out = dtutil(dir.path(), &["/FDi", "DTS;\\;S"], &store_env);
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
 }
+
+/// Issue 16's "does the instance exist.. Check": the driver's sentence and ours join
+/// with one period.
+#[test]
+fn a_named_instance_nobody_answers_for_reads_as_sentences() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dtutil(
+        dir.path(),
+        &[
+            "/SQL",
+            "x",
+            "/EXISTS",
+            "/SourceServer",
+            "127.0.0.1\\NOPE",
+            "/SourceUser",
+            "a",
+            "/SourcePassword",
+            "b",
+        ],
+        &[("DTUTIL_SQL_CONNECT_TIMEOUT".into(), "5".into())],
+    );
+    let text = all(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("SQL Server Browser"), "{text}");
+    assert!(!text.contains(".."), "{text}");
+}
