@@ -285,6 +285,36 @@ pub enum BatchLocation {
 }
 
 impl BatchLocation {
+    /// A local directory, or a glob: the components before the first one holding
+    /// `*`, `?` or `[` are its base.
+    pub fn local(raw: &str) -> Self {
+        if !Self::has_glob(raw) {
+            return Self::Dir(PathBuf::from(raw));
+        }
+        let mut base = PathBuf::new();
+        let mut pattern = Vec::new();
+        for comp in std::path::Path::new(raw).components() {
+            let s = comp.as_os_str().to_string_lossy().to_string();
+            if pattern.is_empty() && !Self::has_glob(&s) {
+                base.push(comp);
+            } else {
+                pattern.push(s);
+            }
+        }
+        if base.as_os_str().is_empty() {
+            base = PathBuf::from(".");
+        }
+        Self::Glob {
+            base,
+            pattern,
+            raw: raw.to_string(),
+        }
+    }
+
+    pub fn has_glob(s: &str) -> bool {
+        s.contains(['*', '?', '['])
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Dir(_) => "directory",

@@ -6,7 +6,8 @@
 //! command early or a stray quote shows up as an unknown command or a syntax error.
 //! Each recorded `dtutil` command line must then be accepted by dtutil's own parser
 //! (no exit-6 error). The FILE examples of the README and the Azure Files guide's loop
-//! run for real, against a temporary folder and the Azure Files test server.
+//! run for real, against a temporary folder and the Azure Files test server;
+//! docs/migration.md runs for real, in order, in `tests/migration_doc.rs`.
 
 mod azfiles_support;
 

@@ -55,6 +55,39 @@ impl Location {
         store::open(&location, stores).map_err(|e| Error::failure(e.to_string()))
     }
 
+    /// Local paths as Windows scripts write them, as `/FILE` takes them: `\`
+    /// separates parts and a drive letter maps through `DTUTIL_DRIVE_<LETTER>` (to a
+    /// local folder or an Azure Files share). An unmapped drive letter or a UNC path
+    /// that is not Azure Files is a command-line error naming the variable.
+    pub fn with_windows_paths(&self, option: &str, stores: &StoreConfig) -> Result<Self> {
+        let raw = match self {
+            Self::Dir(p) => p.display().to_string(),
+            Self::Glob { raw, .. } => raw.clone(),
+            _ => return Ok(self.clone()),
+        };
+        let b = raw.as_bytes();
+        let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+        if !drive && !raw.contains('\\') {
+            return Ok(self.clone());
+        }
+        let resolved = store::resolve_file_path(&raw, stores)
+            .map_err(|e| Error::command_line(format!("{option}: {e}")))?;
+        if !azfiles::is_azure_files_path(&resolved) {
+            return Ok(Self::local(&resolved));
+        }
+        let p = azfiles::AzPath::parse(&resolved)
+            .map_err(|e| Error::command_line(format!("{option} `{raw}`: {e}")))?;
+        if Self::has_glob(&p.segments.join("/")) {
+            return Err(Error::command_line(format!(
+                "{option} `{raw}`: globs are for local files; give an Azure Files directory"
+            )));
+        }
+        Ok(Self::Azure {
+            unc: p.display(&p.segments),
+            raw: resolved,
+        })
+    }
+
     /// The store path of a package below this location.
     pub fn package_path(&self, folders: &[String], name: &str, ext: &str) -> String {
         let file = format!("{name}{ext}");
@@ -193,6 +226,7 @@ impl Location {
                 walk_local(base, Some(&glob_matcher(pattern)), follow_links, &mut items);
             }
             Self::Sql { folder, .. } | Self::Dts { folder } => {
+                self.source_folder_exists(store, folder)?;
                 self.walk_store(store, folder, &mut Vec::new(), &mut items)?
             }
             Self::Azure { unc, .. } => self.walk_store(
@@ -204,6 +238,31 @@ impl Location {
         }
         items.sort_by(|a, b| (&a.folders, &a.name).cmp(&(&b.folders, &b.name)));
         Ok(items)
+    }
+
+    /// A missing source folder is a mistake in `--from` (the store's own advice, to
+    /// create it with /FC, fits a destination, not a source).
+    fn source_folder_exists(&self, store: &dyn Store, folder: &str) -> Result<()> {
+        if folder.is_empty()
+            || store
+                .folder_exists(folder)
+                .map_err(|e| Error::failure(format!("cannot list the source: {e}")))?
+        {
+            return Ok(());
+        }
+        let listing = match self {
+            Self::Sql {
+                server: Some(server),
+                ..
+            } => format!("dtutil /FDi 'SQL;\\' /SourceServer '{server}'"),
+            Self::Sql { .. } => "dtutil /FDi 'SQL;\\' /SourceServer SERVER".to_string(),
+            _ => "dtutil /FDi 'DTS;\\;S'".to_string(),
+        };
+        Err(Error::failure(format!(
+            "--from `{}`: the {} folder `{folder}` does not exist; check the name (names ignore case), or list what is there with {listing}",
+            self.display(None),
+            self.kind()
+        )))
     }
 
     fn walk_store(

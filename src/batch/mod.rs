@@ -93,6 +93,11 @@ fn options_json(args: &BatchPlan) -> serde_json::Value {
 /// check the destination, do the work, report. Nothing is written before the
 /// destination check has passed.
 pub fn run(args: &BatchPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
+    let args = &BatchPlan {
+        from: args.from.with_windows_paths("--from", &config.stores)?,
+        to: args.to.with_windows_paths("--to", &config.stores)?,
+        ..args.clone()
+    };
     let batch = Batch::new(args, config)?;
     let (src_main, items) = batch.list_sources()?;
     let preset = batch.plan(&items);

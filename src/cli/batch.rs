@@ -22,7 +22,6 @@ use crate::package::ProtectionLevel;
 use crate::plan::{BatchLocation, BatchPlan, Command, LocationKind, SecretSpec, SqlConnection};
 use crate::store::{self, azfiles};
 use clap::{CommandFactory, Parser};
-use std::path::{Path, PathBuf};
 
 const DEFAULT_JOBS: usize = 4;
 const MAX_JOBS: usize = 256;
@@ -280,32 +279,12 @@ impl BatchLocation {
                 unc: p.display(&p.segments),
             });
         }
-        if has_glob(raw_t) {
-            let mut base = PathBuf::new();
-            let mut pattern = Vec::new();
-            for comp in Path::new(raw_t).components() {
-                let s = comp.as_os_str().to_string_lossy().to_string();
-                if pattern.is_empty() && !has_glob(&s) {
-                    base.push(comp);
-                } else {
-                    pattern.push(s);
-                }
-            }
-            if base.as_os_str().is_empty() {
-                base = PathBuf::from(".");
-            }
-            return Ok(BatchLocation::Glob {
-                base,
-                pattern,
-                raw: raw_t.to_string(),
-            });
-        }
-        Ok(BatchLocation::Dir(PathBuf::from(raw_t)))
+        Ok(BatchLocation::local(raw_t))
     }
 }
 
 fn has_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
+    BatchLocation::has_glob(s)
 }
 
 fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

@@ -1,5 +1,6 @@
 //! Carries out a plan: each dtutil action written once, over the [`Store`] interface.
 
+mod decrypt;
 mod folders;
 pub mod output;
 pub mod pipeline;
@@ -218,6 +219,15 @@ fn run_package_action(
             let is_move = matches!(plan.action, Action::Move { .. });
             let bytes = read_source(&*source_store, &source.path, &source_name)?;
             let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
+            if let (Some(password), false) = (decrypt.as_deref(), plan.regenerate_id) {
+                let file_to_file =
+                    source.kind == LocationKind::File && destination.kind == LocationKind::File;
+                match decrypt::on_a_copy(&bytes, password, file_to_file) {
+                    Ok(Some(note)) => printer.note(&note),
+                    Ok(None) => {}
+                    Err(e) => return Err(package_error(e, &source_name)),
+                }
+            }
             let recipe = Recipe {
                 decrypt: decrypt.as_deref().map(|s| s.as_str()),
                 // /IDRegenerate rewrites the ID alone; otherwise the bytes go as they are.
@@ -239,7 +249,7 @@ fn run_package_action(
             let new_mode = is_move
                 .then(|| source_store.file_mode(&source.path))
                 .flatten();
-            write_destination(
+            if !write_destination(
                 plan,
                 &*dest_store,
                 destination,
@@ -247,7 +257,9 @@ fn run_package_action(
                 new_mode,
                 printer,
                 &mut report,
-            )?;
+            )? {
+                return Ok(declined(printer, report));
+            }
             if is_move {
                 verify_copy(&*dest_store, destination, &package)?;
                 source_store.delete(&source.path).map_err(|e| {
@@ -278,6 +290,7 @@ fn run_package_action(
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
             check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest", stores)?;
+            // /ENCRYPT overwrites without asking: it is always written.
             write_destination(
                 plan,
                 &*dest_store,
@@ -427,7 +440,7 @@ fn check_target(
 /// dtutil prompts before COPY and MOVE replace a package (`/Q` skips the prompt) and
 /// /ENCRYPT overwrites (Microsoft's in-place example has no `/Q`). Where nothing is to
 /// be replaced, the name is created with no-replace semantics, so a racing second run
-/// finds it taken instead of replacing it unasked.
+/// finds it taken instead of replacing it unasked. `false`: the user answered N.
 fn write_destination(
     plan: &Plan,
     store: &dyn Store,
@@ -436,15 +449,20 @@ fn write_destination(
     new_mode: Option<u32>,
     printer: &mut Printer,
     report: &mut Report,
-) -> Result<()> {
+) -> Result<bool> {
     let name = store.describe(&destination.path);
     let overwrites = matches!(plan.action, Action::Encrypt { .. });
     let exists = store
         .exists(&destination.path)
         .map_err(|e| store_error(e, ExitCode::Failure))?;
-    if exists && !overwrites {
-        confirm_overwrite(&name, plan.quiet, printer)?;
+    if exists && !overwrites && !confirm_overwrite(&name, plan.quiet, printer)? {
+        printer.line(&format!(
+            "{name} exists and was kept: the answer was N, nothing written."
+        ));
+        return Ok(false);
     }
+    // The store replaces a read-only file only with /Q; say that it did.
+    let was_read_only = exists && plan.quiet && store.read_only(&destination.path);
     let mut meta = if store.has_msdb_metadata() {
         package.msdb_meta()
     } else {
@@ -463,20 +481,27 @@ fn write_destination(
         )),
         other => store_error(other, ExitCode::Failure),
     })?;
+    if was_read_only {
+        printer.note(&format!(
+            "{name} was read-only; /Q replaced it (the new file is read-only too)"
+        ));
+        report.set("replaced_read_only", true);
+    }
     report.set("destination", name);
     report.set("bytes", package.bytes.len());
     // Only `--json` shows it.
     if printer.mode == OutputMode::Json {
         report.set("sha256", package.sha256());
     }
-    Ok(())
+    Ok(true)
 }
 
 /// dtutil asks before overwriting; `/Q` overwrites silently. Without a terminal to
-/// ask on we must not hang, so we refuse and say how to allow it.
-fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<()> {
+/// ask on we must not hang, so we refuse and say how to allow it. `false`: the answer
+/// was N ("the N reply ends the program", dtutil's documentation): not an error.
+fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<bool> {
     if quiet {
-        return Ok(());
+        return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
         return Err(Error::failure(format!(
@@ -491,13 +516,21 @@ fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<(
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
-    if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes") {
-        Ok(())
-    } else {
-        Err(Error::failure(format!(
-            "{name} exists and was not overwritten"
-        )))
+    // The answer's Enter ends the prompt's line on a terminal, not in a captured stdout.
+    if !std::io::stdout().is_terminal() {
+        println!();
     }
+    let answer = answer.trim();
+    Ok(answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes"))
+}
+
+/// An overwrite the user declined: dtutil's N ends the program, exit 1, and what was
+/// there stays.
+fn declined(printer: &mut Printer, mut report: Report) -> ExitCode {
+    report.set("status", "declined");
+    report.set("exit_code", ExitCode::Failure.code());
+    printer.json(&serde_json::Value::Object(report.fields));
+    ExitCode::Failure
 }
 
 /// A move deletes its source only after the destination reads back identical.

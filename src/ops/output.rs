@@ -83,6 +83,12 @@ impl Printer {
         eprintln!("dtutil: warning: {}", for_display(text));
     }
 
+    /// Something worth knowing that changes nothing: on stderr, so the result lines
+    /// scripts read on stdout stay where they are.
+    pub fn note(&mut self, text: &str) {
+        eprintln!("dtutil: note: {}", for_display(text));
+    }
+
     /// A warning scripts must see in what they capture (stdout) as well.
     pub fn warn_result(&mut self, text: &str) {
         self.line(&format!("Warning: {}", for_display(text)));

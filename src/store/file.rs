@@ -65,6 +65,11 @@ impl Store for FileStore {
         }
     }
 
+    /// Through a symbolic link, as the write goes through it.
+    fn read_only(&self, path: &str) -> bool {
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly())
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         not_a_package_file(Path::new(path))?;
         std::fs::remove_file(path).map_err(|e| io_error("cannot delete", path, e))

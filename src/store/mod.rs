@@ -123,6 +123,11 @@ pub trait Store: Send + Sync {
         let _ = path;
         None
     }
+    /// The package is there and read-only (a write replaces it only when allowed).
+    fn read_only(&self, path: &str) -> bool {
+        let _ = path;
+        false
+    }
     fn delete(&self, path: &str) -> StoreResult<()>;
     /// True when both paths name the same package (a move onto itself must not delete).
     fn same_package(&self, a: &str, b: &str) -> bool {

@@ -435,6 +435,11 @@ impl Store for DtsStore {
         root.store.exists(&target)
     }
 
+    fn read_only(&self, path: &str) -> bool {
+        self.package_target(path)
+            .is_ok_and(|(root, target)| root.store.read_only(&target))
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         let (root, target) = self.package_target(path)?;
         root.store.delete(&target)
