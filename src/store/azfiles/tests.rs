@@ -60,6 +60,19 @@ fn same_package_ignores_case_and_separators() {
     ));
 }
 
+/// `/MOVE` asks the backends whether two stores are one before comparing paths: an
+/// Azure Files path never names a local file, two Azure Files stores compare paths.
+#[test]
+fn same_store_is_the_backends_answer() {
+    use crate::store::file::FileStore;
+    let open = |p: &str| open_with(p, &env(&[("AZURE_STORAGE_KEY", KEY)])).unwrap();
+    let a = open(r"\\acct.file.core.windows.net\s\p.dtsx");
+    let b = open(r"\\acct.file.core.windows.net\t\q.dtsx");
+    assert!(a.same_store(&b));
+    assert!(!a.same_store(&FileStore) && !FileStore.same_store(&a));
+    assert!(FileStore.same_store(&FileStore));
+}
+
 #[test]
 fn credentials_from_the_environment() {
     let p = AzPath::parse(r"\\acct.file.core.windows.net\s\p.dtsx").unwrap();
