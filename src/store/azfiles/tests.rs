@@ -1,4 +1,5 @@
 use super::*;
+use crate::retry::RetrySettings;
 
 fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
     move |k: &str| {
@@ -82,6 +83,7 @@ fn credentials_from_the_environment() {
             ("AZURE_STORAGE_ACCOUNT", "acct"),
             ("AZURE_STORAGE_KEY", KEY),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::SharedKey { .. }));
@@ -94,6 +96,7 @@ fn credentials_from_the_environment() {
             ("AZURE_STORAGE_ACCOUNT", "other"),
             ("AZURE_STORAGE_KEY", KEY),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("`other`"), "{e}");
@@ -101,6 +104,7 @@ fn credentials_from_the_environment() {
     let s = Settings::from_env(
         &p,
         &env(&[("AZURE_STORAGE_SAS_TOKEN", "?sv=2022-11-02&sig=abc")]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::Sas(_)));
@@ -112,6 +116,7 @@ fn credentials_from_the_environment() {
             ("AZURE_STORAGE_CONNECTION_STRING", &cs),
             ("DTUTIL_AZURE_FILES_ENDPOINT", "http://127.0.0.1:1/acct"),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::SharedKey { .. }));
@@ -119,11 +124,16 @@ fn credentials_from_the_environment() {
     assert_eq!(s.endpoint.base_path, "/acct");
 
     let cs = "FileEndpoint=http://127.0.0.1:2/acct;SharedAccessSignature=sv=2022-11-02&sig=abc";
-    let s = Settings::from_env(&p, &env(&[("AZURE_STORAGE_CONNECTION_STRING", cs)])).unwrap();
+    let s = Settings::from_env(
+        &p,
+        &env(&[("AZURE_STORAGE_CONNECTION_STRING", cs)]),
+        &RetrySettings::default(),
+    )
+    .unwrap();
     assert!(matches!(s.auth, Auth::Sas(_)));
     assert_eq!(s.endpoint.origin, "http://127.0.0.1:2");
 
-    let e = Settings::from_env(&p, &env(&[])).unwrap_err();
+    let e = Settings::from_env(&p, &env(&[]), &RetrySettings::default()).unwrap_err();
     assert!(matches!(e, StoreError::PermissionDenied(_)));
     assert!(e.to_string().contains("AZURE_STORAGE_KEY"));
     let e = Settings::from_env(
@@ -132,6 +142,7 @@ fn credentials_from_the_environment() {
             "AZURE_STORAGE_CONNECTION_STRING",
             "UseDevelopmentStorage=true",
         )]),
+        &RetrySettings::default(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("Azurite"));
@@ -219,6 +230,7 @@ fn per_account_credentials_win_and_never_mix() {
             ),
             ("DTUTIL_AZURE_FILES_ENDPOINT", "http://127.0.0.1:4/other"),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::SharedKey { .. }));
@@ -230,11 +242,17 @@ fn per_account_credentials_win_and_never_mix() {
             ("AZURE_STORAGE_SAS_TOKEN_ACCT", "sv=2022-11-02&sig=abc"),
             ("AZURE_STORAGE_KEY", KEY),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::Sas(_)));
     // Another account's variables are not this one's; the error names both forms.
-    let e = Settings::from_env(&p, &env(&[("AZURE_STORAGE_KEY_OTHER", KEY)])).unwrap_err();
+    let e = Settings::from_env(
+        &p,
+        &env(&[("AZURE_STORAGE_KEY_OTHER", KEY)]),
+        &RetrySettings::default(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains("AZURE_STORAGE_KEY_ACCT")
             && e.to_string().contains("AZURE_STORAGE_KEY"),
@@ -247,6 +265,7 @@ fn per_account_credentials_win_and_never_mix() {
             "AZURE_STORAGE_CONNECTION_STRING_ACCT",
             "AccountName=other;AccountKey=a2V5",
         )]),
+        &RetrySettings::default(),
     )
     .unwrap_err();
     assert!(
