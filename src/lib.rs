@@ -31,5 +31,6 @@ pub mod package;
 pub mod plan;
 pub mod project;
 pub mod redact;
+pub mod retry;
 pub mod store;
 pub mod warnings;

@@ -11,51 +11,7 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-
-/// Retries and timeouts: the `DTUTIL_AZURE_*` settings the Azure Files store reads too.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub retries: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-}
-
-impl RetryPolicy {
-    /// `DTUTIL_AZURE_RETRIES`, `DTUTIL_AZURE_RETRY_DELAY_MS`, `DTUTIL_AZURE_TIMEOUT` (seconds).
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> std::result::Result<Self, String> {
-        let mut p = Self {
-            retries: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
-            timeout: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(15),
-        };
-        if let Some(v) = get("DTUTIL_AZURE_RETRIES") {
-            p.retries = v.trim().parse().map_err(|_| {
-                format!("DTUTIL_AZURE_RETRIES must be a number of retries (0 or more), not `{v}`")
-            })?;
-        }
-        if let Some(v) = get("DTUTIL_AZURE_RETRY_DELAY_MS") {
-            let ms: u64 = v.trim().parse().map_err(|_| {
-                format!("DTUTIL_AZURE_RETRY_DELAY_MS must be milliseconds, not `{v}`")
-            })?;
-            p.base_delay = Duration::from_millis(ms);
-        }
-        if let Some(v) = get("DTUTIL_AZURE_TIMEOUT") {
-            let secs: f64 = v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                .ok_or_else(|| format!("DTUTIL_AZURE_TIMEOUT must be seconds (> 0), not `{v}`"))?;
-            p.timeout = Duration::from_secs_f64(secs);
-            p.connect_timeout = p.connect_timeout.min(p.timeout);
-        }
-        Ok(p)
-    }
-}
+use crate::retry::{retryable, RetryPolicy};
 
 /// An answer: status and body (JSON when it parses).
 #[derive(Debug)]
@@ -76,10 +32,6 @@ impl Answer {
 pub struct Http {
     agent: ureq::Agent,
     policy: RetryPolicy,
-}
-
-fn retryable(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 impl Http {
@@ -137,7 +89,7 @@ impl Http {
             match self.once(method, url, headers, body) {
                 Ok((answer, retry_after)) => {
                     if retryable(answer.status) && !last {
-                        std::thread::sleep(self.delay(attempt, retry_after));
+                        std::thread::sleep(self.policy.delay(attempt, retry_after));
                         continue;
                     }
                     return Ok(answer);
@@ -151,7 +103,7 @@ impl Http {
                             | ureq::Error::Protocol(_)
                     );
                     if transient && !last {
-                        std::thread::sleep(self.delay(attempt, None));
+                        std::thread::sleep(self.policy.delay(attempt, None));
                         continue;
                     }
                     let origin = origin_of(url);
@@ -203,19 +155,6 @@ impl Http {
             },
             retry_after,
         ))
-    }
-
-    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self
-            .policy
-            .base_delay
-            .saturating_mul(1u32 << (retry - 1).min(16))
-            .min(self.policy.max_delay);
-        let d = exp.mul_f64(rand::random::<f64>() + 0.5);
-        match retry_after {
-            Some(ra) => d.max(ra.min(Duration::from_secs(60))),
-            None => d,
-        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod keyvault;
 use serde_json::Value;
 
 use crate::error::{Error, ExitCode, Result};
+use crate::retry::{RetryPolicy, RetrySettings};
 use credential::{Credential, ARM_SCOPE};
 use http::Http;
 
@@ -24,9 +25,6 @@ pub const ENV: &[&str] = &[
     "DTUTIL_ARM_MANAGED_IDENTITY",
     "DTUTIL_IMDS_ENDPOINT",
     "DTUTIL_IR_POLL_MS",
-    "DTUTIL_AZURE_RETRIES",
-    "DTUTIL_AZURE_RETRY_DELAY_MS",
-    "DTUTIL_AZURE_TIMEOUT",
     "AZURE_TENANT_ID",
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
@@ -135,7 +133,12 @@ pub struct Arm {
 }
 
 impl Arm {
-    pub fn new(ir: IrId, get: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+    /// `retry`: the user's `DTUTIL_AZURE_*` settings, read with the store variables.
+    pub fn new(
+        ir: IrId,
+        get: &dyn Fn(&str) -> Option<String>,
+        retry: &RetrySettings,
+    ) -> Result<Self> {
         let cfg = ArmConfig::from_env(get);
         if !cfg.endpoint.starts_with("https://") {
             return Err(Error::command_line(format!(
@@ -143,7 +146,9 @@ impl Arm {
                 cfg.endpoint
             )));
         }
-        let policy = http::RetryPolicy::from_env(get).map_err(Error::command_line)?;
+        let policy = retry
+            .policy(RetryPolicy::ARM)
+            .map_err(Error::command_line)?;
         Ok(Self {
             http: Http::new(cfg.extra_ca.as_deref(), policy)?,
             credential: Credential::from_env(get)?,
@@ -260,5 +265,23 @@ mod tests {
         assert!(IrId::parse("s/rg/f").is_err());
         assert!(IrId::parse("s/rg//ir").is_err());
         assert_eq!(IrId::parse("a/b").unwrap_err().exit, ExitCode::CommandLine);
+    }
+
+    /// The retry settings come in read (with the store variables); a bad one is a
+    /// command-line error naming the variable, as before they were shared.
+    #[test]
+    fn bad_retry_settings_are_a_command_line_error() {
+        let bad = RetrySettings::from_vars(&|k| {
+            (k == "DTUTIL_AZURE_RETRY_DELAY_MS").then(|| "soon".to_string())
+        });
+        let e = Arm::new(IrId::parse("s/rg/f/ir").unwrap(), &|_| None, &bad)
+            .err()
+            .unwrap();
+        assert_eq!(e.exit, ExitCode::CommandLine);
+        assert!(
+            e.message.contains("DTUTIL_AZURE_RETRY_DELAY_MS"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -920,3 +920,46 @@ fn ir_flag() {
     assert!(plan(&["/FILE", "a.dtsx", "/COPY", "FILE;b.dtsx", "-I"]).regenerate_id);
     assert!(err(&["/DTS", "x", "/EXISTS", "--ir"]).contains("IR"));
 }
+
+/// CONTRIBUTING's rule for `cli/`: it imports `plan`, the domain types and `error`, and
+/// from `store` only the path grammar (`store::path`, `Location::file_path`,
+/// `azfiles::AzPath`); it opens no store and never reaches a command's module.
+#[test]
+fn cli_imports_only_what_contributing_allows() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+    let allowed_store = [
+        "store::{self, azfiles}",
+        "store::path",
+        "store::Location::file_path",
+        "store::Location::AzureFiles",
+    ];
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() == "tests.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{}:{}: {line}", path.display(), n + 1);
+            for (i, _) in line.match_indices("crate::") {
+                let module = line[i + 7..]
+                    .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap();
+                assert!(
+                    ["plan", "error", "package", "crypto", "store"].contains(&module),
+                    "{at}"
+                );
+            }
+            for (i, _) in line.match_indices("store::") {
+                assert!(
+                    allowed_store.iter().any(|a| line[i..].starts_with(a)),
+                    "{at}"
+                );
+            }
+            for (i, _) in line.match_indices("azfiles::") {
+                assert!(line[i..].starts_with("azfiles::AzPath::parse"), "{at}");
+            }
+        }
+    }
+}

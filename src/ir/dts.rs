@@ -31,7 +31,7 @@ pub fn wanted(flag: Option<&str>, config: &Config) -> bool {
 /// The store configuration with the IR's package stores as the package store's roots.
 pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> {
     let get = |name: &str| config.arm.get(name);
-    let arm = Arm::new(ir_id(flag, &get)?, &get)?;
+    let arm = Arm::new(ir_id(flag, &get)?, &get, &config.stores.azure_retry)?;
     let ir = get_ir(&arm)?;
     let mut list = stores::list(&arm, &ir)?;
     let mut vault_vars: Vec<(String, Zeroizing<String>)> = Vec::new();

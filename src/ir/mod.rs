@@ -39,7 +39,7 @@ pub fn run(args: &IrPlan, config: &Config, printer: &mut Printer) -> Result<Exit
     }
     let get = |name: &str| config.arm.get(name);
     let id = ir_id(args.ir.as_deref(), &get)?;
-    let arm = Arm::new(id, &get)?;
+    let arm = Arm::new(id, &get, &config.stores.azure_retry)?;
     match &args.action {
         IrAction::Status => status(&arm, printer),
         IrAction::Stores => list_stores(&arm, printer),

@@ -58,7 +58,9 @@ fn share_keys(
             ))
         };
         let parsed = AzPath::parse(path).map_err(|e| why(e.to_string()))?;
-        let settings = Settings::from_env(&parsed, store_var).map_err(|e| why(e.to_string()))?;
+        // Only the credential is wanted here: no request is made, so no retry settings.
+        let settings = Settings::from_env(&parsed, store_var, &Default::default())
+            .map_err(|e| why(e.to_string()))?;
         match settings.auth {
             Auth::SharedKey { key, .. } => {
                 let b64 = base64::engine::general_purpose::STANDARD.encode(key.as_slice());

@@ -237,8 +237,7 @@ fn run_package_action(
             check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest", stores)?;
             if is_move
-                && destination.kind == source.kind
-                && same_server(source, destination)
+                && source_store.same_store(&*dest_store)
                 && source_store.same_package(&source.path, &destination.path)
             {
                 return Err(Error::failure(format!(
@@ -328,20 +327,6 @@ fn run_package_action(
     report.set("exit_code", code.code());
     printer.json(&serde_json::Value::Object(report.fields));
     Ok(code)
-}
-
-/// Whether two locations' SQL connections reach one server (a move between two
-/// servers under one name is no move onto itself). Server names ignore case, as DNS
-/// and SQL Server instance names do; FILE locations have none and always agree.
-fn same_server(a: &PackageLocation, b: &PackageLocation) -> bool {
-    let server = |l: &PackageLocation| {
-        l.sql
-            .as_ref()
-            .and_then(|s| s.server.as_deref())
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty())
-    };
-    server(a) == server(b)
 }
 
 fn action_name(action: &Action) -> &'static str {

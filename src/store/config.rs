@@ -33,6 +33,9 @@ pub struct StoreConfig {
     /// The package store's roots given whole (an Azure-SSIS IR's package stores with
     /// `--ir`): used instead of any configuration file.
     pub package_store_roots: Option<super::dts::DtsConfig>,
+    /// `DTUTIL_AZURE_RETRIES` / `_RETRY_DELAY_MS` / `_TIMEOUT`, parsed once here for
+    /// every Azure client (the Azure Files store, ARM).
+    pub azure_retry: crate::retry::RetrySettings,
 }
 
 impl fmt::Debug for StoreConfig {
@@ -46,6 +49,7 @@ impl fmt::Debug for StoreConfig {
             )
             .field("default_packages_dir", &self.default_packages_dir)
             .field("package_store_roots", &self.package_store_roots)
+            .field("azure_retry", &self.azure_retry)
             .finish()
     }
 }
@@ -77,6 +81,7 @@ impl StoreConfig {
                 config.vars.insert(name.to_string(), Zeroizing::new(value));
             }
         }
+        config.azure_retry = crate::retry::RetrySettings::from_vars(&|k| config.var(k));
         config
     }
 

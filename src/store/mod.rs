@@ -141,6 +141,23 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// True when `other` serves this store's packages under the same paths, so that
+    /// [`Store::same_package`] may compare a path of one with a path of the other
+    /// (`/MOVE` refuses a move onto itself): the two stores are in the same
+    /// [`Store::place`].
+    fn same_store(&self, other: &dyn Store) -> bool {
+        self.place() == other.place()
+    }
+
+    /// Where this store's packages are, for [`Store::same_store`]: by default the
+    /// backend's name (one file system, and an Azure Files path names its account
+    /// itself). A network store adds the server it reaches. When two spellings may name
+    /// one place, they must give the same value: a move onto itself would delete the
+    /// package.
+    fn place(&self) -> String {
+        std::any::type_name::<Self>().to_string()
+    }
+
     /// Packages are filed with msdb's columns, so writers pass a filled [`PackageMeta`].
     fn has_msdb_metadata(&self) -> bool {
         false

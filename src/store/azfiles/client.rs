@@ -3,6 +3,7 @@
 //! connections.
 
 use super::auth::{self, Auth};
+use crate::retry::{retryable, RetryPolicy};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::time::{Duration, SystemTime};
 use ureq::http;
@@ -22,76 +23,6 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Percent-encodes one path segment or query value.
 pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
-}
-
-/// Retries and timeouts, from `DTUTIL_AZURE_*` environment variables.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub retries: u32,
-    /// First backoff; doubles each retry, with ±50 % jitter.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// Whole-request timeout (connect, send, response, body).
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            retries: 4,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-            timeout: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(15),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Reads `DTUTIL_AZURE_RETRIES`, `DTUTIL_AZURE_RETRY_DELAY_MS` and
-    /// `DTUTIL_AZURE_TIMEOUT` (seconds, fractions allowed).
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let mut p = Self::default();
-        if let Some(v) = get("DTUTIL_AZURE_RETRIES") {
-            p.retries = v.trim().parse().map_err(|_| {
-                format!("DTUTIL_AZURE_RETRIES must be a number of retries (0 or more), not `{v}`")
-            })?;
-        }
-        if let Some(v) = get("DTUTIL_AZURE_RETRY_DELAY_MS") {
-            let ms: u64 = v.trim().parse().map_err(|_| {
-                format!("DTUTIL_AZURE_RETRY_DELAY_MS must be milliseconds, not `{v}`")
-            })?;
-            p.base_delay = Duration::from_millis(ms);
-        }
-        if let Some(v) = get("DTUTIL_AZURE_TIMEOUT") {
-            let secs: f64 = v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                .ok_or_else(|| format!("DTUTIL_AZURE_TIMEOUT must be seconds (> 0), not `{v}`"))?;
-            p.timeout = Duration::from_secs_f64(secs);
-            p.connect_timeout = p.connect_timeout.min(p.timeout);
-        }
-        Ok(p)
-    }
-
-    /// The wait before retry number `retry` (1-based): exponential, capped, jittered,
-    /// and at least what the server's `Retry-After` asks (capped at 30 s).
-    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << (retry - 1).min(16))
-            .min(self.max_delay);
-        let jitter = rand::random::<f64>() + 0.5;
-        let d = exp.mul_f64(jitter);
-        match retry_after {
-            Some(ra) => d.max(ra.min(Duration::from_secs(30))),
-            None => d,
-        }
-    }
 }
 
 /// Where requests go: `scheme://host[:port]` plus a base path (empty for the service's
@@ -222,11 +153,6 @@ impl Response {
         }
         s
     }
-}
-
-/// Statuses worth retrying: timeouts, throttling, server errors.
-pub fn retryable(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 pub struct Client {
@@ -430,35 +356,5 @@ mod tests {
     #[test]
     fn encodes_segments() {
         assert_eq!(encode("a b&c+d/ä~"), "a%20b%26c%2Bd%2F%C3%A4~");
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy {
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(1000),
-            ..RetryPolicy::default()
-        };
-        for _ in 0..50 {
-            let d1 = p.delay(1, None);
-            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(150));
-            let d9 = p.delay(9, None);
-            assert!(d9 <= Duration::from_millis(1500));
-            assert!(p.delay(1, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
-        }
-    }
-
-    #[test]
-    fn policy_from_env() {
-        let env = |k: &str| match k {
-            "DTUTIL_AZURE_RETRIES" => Some("2".to_string()),
-            "DTUTIL_AZURE_TIMEOUT" => Some("0.5".to_string()),
-            _ => None,
-        };
-        let p = RetryPolicy::from_env(&env).unwrap();
-        assert_eq!(p.retries, 2);
-        assert_eq!(p.timeout, Duration::from_millis(500));
-        let bad = |k: &str| (k == "DTUTIL_AZURE_RETRIES").then(|| "x".to_string());
-        assert!(RetryPolicy::from_env(&bad).is_err());
     }
 }

@@ -19,11 +19,12 @@ mod settings;
 mod xml;
 
 pub use auth::Auth;
-pub use client::{Endpoint, RetryPolicy, API_VERSION};
+pub use client::{Endpoint, API_VERSION};
 pub use path::{is_azure_files_path, AzPath};
 pub use settings::{account_suffix, Settings};
 
 use super::{Entry, PackageMeta, Store, StoreConfig, StoreError, StoreResult, MAX_PACKAGE_BYTES};
+use crate::retry::RetrySettings;
 use client::{Client, Request, Response};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -33,13 +34,15 @@ pub const MAX_RANGE: usize = 4 * 1024 * 1024;
 
 /// Opens the store for a path, with settings from the store configuration.
 pub fn open(path: &str, config: &StoreConfig) -> StoreResult<AzureFilesStore> {
-    open_with(path, &|k| config.var(k))
+    let parsed = AzPath::parse(path)?;
+    let settings = Settings::from_env(&parsed, &|k| config.var(k), &config.azure_retry)?;
+    Ok(AzureFilesStore::new(&parsed, settings))
 }
 
 /// Opens the store for a path, with settings from `get` (tests pass their own).
 pub fn open_with(path: &str, get: &dyn Fn(&str) -> Option<String>) -> StoreResult<AzureFilesStore> {
     let parsed = AzPath::parse(path)?;
-    let settings = Settings::from_env(&parsed, get)?;
+    let settings = Settings::from_env(&parsed, get, &RetrySettings::from_vars(get))?;
     Ok(AzureFilesStore::new(&parsed, settings))
 }
 

@@ -1,8 +1,9 @@
 //! Where to connect and how to authorize: from the store configuration's variables.
 
 use super::auth::Auth;
-use super::client::{Endpoint, RetryPolicy};
+use super::client::Endpoint;
 use super::path::AzPath;
+use crate::retry::{RetryPolicy, RetrySettings};
 use crate::store::{StoreError, StoreResult};
 
 /// Where to connect and how to authorize, from the environment.
@@ -119,8 +120,13 @@ impl Settings {
     /// `AZURE_STORAGE_SAS_TOKEN`, a SAS in an https path. The endpoint is
     /// `DTUTIL_AZURE_FILES_ENDPOINT_<ACCOUNT>`, else `DTUTIL_AZURE_FILES_ENDPOINT`, else
     /// the connection string's FileEndpoint, else
-    /// `https://` + the path's host.
-    pub fn from_env(path: &AzPath, get: &dyn Fn(&str) -> Option<String>) -> StoreResult<Self> {
+    /// `https://` + the path's host. Retries and timeouts are the user's `retry`
+    /// settings over the store's defaults.
+    pub fn from_env(
+        path: &AzPath,
+        get: &dyn Fn(&str) -> Option<String>,
+        retry: &RetrySettings,
+    ) -> StoreResult<Self> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let failed = StoreError::Failed;
         let vars = CredentialVars::for_account(&path.account, &get);
@@ -211,7 +217,7 @@ impl Settings {
                 ));
             }
         }
-        let policy = RetryPolicy::from_env(&get).map_err(failed)?;
+        let policy = retry.policy(RetryPolicy::AZURE_FILES).map_err(failed)?;
         let parallel = match get("DTUTIL_AZURE_PARALLEL") {
             Some(v) => v
                 .trim()

@@ -1,4 +1,5 @@
 use super::*;
+use crate::retry::RetrySettings;
 
 fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
     move |k: &str| {
@@ -60,6 +61,19 @@ fn same_package_ignores_case_and_separators() {
     ));
 }
 
+/// `/MOVE` asks the backends whether two stores are one before comparing paths: an
+/// Azure Files path never names a local file, two Azure Files stores compare paths.
+#[test]
+fn same_store_is_the_backends_answer() {
+    use crate::store::file::FileStore;
+    let open = |p: &str| open_with(p, &env(&[("AZURE_STORAGE_KEY", KEY)])).unwrap();
+    let a = open(r"\\acct.file.core.windows.net\s\p.dtsx");
+    let b = open(r"\\acct.file.core.windows.net\t\q.dtsx");
+    assert!(a.same_store(&b));
+    assert!(!a.same_store(&FileStore) && !FileStore.same_store(&a));
+    assert!(FileStore.same_store(&FileStore));
+}
+
 #[test]
 fn credentials_from_the_environment() {
     let p = AzPath::parse(r"\\acct.file.core.windows.net\pkgs\p.dtsx").unwrap();
@@ -69,6 +83,7 @@ fn credentials_from_the_environment() {
             ("AZURE_STORAGE_ACCOUNT", "acct"),
             ("AZURE_STORAGE_KEY", KEY),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::SharedKey { .. }));
@@ -81,6 +96,7 @@ fn credentials_from_the_environment() {
             ("AZURE_STORAGE_ACCOUNT", "other"),
             ("AZURE_STORAGE_KEY", KEY),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("`other`"), "{e}");
@@ -88,6 +104,7 @@ fn credentials_from_the_environment() {
     let s = Settings::from_env(
         &p,
         &env(&[("AZURE_STORAGE_SAS_TOKEN", "?sv=2022-11-02&sig=abc")]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::Sas(_)));
@@ -99,6 +116,7 @@ fn credentials_from_the_environment() {
             ("AZURE_STORAGE_CONNECTION_STRING", &cs),
             ("DTUTIL_AZURE_FILES_ENDPOINT", "http://127.0.0.1:1/acct"),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::SharedKey { .. }));
@@ -106,11 +124,16 @@ fn credentials_from_the_environment() {
     assert_eq!(s.endpoint.base_path, "/acct");
 
     let cs = "FileEndpoint=http://127.0.0.1:2/acct;SharedAccessSignature=sv=2022-11-02&sig=abc";
-    let s = Settings::from_env(&p, &env(&[("AZURE_STORAGE_CONNECTION_STRING", cs)])).unwrap();
+    let s = Settings::from_env(
+        &p,
+        &env(&[("AZURE_STORAGE_CONNECTION_STRING", cs)]),
+        &RetrySettings::default(),
+    )
+    .unwrap();
     assert!(matches!(s.auth, Auth::Sas(_)));
     assert_eq!(s.endpoint.origin, "http://127.0.0.1:2");
 
-    let e = Settings::from_env(&p, &env(&[])).unwrap_err();
+    let e = Settings::from_env(&p, &env(&[]), &RetrySettings::default()).unwrap_err();
     assert!(matches!(e, StoreError::PermissionDenied(_)));
     assert!(e.to_string().contains("AZURE_STORAGE_KEY"));
     let e = Settings::from_env(
@@ -119,6 +142,7 @@ fn credentials_from_the_environment() {
             "AZURE_STORAGE_CONNECTION_STRING",
             "UseDevelopmentStorage=true",
         )]),
+        &RetrySettings::default(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("Azurite"));
@@ -240,6 +264,7 @@ fn per_account_credentials_win_and_never_mix() {
             ),
             ("DTUTIL_AZURE_FILES_ENDPOINT", "http://127.0.0.1:4/other"),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::SharedKey { .. }));
@@ -251,11 +276,17 @@ fn per_account_credentials_win_and_never_mix() {
             ("AZURE_STORAGE_SAS_TOKEN_ACCT", "sv=2022-11-02&sig=abc"),
             ("AZURE_STORAGE_KEY", KEY),
         ]),
+        &RetrySettings::default(),
     )
     .unwrap();
     assert!(matches!(s.auth, Auth::Sas(_)));
     // Another account's variables are not this one's; the error names both forms.
-    let e = Settings::from_env(&p, &env(&[("AZURE_STORAGE_KEY_OTHER", KEY)])).unwrap_err();
+    let e = Settings::from_env(
+        &p,
+        &env(&[("AZURE_STORAGE_KEY_OTHER", KEY)]),
+        &RetrySettings::default(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string().contains("AZURE_STORAGE_KEY_ACCT")
             && e.to_string().contains("AZURE_STORAGE_KEY"),
@@ -268,6 +299,7 @@ fn per_account_credentials_win_and_never_mix() {
             "AZURE_STORAGE_CONNECTION_STRING_ACCT",
             "AccountName=other;AccountKey=a2V5",
         )]),
+        &RetrySettings::default(),
     )
     .unwrap_err();
     assert!(

@@ -459,6 +459,13 @@ impl Store for DtsStore {
         }
     }
 
+    /// The server that overrides the msdb roots', case and blanks aside (none: the
+    /// configured ones): two package stores with different servers are two places.
+    fn place(&self) -> String {
+        let server = self.sql.server.as_deref().unwrap_or("");
+        format!("package store on {}", server.trim().to_lowercase())
+    }
+
     /// A root may be msdb, whose columns the writer fills.
     fn has_msdb_metadata(&self) -> bool {
         true

@@ -315,6 +315,13 @@ impl Store for MsdbStore {
         true
     }
 
+    /// The server as named, case and blanks aside (server names ignore case, as DNS
+    /// and SQL Server instance names do): a move between two servers under one name
+    /// is no move onto itself.
+    fn place(&self) -> String {
+        format!("msdb on {}", self.target.server.trim().to_lowercase())
+    }
+
     fn has_msdb_metadata(&self) -> bool {
         true
     }

@@ -5,27 +5,15 @@
 # Without the SDKs it fails (run .ci/install-test-deps); DTUTIL_SKIP_CLIENT_PROOFS=1 skips it.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../../../.." && pwd)
-py=${PYTHON:-python3}
-
-if [ "${DTUTIL_SKIP_CLIENT_PROOFS:-}" = 1 ]; then
-    echo "run-adf: adf-testserver SDK proof skipped (DTUTIL_SKIP_CLIENT_PROOFS=1)"
-    exit 0
-fi
-if ! "$py" -c 'import azure.mgmt.datafactory, azure.identity, azure.keyvault.secrets' 2>/dev/null; then
-    echo "run-adf: FAIL: the Python packages azure-mgmt-datafactory, azure-identity and azure-keyvault-secrets are not installed." >&2
-    echo "run-adf: run .ci/install-test-deps (or set DTUTIL_SKIP_CLIENT_PROOFS=1 to skip)." >&2
-    exit 1
-fi
+name=run-adf
+# shellcheck source=proof-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/proof-common.sh"
+proof_skip_or_require "adf-testserver SDK proof" \
+    "azure.mgmt.datafactory, azure.identity, azure.keyvault.secrets" \
+    "packages azure-mgmt-datafactory, azure-identity and azure-keyvault-secrets are"
 
 cd "$root"
-bin=${ADF_TESTSERVER:-}
-if [ -z "$bin" ]; then
-    cargo build -q -p testservers --bin adf-testserver
-    target=$(cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    bin="$target/debug/adf-testserver"
-fi
+bin=$(proof_server_binary adf-testserver "${ADF_TESTSERVER:-}")
 
 sub=11111111-2222-3333-4444-555555555555
 rg=rg-proof
@@ -36,13 +24,6 @@ client=app-proof
 secret=$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')
 reader=$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')
 vault_secret=$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 # --throttle 1: the SDK's first ARM call gets a 429 with Retry-After and must retry it.
 "$bin" --listen 127.0.0.1:0 --ca-out "$tmp/ca.pem" --client "$tenant:$client:$secret" \
@@ -53,20 +34,7 @@ trap cleanup EXIT
     --run-seconds 1 --fail-package Broken --page-size 2 --throttle 1 --log-requests >"$tmp/out" 2>"$tmp/err" &
 server_pid=$!
 
-addr=
-for _ in $(seq 1 200); do
-    line=$(head -n 1 "$tmp/out" 2>/dev/null || true)
-    case "$line" in
-        "listening "*) addr=${line#listening }; break ;;
-    esac
-    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-    sleep 0.05
-done
-if [ -z "$addr" ]; then
-    echo "run-adf: FAIL: the server did not print 'listening ADDR'" >&2
-    cat "$tmp/err" >&2
-    exit 1
-fi
+proof_wait_listening
 echo "run-adf: adf-testserver at https://$addr"
 
 status=0
