@@ -29,11 +29,13 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-# Test servers proven with clients we did not write (pytds, FreeTDS tsql, Azure SDKs).
+# Test servers proven with clients we did not write (pytds, FreeTDS tsql, Azure SDKs, and
+# tsql's Kerberos login against a real KDC).
 proofs:
 	bash crates/testservers/tests/clients/run.sh
 	bash crates/testservers/tests/clients/run-azfiles.sh
 	bash crates/testservers/tests/clients/run-adf.sh
+	bash crates/testservers/tests/clients/run-kerberos.sh
 
 # What the proofs and lint need beyond cargo (pip/apt/cargo install; silent when present).
 test-deps:

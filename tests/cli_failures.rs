@@ -532,11 +532,11 @@ fn failure_table() {
             env: vec![],
         },
         Case {
-            name: "SQL destination, integrated auth unavailable",
+            name: "SQL destination, integrated auth without a Kerberos ticket",
             args: s(&["/FILE", &w.p("clear.dtsx"), "/COPY", "SQL;Pkg", "/Q"]),
             exit: 1,
-            message: vec!["integrated", "/DestUser"],
-            env: vec![],
+            message: vec!["integrated", "no Kerberos ticket", "kinit", "/DestUser"],
+            env: vec![("KRB5CCNAME", "FILE:/nonexistent/dtutil-test-ccache")],
         },
     ];
     if let Some(dir) = &real {

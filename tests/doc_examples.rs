@@ -18,7 +18,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
 /// Tools an example may call that must not run here (they are recorded, not run).
 const STUBBED: &[&str] = &[
     "dtutil", "docker", "cargo", "make", "curl", "az", "cp", "mkdir", "ls", "cat", "rm", "mv",
-    "sleep", "tail", "sed", "grep",
+    "sleep", "tail", "sed", "grep", "kinit", "klist", "kdestroy",
 ];
 
 struct Example {

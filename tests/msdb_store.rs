@@ -188,8 +188,9 @@ fn bad_options_are_explained() {
     assert!(open_err(&sql).contains("notaport"));
 }
 
-/// No user: integrated authentication, which this build cannot do; the message says
-/// what to give instead.
+/// No user: integrated authentication (Kerberos), which fails here (no ticket for this
+/// server, or no KDC); whatever the reason, the message says what to give instead.
+/// tests/kerberos.rs signs in for real.
 #[test]
 fn integrated_auth_is_explained() {
     let sql = plain().sql("sa", "Sa-Secret1");

@@ -2,4 +2,5 @@
 pub mod adf;
 pub mod azfiles;
 pub mod certs;
+pub mod kdc;
 pub mod msdb;

@@ -251,9 +251,12 @@ impl DtsStore {
                 let no_login = creds.user.is_none();
                 let store = super::open(&Location::Sql(creds), &self.stores).map_err(|e| match e {
                     // /SourceUser does not apply to DTS: name what does.
-                    StoreError::Failed(m) if no_login && m.contains("integrated") => {
+                    StoreError::Failed(m) if no_login && m.contains("integrated authentication") => {
+                        // The SSIS service would use its Windows identity; dtutil uses the
+                        // caller's Kerberos ticket. /SourceUser does not apply here.
+                        let reason = m.split(" Or give /SourceUser").next().unwrap_or(&m);
                         StoreError::Failed(format!(
-                            "package store root `{}` is in msdb on `{server}`, which dtutil reached through the SSIS service's Windows identity; integrated authentication is not available in this build: set DTUTIL_STORE_SQL_USER and DTUTIL_STORE_SQL_PASSWORD to a SQL login for it, or DTUTIL_SQL_ACCESS_TOKEN to an Azure AD access token",
+                            "package store root `{}` is in msdb on `{server}`: {reason} For this root, DTUTIL_STORE_SQL_USER and DTUTIL_STORE_SQL_PASSWORD give a SQL login instead, or DTUTIL_SQL_ACCESS_TOKEN an Azure AD access token",
                             root.name
                         ))
                     }

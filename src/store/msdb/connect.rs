@@ -2,6 +2,7 @@
 //! environment, timeouts, and turning driver errors into messages that say what to check.
 
 use super::super::{SqlCredentials, StoreError};
+use super::kerberos::{self, ENV_SPN};
 use std::time::Duration;
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel, SqlBrowser};
 use tokio::net::TcpStream;
@@ -100,6 +101,8 @@ pub struct Target {
     pub server: String,
     pub addr: ServerAddr,
     pub user: Option<String>,
+    /// Integrated authentication: the service principal to ask a ticket for.
+    pub integrated_spn: Option<String>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
     pub encrypt: String,
@@ -146,6 +149,8 @@ pub struct ConnectOptions {
     pub encrypt: Option<String>,
     /// `DTUTIL_SQL_ACCESS_TOKEN`: an Azure AD access token, used when no user is given.
     pub access_token: Option<String>,
+    /// `DTUTIL_SQL_SPN`: the service principal for integrated authentication.
+    pub spn: Option<String>,
     /// `DTUTIL_SQL_CONNECT_TIMEOUT` (seconds, default 15).
     pub connect_timeout: Option<Duration>,
     /// `DTUTIL_SQL_COMMAND_TIMEOUT` (seconds, default 30).
@@ -161,6 +166,7 @@ impl ConnectOptions {
             trust_server_certificate: env_bool(vars, ENV_TRUST).map_err(fail)?,
             encrypt: env(vars, ENV_ENCRYPT),
             access_token: env(vars, ENV_TOKEN),
+            spn: env(vars, ENV_SPN),
             connect_timeout: Some(
                 env_seconds(vars, ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT).map_err(fail)?,
             ),
@@ -199,9 +205,13 @@ impl Target {
         config.application_name("dtutil");
 
         // Authentication: a SQL login when a user is given, else an Azure AD token,
-        // else integrated authentication, which this build cannot do off Windows.
+        // else integrated authentication (Kerberos; SSPI on Windows).
+        let mut integrated_spn = None;
         match (&credentials.user, options.access_token.clone()) {
             (Some(user), _) => {
+                if let Some(e) = kerberos::ntlm_user(&server, user) {
+                    return Err(e);
+                }
                 let password = credentials
                     .password
                     .as_ref()
@@ -211,9 +221,8 @@ impl Target {
             }
             (None, Some(token)) => config.authentication(AuthMethod::aad_token(token.trim())),
             (None, None) => {
-                return Err(fail(format!(
-                    "SQL Server `{server}`: no user given, so dtutil would use integrated (Windows/Kerberos) authentication, which needs Kerberos through the system's GSSAPI libraries and is not available in this build; give /SourceUser and /SourcePassword (or /DestUser and /DestPassword) for a SQL login, or set {ENV_TOKEN} to an Azure AD access token"
-                )))
+                integrated_spn = Some(kerberos::service_principal(&addr, options.spn.as_deref()));
+                config.authentication(AuthMethod::Integrated);
             }
         }
 
@@ -280,6 +289,7 @@ impl Target {
             server,
             addr,
             user: credentials.user.clone(),
+            integrated_spn,
             connect_timeout,
             command_timeout,
             encrypt,
@@ -288,7 +298,14 @@ impl Target {
 
     /// Opens a connection, following one Azure SQL redirection.
     pub async fn connect(&self) -> Result<SqlClient, StoreError> {
-        match self.connect_with(self.config.clone()).await {
+        // Integrated: the caller's ticket is checked before the network, so a missing or
+        // expired one is named as such (and the principal is known for 18456).
+        let principal = match &self.integrated_spn {
+            Some(_) => Some(kerberos::signed_in_principal(&self.server)?),
+            None => None,
+        };
+        let principal = principal.as_deref();
+        match self.connect_with(self.config.clone(), principal).await {
             Err(first) if self.encrypt_off() && Self::handshake_failure(&first) => {
                 // `off` asks for no encryption beyond the login packet. tiberius 0.13
                 // still starts TLS when the server answers that it cannot encrypt
@@ -296,7 +313,7 @@ impl Target {
                 // once more without any TLS, as the user allowed.
                 let mut config = self.config.clone();
                 config.encryption(EncryptionLevel::NotSupported);
-                match self.connect_with(config).await {
+                match self.connect_with(config, principal).await {
                     Err(again) if Self::handshake_failure(&again) => Err(first),
                     other => other,
                 }
@@ -314,7 +331,11 @@ impl Target {
             || error.to_string().contains("TLS handshake failed")
     }
 
-    async fn connect_with(&self, mut config: Config) -> Result<SqlClient, StoreError> {
+    async fn connect_with(
+        &self,
+        mut config: Config,
+        principal: Option<&str>,
+    ) -> Result<SqlClient, StoreError> {
         for _ in 0..2 {
             let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect_named(&config))
                 .await
@@ -329,19 +350,55 @@ impl Target {
                 })?
                 .map_err(|e| self.error(e, "connecting"))?;
             let _ = tcp.set_nodelay(true);
+            // tiberius derives MSSQLSvc/host:port itself; the login runs on this thread
+            // (current-thread runtime), where the guard names the SPN to use instead.
+            let _spn = self.integrated_spn.as_deref().map(kerberos::target);
             match Client::connect(config.clone(), tcp.compat_write()).await {
+                Ok(client) if principal.is_some() => return self.resync(client).await,
                 Ok(client) => return Ok(client),
                 Err(tiberius::error::Error::Routing { host, port }) => {
                     config.host(&host);
                     config.port(port);
                 }
-                Err(e) => return Err(self.error(e, "connecting")),
+                Err(e) => return Err(self.login_error(e, principal)),
             }
         }
         Err(StoreError::Failed(format!(
             "SQL Server `{}` redirected the connection more than once; giving up",
             self.server
         )))
+    }
+
+    /// After a Kerberos login tiberius 0.13 believes the server's login response is not
+    /// over (it sends its empty last SSPI token through the path that expects an answer),
+    /// so its next request would wait for bytes that never come. An attention, TDS's own
+    /// way to resynchronise, is acknowledged by the server and leaves the stream clean.
+    async fn resync(&self, mut client: SqlClient) -> Result<SqlClient, StoreError> {
+        if cfg!(unix) {
+            client
+                .cancel_query()
+                .await
+                .map_err(|e| self.error(e, "finishing the Kerberos login"))?;
+        }
+        Ok(client)
+    }
+
+    /// A failed login: Kerberos failures and refused integrated identities get their own
+    /// messages, the rest the general ones.
+    fn login_error(&self, error: tiberius::error::Error, principal: Option<&str>) -> StoreError {
+        use tiberius::error::Error as E;
+        match (&error, principal, &self.integrated_spn) {
+            #[cfg(unix)]
+            (E::Gssapi(text), Some(principal), Some(spn)) => {
+                kerberos::explain(&self.server, spn, principal, text)
+            }
+            (E::Server(token), Some(principal), Some(_))
+                if token.code() == 18456 || token.code() == 18452 =>
+            {
+                kerberos::refused(&self.server, principal, token.code(), token.message())
+            }
+            _ => self.error(error, "connecting"),
+        }
     }
 
     fn reach_hint(&self) -> String {
@@ -440,8 +497,14 @@ impl Target {
     /// Server errors by number (SPEC 2), with what to do about them.
     pub fn server_error(&self, code: u32, message: &str, doing: &str) -> StoreError {
         let server = &self.server;
-        let user = self.user.as_deref().unwrap_or("(token)");
+        let user = self.user.as_deref().unwrap_or(match self.integrated_spn {
+            Some(_) => "(integrated)",
+            None => "(token)",
+        });
         match code {
+            18456 | 18452 if self.integrated_spn.is_some() => {
+                kerberos::refused(server, "the Kerberos principal", code, message)
+            }
             18456 if self.user.is_none() => StoreError::PermissionDenied(format!(
                 "login failed with the Azure AD access token ({ENV_TOKEN}) on SQL Server `{server}` (error 18456). Check that the token has not expired (they last about an hour), that it was issued for https://database.windows.net/, and that its identity has a login (or a contained user) on the server with a user in msdb"
             )),

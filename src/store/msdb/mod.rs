@@ -9,6 +9,7 @@
 //! every call and reopened after a connection-level failure.
 
 mod connect;
+mod kerberos;
 pub mod path;
 
 use super::{Entry, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError, StoreResult};

@@ -5,12 +5,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use testservers::msdb::{run, Config, Login};
+use testservers::msdb::{run, Config, Login, WindowsLogin};
 
 const USAGE: &str = "\
 usage: msdb-testserver [--listen ADDR] [--tls [--tls-strict-only] [--ca-out PATH]]
                        [--data PATH] --login USER:PASSWORD[:ROLE,...] [--login ...]
                        [--latency-ms N] [--fail-after N] [--log-requests]
+                       [--gssapi --windows-login PRINCIPAL@REALM[:ROLE,...] ...]
 
   --listen ADDR     address to listen on (default 127.0.0.1:0); the first stdout line
                     is `listening HOST:PORT`
@@ -29,6 +30,12 @@ usage: msdb-testserver [--listen ADDR] [--tls [--tls-strict-only] [--ca-out PATH
   --fail-after N    after N requests (server-wide), drop the connection of every further
                     request without answering (fault injection)
   --log-requests    one stderr line per request: its kind and procedure, never values
+  --gssapi          accept integrated (Windows) logins: the LOGIN7 SSPI exchange checked
+                    with Kerberos through the system GSSAPI, keys from the keytab that
+                    KRB5_KTNAME names (service principal MSSQLSvc/HOST:PORT)
+  --windows-login P[:R]  with --gssapi, the Kerberos principal P (user@REALM) is a login
+                    with roles R (as for --login; none given: sysadmin). Any other
+                    principal gets error 18456 naming it. Repeatable.
 ";
 
 fn parse(args: Vec<String>) -> Result<Config, String> {
@@ -47,6 +54,10 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
             "--ca-out" => c.ca_out = Some(PathBuf::from(val("--ca-out")?)),
             "--data" => c.data = Some(PathBuf::from(val("--data")?)),
             "--login" => c.logins.push(Login::parse(&val("--login")?)?),
+            "--gssapi" => c.gssapi = true,
+            "--windows-login" => c
+                .windows_logins
+                .push(WindowsLogin::parse(&val("--windows-login")?)?),
             "--latency-ms" => {
                 c.latency_ms = val("--latency-ms")?
                     .parse()
@@ -63,8 +74,14 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
-    if c.logins.is_empty() {
-        return Err("at least one --login USER:PASSWORD is required".into());
+    if c.logins.is_empty() && c.windows_logins.is_empty() {
+        return Err(
+            "at least one --login USER:PASSWORD (or --gssapi --windows-login PRINCIPAL) is required"
+                .into(),
+        );
+    }
+    if !c.windows_logins.is_empty() && !c.gssapi {
+        return Err("--windows-login needs --gssapi".into());
     }
     if c.ca_out.is_some() && !c.tls {
         return Err("--ca-out needs --tls".into());

@@ -10,16 +10,19 @@
 //! - [`model`]: the two msdb tables and the `sp_ssis_*` procedures (pure, unit-tested);
 //! - [`sql`]: the small T-SQL subset (EXEC, simple SELECT, SET, USE);
 //! - [`server`]: accept loop, sessions, dispatch; `rpc`: RPC, sp_executesql, prepared
-//!   statements and OUTPUT parameters; `query`: SELECT.
+//!   statements and OUTPUT parameters; `query`: SELECT; `sspi`: integrated (Kerberos)
+//!   logins through the system GSSAPI.
 
 pub mod model;
 mod query;
 mod rpc;
 pub mod server;
 pub mod sql;
+mod sspi;
 pub mod tds;
 pub mod tls;
 mod tokens;
 pub mod value;
 
 pub use server::{run, Config, Login};
+pub use sspi::WindowsLogin;

@@ -17,6 +17,8 @@ pub mod pkt {
     pub const ATTENTION: u8 = 0x06;
     pub const TRANSACTION_MANAGER: u8 = 0x0E;
     pub const LOGIN7: u8 = 0x10;
+    /// A client's next SSPI (GSSAPI) token during an integrated login.
+    pub const SSPI: u8 = 0x11;
     pub const PRELOGIN: u8 = 0x12;
 }
 
@@ -265,6 +267,8 @@ pub struct Login7 {
     pub host: String,
     pub database: String,
     pub integrated: bool,
+    /// The first SSPI (here: GSSAPI/Kerberos) token of an integrated login.
+    pub sspi: Vec<u8>,
     pub fedauth: bool,
     pub feature_ext: bool,
 }
@@ -306,6 +310,17 @@ pub fn parse_login7(d: &[u8]) -> Result<Login7, String> {
         feature_ext: flags3 & 0x10 != 0,
         ..Default::default()
     };
+    // ibSSPI/cbSSPI, or cbSSPILong when the token does not fit 16 bits.
+    let (ib_sspi, mut cb_sspi) = (u16at(78), u16at(80));
+    if cb_sspi == 0xFFFF {
+        cb_sspi = u32at(90) as usize;
+    }
+    if cb_sspi > 0 {
+        l.sspi = d
+            .get(ib_sspi..ib_sspi + cb_sspi)
+            .ok_or("LOGIN7 SSPI data out of range")?
+            .to_vec();
+    }
     if l.feature_ext {
         // ibExtension points at a DWORD offset to the FeatureExt list.
         let ib = u16at(56);

@@ -98,6 +98,14 @@ impl Tokens {
         self.message(0xAB, &e);
     }
 
+    /// SSPI (0xED): the server's next GSSAPI token of an integrated login.
+    pub fn sspi(&mut self, token: &[u8]) {
+        self.buf.push(0xED);
+        self.buf
+            .extend_from_slice(&(token.len().min(u16::MAX as usize) as u16).to_le_bytes());
+        self.buf.extend_from_slice(token);
+    }
+
     pub fn feature_ext_ack(&mut self) {
         self.buf.extend_from_slice(&[0xAE, 0xFF]);
     }

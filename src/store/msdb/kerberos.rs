@@ -1,0 +1,223 @@
+//! Integrated (Windows) authentication: which service principal to ask a ticket for, the
+//! caller's Kerberos identity, and what each Kerberos failure means for the user
+//! (docs/windows-auth.md).
+//!
+//! tiberius runs the TDS side (LOGIN7 with the SSPI token, the server's answer); the token
+//! comes from the system GSSAPI, loaded at run time by crates/libgssapi-dl on Linux and
+//! macOS, and from SSPI on Windows (tiberius's `winauth`).
+
+use super::super::StoreError;
+use super::connect::ServerAddr;
+
+/// Overrides the service principal name (default `MSSQLSvc/HOST:PORT`).
+pub const ENV_SPN: &str = "DTUTIL_SQL_SPN";
+
+/// What to do instead, at the end of every integrated-authentication failure.
+const ALTERNATIVES: &str = "Or give /SourceUser and /SourcePassword (/DestUser and /DestPassword for a destination) for a SQL login, or set DTUTIL_SQL_ACCESS_TOKEN to an Azure AD access token";
+
+/// The SPN SQL Server registers: `MSSQLSvc/HOST:PORT`, or `MSSQLSvc/HOST:INSTANCE` for a
+/// named instance reached through SQL Browser; `DTUTIL_SQL_SPN` wins.
+pub fn service_principal(addr: &ServerAddr, configured: Option<&str>) -> String {
+    if let Some(spn) = configured.map(str::trim).filter(|s| !s.is_empty()) {
+        return spn.to_string();
+    }
+    let host = addr.host.trim_start_matches('[').trim_end_matches(']');
+    match (&addr.instance, addr.port) {
+        (Some(instance), _) => format!("MSSQLSvc/{host}:{instance}"),
+        (None, port) => format!("MSSQLSvc/{host}:{}", port.unwrap_or(1433)),
+    }
+}
+
+/// Where the caller's tickets are, for messages.
+fn ticket_cache() -> String {
+    std::env::var("KRB5CCNAME")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| format!("the ticket cache {v} (KRB5CCNAME)"))
+        .unwrap_or_else(|| "the default ticket cache (KRB5CCNAME is not set)".into())
+}
+
+fn failed(server: &str, what: String) -> StoreError {
+    StoreError::Failed(format!(
+        "SQL Server `{server}`: no user given, so dtutil signs in with integrated authentication (Kerberos); {what}. {ALTERNATIVES}."
+    ))
+}
+
+#[cfg(unix)]
+mod gss {
+    use super::*;
+    use libgssapi::credential::{Cred, CredUsage};
+    use libgssapi::oid::{OidSet, GSS_MECH_KRB5};
+    use libgssapi::ErrorKind;
+
+    /// The principal of the caller's Kerberos ticket, or why there is no usable one.
+    pub fn signed_in_principal(server: &str) -> Result<String, StoreError> {
+        if let Err(e) = libgssapi::library_available() {
+            return Err(failed(server, e));
+        }
+        let mut mechs = OidSet::new();
+        let cred = mechs
+            .add(GSS_MECH_KRB5)
+            .and_then(|()| Cred::acquire(None, None, CredUsage::Initiate, Some(&mechs)))
+            .and_then(|cred| cred.inquire());
+        match cred {
+            Ok((_, 0)) => Err(expired(server, None)),
+            Ok((name, _)) => Ok(name.to_string()),
+            Err(e) => Err(match e.kind() {
+                ErrorKind::TicketExpired => expired(server, None),
+                ErrorKind::NoTicket => no_ticket(server),
+                _ => failed(
+                    server,
+                    format!(
+                        "the Kerberos ticket in {} cannot be used ({e})",
+                        ticket_cache()
+                    ),
+                ),
+            }),
+        }
+    }
+
+    fn no_ticket(server: &str) -> StoreError {
+        failed(
+            server,
+            format!(
+                "there is no Kerberos ticket in {}: run `kinit user@REALM` first (or point KRB5CCNAME at the cache that holds your ticket)",
+                ticket_cache()
+            ),
+        )
+    }
+
+    fn expired(server: &str, principal: Option<&str>) -> StoreError {
+        let whose = principal.map(|p| format!(" of '{p}'")).unwrap_or_default();
+        failed(
+            server,
+            format!(
+                "the Kerberos ticket{whose} in {} has expired: run `kinit` again (`kinit -R` renews a renewable ticket)",
+                ticket_cache()
+            ),
+        )
+    }
+
+    /// A GSSAPI failure during the login (tiberius passes only its text on).
+    pub fn explain(server: &str, spn: &str, principal: &str, text: &str) -> StoreError {
+        let status = libgssapi::take_last_error();
+        let kind = status
+            .as_ref()
+            .map(|s| s.kind())
+            .unwrap_or(ErrorKind::Other);
+        match kind {
+            ErrorKind::TicketExpired => expired(server, Some(principal)),
+            ErrorKind::NoTicket => no_ticket(server),
+            ErrorKind::ClockSkew => failed(
+                server,
+                format!(
+                    "Kerberos refused the ticket request for '{spn}' as '{principal}' because this machine's clock and the KDC's differ by more than the allowed skew (usually 5 minutes): synchronise the clock (NTP, or `chronyc makestep`) and try again"
+                ),
+            ),
+            ErrorKind::UnknownServer => failed(
+                server,
+                format!(
+                    "the KDC does not know the service principal '{spn}'. SQL Server registers MSSQLSvc/FQDN:PORT (and MSSQLSvc/FQDN:INSTANCE for a named instance) for its service account: name the server by its fully qualified name, have a domain administrator register the SPN (setspn -S {spn} DOMAIN\\account), or set {ENV_SPN} to the SPN the server has"
+                ),
+            ),
+            ErrorKind::KdcUnreachable => failed(
+                server,
+                format!(
+                    "no Kerberos KDC could be reached for the realm of '{principal}' ({}): check the [realms] section of krb5.conf (KRB5_CONFIG) or DNS SRV records, and that the KDC's port 88 is reachable",
+                    status.map(|s| s.to_string()).unwrap_or_default()
+                ),
+            ),
+            ErrorKind::LibraryMissing => failed(server, text.to_string()),
+            ErrorKind::Other => failed(
+                server,
+                format!("the Kerberos sign-in as '{principal}' for '{spn}' failed: {text}"),
+            ),
+        }
+    }
+
+    /// Until dropped, the login on this thread asks for a ticket to `spn`.
+    pub fn target(spn: &str) -> libgssapi::TargetGuard {
+        libgssapi::set_initiator_target(Some(spn.to_string()))
+    }
+}
+
+#[cfg(unix)]
+pub use gss::{explain, signed_in_principal, target};
+
+/// Windows signs in through SSPI as the logged-on user; there is no ticket to inspect.
+#[cfg(not(unix))]
+pub fn signed_in_principal(_server: &str) -> Result<String, StoreError> {
+    Ok(std::env::var("USERDOMAIN")
+        .ok()
+        .zip(std::env::var("USERNAME").ok())
+        .map(|(d, u)| format!("{d}\\{u}"))
+        .unwrap_or_else(|| "the current Windows user".into()))
+}
+
+#[cfg(not(unix))]
+pub fn target(_spn: &str) {}
+
+/// The server refused an identity that Kerberos proved (18456), or could not verify the
+/// ticket (18452).
+pub fn refused(server: &str, principal: &str, code: u32, message: &str) -> StoreError {
+    match code {
+        18456 => StoreError::PermissionDenied(format!(
+            "login failed for '{principal}' (integrated authentication, Kerberos) on SQL Server `{server}` (error 18456). Kerberos proved the identity, but the server has no enabled login for it: a SQL Server administrator can add one (CREATE LOGIN [DOMAIN\\user] FROM WINDOWS) with a user and an SSIS role in msdb; or sign in as another principal (kinit). {ALTERNATIVES}."
+        )),
+        _ => StoreError::PermissionDenied(format!(
+            "SQL Server `{server}` could not verify the Kerberos ticket of '{principal}' (error {code}: {message}). The service principal dtutil asked for may belong to another account than the one SQL Server runs as (setspn -L), or the server's keytab is out of date; {ENV_SPN} names another SPN. {ALTERNATIVES}."
+        )),
+    }
+}
+
+/// `/SourceUser DOMAIN\user` would be NTLM, which this build does not do (docs/windows-auth.md).
+pub fn ntlm_user(server: &str, user: &str) -> Option<StoreError> {
+    user.contains('\\').then(|| {
+        StoreError::Failed(format!(
+            "SQL Server `{server}`: '{user}' is a Windows account (DOMAIN\\user), which would mean NTLM with a password; NTLM is not supported yet. Sign in with Kerberos instead: `kinit user@REALM`, then leave out the user (integrated authentication); or give a SQL login"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> ServerAddr {
+        ServerAddr::parse(Some(s)).unwrap()
+    }
+
+    #[test]
+    fn spn_forms() {
+        assert_eq!(
+            service_principal(&addr("db1.corp.example.com"), None),
+            "MSSQLSvc/db1.corp.example.com:1433"
+        );
+        assert_eq!(
+            service_principal(&addr("db1,14330"), None),
+            "MSSQLSvc/db1:14330"
+        );
+        assert_eq!(
+            service_principal(&addr("db1\\SALES"), None),
+            "MSSQLSvc/db1:SALES"
+        );
+        assert_eq!(
+            service_principal(&addr("[::1],1500"), None),
+            "MSSQLSvc/::1:1500"
+        );
+        assert_eq!(
+            service_principal(&addr("db1"), Some(" MSSQLSvc/db1.corp:1433@CORP ")),
+            "MSSQLSvc/db1.corp:1433@CORP"
+        );
+    }
+
+    #[test]
+    fn a_windows_account_is_not_taken_for_a_sql_login() {
+        let m = ntlm_user("db1", "CORP\\alice").unwrap().to_string();
+        assert!(
+            m.contains("NTLM is not supported yet") && m.contains("kinit"),
+            "{m}"
+        );
+        assert!(ntlm_user("db1", "alice").is_none());
+    }
+}
