@@ -161,8 +161,17 @@ impl Kdc {
     /// (libfaketime), to provoke clock-skew errors.
     pub fn launch(&mut self, clock_offset: Option<&str>) -> Result<(), String> {
         self.stop();
-        let mut cmd = Command::new(tool("krb5kdc"));
-        cmd.args(["-n", "-r", REALM])
+        // A test binary's shared KDC lives in a static that is never dropped: a small shell
+        // keeps the KDC only as long as this process (and stops it on SIGTERM from stop()).
+        let watchdog = "\"$0\" -n -r \"$1\" & k=$!; trap 'kill $k 2>/dev/null; exit 0' TERM INT; \
+             while kill -0 \"$2\" 2>/dev/null && kill -0 $k 2>/dev/null; do sleep 0.5; done; \
+             kill $k 2>/dev/null";
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(watchdog)
+            .arg(tool("krb5kdc"))
+            .arg(REALM)
+            .arg(std::process::id().to_string())
             .envs(self.env())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -197,7 +206,8 @@ impl Kdc {
 
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            // SIGTERM: the watchdog shell stops the KDC, then exits.
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
             let _ = child.wait();
         }
     }
