@@ -208,14 +208,7 @@ fn ctrl_c_writes_the_report_and_resume_finishes() {
     let n = 60;
     generate_tree(&dir.join("src"), n, 0);
     let az = azfiles_support::start(&["pkgs"]);
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    agent
-        .put(&format!("http://{}/_control/latency", az.addr))
-        .send(r#"{"ms":25}"#)
-        .unwrap();
+    az.set_latency(25);
     let share = azfiles_support::unc("pkgs", "ctrlc");
     let args = [
         "batch",
@@ -229,19 +222,7 @@ fn ctrl_c_writes_the_report_and_resume_finishes() {
         "--report",
         "r.json",
     ];
-    let child = std::process::Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .envs(az.env())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = interrupted(dir, &args, &az.env());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("stopping"),
@@ -255,10 +236,7 @@ fn ctrl_c_writes_the_report_and_resume_finishes() {
     assert_eq!(done + not_started, n, "nothing failed or was cut: {r}");
     assert_eq!(r["summary"]["interrupted"], true);
 
-    agent
-        .put(&format!("http://{}/_control/latency", az.addr))
-        .send(r#"{"ms":0}"#)
-        .unwrap();
+    az.set_latency(0);
     let before = az.stats();
     let mut resume = args.to_vec();
     resume.extend(["--resume", "r.json"]);

@@ -172,38 +172,14 @@ fn msdb_store(server: &str) -> MsdbStore {
 /// An msdb test server persisting to `data` (so a second server can inspect what a
 /// failing one kept), optionally closing connections after `fail_after` requests.
 fn start_msdb(data: &Path, latency_ms: u64, fail_after: Option<u64>) -> String {
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = testservers::msdb::Config {
-            listen: format!("127.0.0.1:{port}"),
-            tls: false,
-            ca_out: None,
-            data: Some(data.to_path_buf()),
-            logins: vec![testservers::msdb::Login::parse(&format!("{SQL_USER}:{SQL_PW}")).unwrap()],
-            latency_ms,
-            fail_after,
-            ..Default::default()
-        };
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let _ = rt.block_on(testservers::msdb::run(config));
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return format!("127.0.0.1,{port}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    panic!("cannot start the msdb test server");
+    harden::start_msdb(testservers::msdb::Config {
+        tls: false,
+        data: Some(data.to_path_buf()),
+        logins: vec![testservers::msdb::Login::parse(&format!("{SQL_USER}:{SQL_PW}")).unwrap()],
+        latency_ms,
+        fail_after,
+        ..Default::default()
+    })
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -377,17 +377,11 @@ fn ctrl_c_counts_what_was_done_and_summarises_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     batch::generate_tree(&dir.path().join("src"), 200, 0);
     let az = azfiles_support::start(&["pkgs"]);
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent()
-        .put(&format!("http://{}/_control/latency", az.addr))
-        .send(r#"{"ms":20}"#)
-        .unwrap();
+    az.set_latency(20);
     let share = azfiles_support::unc("pkgs", "first-hour");
-    let child = Command::new(BIN)
-        .current_dir(dir.path())
-        .args([
+    let out = batch::interrupted(
+        dir.path(),
+        &[
             "batch",
             "--from",
             "src",
@@ -398,17 +392,9 @@ fn ctrl_c_counts_what_was_done_and_summarises_the_rest() {
             "2",
             "--report",
             "r.json",
-        ])
-        .envs(az.env())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
+        ],
+        &az.env(),
+    );
     assert_eq!(out.status.code(), Some(1), "{}", all(&out));
     let report = batch::read_report(&dir.path().join("r.json"));
     assert_eq!(report["summary"]["interrupted"], true);

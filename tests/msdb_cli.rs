@@ -9,24 +9,10 @@ mod cli_scenarios;
 mod support;
 
 use cli_scenarios::dtutil;
-use std::sync::OnceLock;
 use support::*;
 
-const LOGINS: &[&str] = &[
-    "sa:Sa-Secret1",
-    "ltd:Ltd-Secret3:db_ssisltduser",
-    "op:Op-Secret5:db_ssisoperator",
-];
-
-fn tls() -> &'static TestServer {
-    static S: OnceLock<TestServer> = OnceLock::new();
-    S.get_or_init(|| TestServer::start(true, LOGINS))
-}
-
-fn plain() -> &'static TestServer {
-    static S: OnceLock<TestServer> = OnceLock::new();
-    S.get_or_init(|| TestServer::start(false, LOGINS))
-}
+shared_server!(tls, TestServer::start(true, CLI_LOGINS));
+shared_server!(plain, TestServer::start(false, CLI_LOGINS));
 
 #[test]
 fn file_to_sql_and_back_tls() {
@@ -49,18 +35,10 @@ fn encrypt_move_and_server_to_server() {
     // process trusts both through a PEM bundle in DTUTIL_SQL_CA.
     let other = TestServer::start(true, &["dest:Dest-Secret9"]);
     let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("both.pem");
-    let mut pem = std::fs::read(tls().ca.as_ref().unwrap()).unwrap();
-    pem.extend(std::fs::read(other.ca.as_ref().unwrap()).unwrap());
-    std::fs::write(&bundle, pem).unwrap();
-    let with_bundle = |mut sql: Sql| {
-        sql.env = vec![("DTUTIL_SQL_CA".into(), bundle.display().to_string())];
-        sql.options.ca = Some(bundle.display().to_string());
-        sql
-    };
+    let with_bundle = trusting_both(dir.path(), tls(), &other);
     cli_scenarios::encrypt_move_between(
-        &with_bundle(tls().sql("sa", "Sa-Secret1")),
-        &with_bundle(other.sql("dest", "Dest-Secret9")),
+        &with_bundle(tls().sql("sa", "Sa-Secret1"), &[]),
+        &with_bundle(other.sql("dest", "Dest-Secret9"), &[]),
     );
 }
 

@@ -9,7 +9,6 @@ mod support;
 
 use dtutil::store::msdb::{ConnectOptions, MsdbStore};
 use dtutil::store::{PackageMeta, Store, StoreError};
-use std::sync::OnceLock;
 use std::time::Duration;
 use support::*;
 
@@ -22,15 +21,8 @@ const LOGINS: &[&str] = &[
     "norole:No-Secret6:",
 ];
 
-fn plain() -> &'static TestServer {
-    static S: OnceLock<TestServer> = OnceLock::new();
-    S.get_or_init(|| TestServer::start(false, LOGINS))
-}
-
-fn tls() -> &'static TestServer {
-    static S: OnceLock<TestServer> = OnceLock::new();
-    S.get_or_init(|| TestServer::start(true, LOGINS))
-}
+shared_server!(plain, TestServer::start(false, LOGINS));
+shared_server!(tls, TestServer::start(true, LOGINS));
 
 #[test]
 fn round_trip_plain() {

@@ -10,19 +10,11 @@ mod cli_scenarios;
 mod support;
 
 use cli_scenarios::dtutil;
-use std::sync::OnceLock;
 use support::*;
 
-const LOGINS: &[&str] = &[
-    "sa:Sa-Secret1",
-    "ltd:Ltd-Secret3:db_ssisltduser",
-    "op:Op-Secret5:db_ssisoperator",
-];
+const LOGINS: &[&str] = CLI_LOGINS;
 
-fn strict() -> &'static TestServer {
-    static S: OnceLock<TestServer> = OnceLock::new();
-    S.get_or_init(|| TestServer::start_strict_only("127.0.0.1", LOGINS))
-}
+shared_server!(strict, TestServer::start_strict_only("127.0.0.1", LOGINS));
 
 /// `/SQL Missing /SourceServer ... /EXISTS` with this environment.
 fn exists(sql: &Sql) -> cli_scenarios::Run {
@@ -69,22 +61,11 @@ fn strict_encrypt_and_move_between_servers() {
     // one process trusts both CAs through a PEM bundle in DTUTIL_SQL_CA.
     let both = TestServer::start(true, &["dest:Dest-Secret9"]);
     let dir = tempfile::tempdir().unwrap();
-    let bundle = dir.path().join("both.pem");
-    let mut pem = std::fs::read(strict().ca.as_ref().unwrap()).unwrap();
-    pem.extend(std::fs::read(both.ca.as_ref().unwrap()).unwrap());
-    std::fs::write(&bundle, pem).unwrap();
-    let with_bundle = |mut sql: Sql| {
-        let ca = bundle.display().to_string();
-        sql.env = vec![
-            ("DTUTIL_SQL_CA".into(), ca.clone()),
-            ("DTUTIL_SQL_ENCRYPT".into(), "strict".into()),
-        ];
-        sql.options.ca = Some(ca);
-        sql
-    };
+    let with_bundle = trusting_both(dir.path(), strict(), &both);
+    let strict_env = [("DTUTIL_SQL_ENCRYPT", "strict")];
     cli_scenarios::encrypt_move_between(
-        &with_bundle(strict().sql_strict("sa", "Sa-Secret1")),
-        &with_bundle(both.sql_strict("dest", "Dest-Secret9")),
+        &with_bundle(strict().sql_strict("sa", "Sa-Secret1"), &strict_env),
+        &with_bundle(both.sql_strict("dest", "Dest-Secret9"), &strict_env),
     );
 }
 

@@ -224,34 +224,7 @@ fn start_azure() -> std::net::SocketAddr {
 }
 
 fn start_msdb() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = testservers::msdb::Config {
-        listen: format!("127.0.0.1:{port}"),
-        tls: false,
-        ca_out: None,
-        data: None,
-        logins: vec![testservers::msdb::Login::parse(&format!("sa:{SQL}")).unwrap()],
-        latency_ms: 0,
-        fail_after: None,
-        ..Default::default()
-    };
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _ = rt.block_on(testservers::msdb::run(config));
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "msdb test server did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    format!("127.0.0.1,{port}")
+    harden::start_msdb_without_tls(&format!("sa:{SQL}"))
 }
 
 #[test]

@@ -233,37 +233,10 @@ fn no_core_dumps_and_literal_passwords_wiped_from_argv() {
     );
 }
 
-fn start_msdb_without_tls() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = testservers::msdb::Config {
-        listen: format!("127.0.0.1:{port}"),
-        tls: false,
-        logins: vec![testservers::msdb::Login::parse("sa:login-pw").unwrap()],
-        ..Default::default()
-    };
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _ = rt.block_on(testservers::msdb::run(config));
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "msdb test server did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    format!("127.0.0.1,{port}")
-}
-
 #[test]
 fn encrypt_off_against_a_server_without_tls_warns_that_the_login_went_in_clear() {
     let dir = world();
-    let server = start_msdb_without_tls();
+    let server = harden::start_msdb_without_tls("sa:login-pw");
     let sql = |env: &[(&str, &str)]| {
         run(
             dir.path(),

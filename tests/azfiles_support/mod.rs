@@ -70,6 +70,7 @@ impl Server {
         let url = format!("http://{}{path}", self.addr);
         let mut resp = match method {
             "POST" => agent.post(&url).send(body).unwrap(),
+            "PUT" => agent.put(&url).send(body).unwrap(),
             "DELETE" => agent.delete(&url).call().unwrap(),
             _ => agent.get(&url).call().unwrap(),
         };
@@ -80,6 +81,12 @@ impl Server {
     pub fn add_fault(&self, rule: &str) {
         let (status, body) = self.control("POST", "/_control/faults", rule);
         assert!(status < 300, "adding fault {rule}: {status} {body}");
+    }
+
+    /// Slows every request by `ms` milliseconds (0: full speed again).
+    pub fn set_latency(&self, ms: u64) {
+        let (status, body) = self.control("PUT", "/_control/latency", &format!(r#"{{"ms":{ms}}}"#));
+        assert!(status < 300, "setting latency {ms}: {status} {body}");
     }
 
     pub fn clear_faults(&self) {

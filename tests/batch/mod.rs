@@ -174,6 +174,24 @@ pub fn dtutil(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
     cmd.output().unwrap()
 }
 
+/// Runs dtutil in `dir` with `env` added and sends it SIGINT (Ctrl-C) after 1.5 s, while
+/// a slowed-down run is still copying.
+pub fn interrupted(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
+    let child = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    child.wait_with_output().unwrap()
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",

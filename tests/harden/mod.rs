@@ -194,3 +194,42 @@ pub fn clear_package(name: &str, secret: &str) -> String {
 "#
     )
 }
+
+/// Starts an msdb test server on a free loopback port (`config.listen` is set here) on a
+/// thread of its own; returns `127.0.0.1,PORT` once it takes connections. A port that
+/// another process took meanwhile is given up for a new one.
+pub fn start_msdb(mut config: testservers::msdb::Config) -> String {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        config.listen = format!("127.0.0.1:{port}");
+        let run = config.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(testservers::msdb::run(run));
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return format!("127.0.0.1,{port}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    panic!("cannot start the msdb test server");
+}
+
+/// An msdb test server without TLS and one login (`user:password`).
+pub fn start_msdb_without_tls(login: &str) -> String {
+    start_msdb(testservers::msdb::Config {
+        tls: false,
+        logins: vec![testservers::msdb::Login::parse(login).unwrap()],
+        ..Default::default()
+    })
+}

@@ -47,6 +47,47 @@ impl Sql {
 }
 
 /// An msdb test server running in this process (its own thread and runtime).
+/// The logins the command-line tests sign in with.
+pub const CLI_LOGINS: &[&str] = &[
+    "sa:Sa-Secret1",
+    "ltd:Ltd-Secret3:db_ssisltduser",
+    "op:Op-Secret5:db_ssisoperator",
+];
+
+/// `fn NAME() -> &'static TestServer`: one server for the whole test binary, started
+/// on first use.
+#[macro_export]
+macro_rules! shared_server {
+    ($name:ident, $start:expr) => {
+        fn $name() -> &'static TestServer {
+            static S: std::sync::OnceLock<TestServer> = std::sync::OnceLock::new();
+            S.get_or_init(|| $start)
+        }
+    };
+}
+
+/// Source and destination on two TLS servers with different CAs: a PEM bundle of
+/// both in `dir`, and `sql` trusting it through `DTUTIL_SQL_CA` (plus `env`), so that
+/// one process reaches both.
+pub fn trusting_both(
+    dir: &std::path::Path,
+    a: &TestServer,
+    b: &TestServer,
+) -> impl Fn(Sql, &[(&str, &str)]) -> Sql {
+    let bundle = dir.join("both.pem");
+    let mut pem = std::fs::read(a.ca.as_ref().unwrap()).unwrap();
+    pem.extend(std::fs::read(b.ca.as_ref().unwrap()).unwrap());
+    std::fs::write(&bundle, pem).unwrap();
+    let ca = bundle.display().to_string();
+    move |mut sql: Sql, env: &[(&str, &str)]| {
+        sql.env = vec![("DTUTIL_SQL_CA".into(), ca.clone())];
+        sql.env
+            .extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        sql.options.ca = Some(ca.clone());
+        sql
+    }
+}
+
 pub struct TestServer {
     pub port: u16,
     pub ca: Option<PathBuf>,
