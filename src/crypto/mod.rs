@@ -15,10 +15,11 @@
 //! filler, so the padding (a few lines) is ours; DES/AES/CBC/SHA1/PBKDF2 are RustCrypto's.
 
 use cbc::cipher::block_padding::NoPadding;
-use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit};
 use rand::RngCore;
 use serde::Serialize;
 use sha1::{Digest, Sha1};
+use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -172,14 +173,235 @@ impl Sealed {
     }
 }
 
-/// Encrypts `plaintext` with a new random salt and IV.
+/// One password's ciphers, set up once and used for every value of a package: a
+/// package holds thousands of sensitive values, and deriving the key for each (three
+/// SHA-1s and a key schedule for Triple DES, 2,000 SHA-1s of PBKDF2 for AES) cost more
+/// than encrypting them.
+///
+/// AES keys depend on the salt: values this sealer writes share one random salt per
+/// sealer (each still gets its own random IV), and opening keeps the key of the last
+/// salt seen, so a package written that way costs one PBKDF2.
+pub struct Keys<'a> {
+    password: &'a str,
+    tdes: OnceCell<des::TdesEde3>,
+    aes: RefCell<Option<(Vec<u8>, aes::Aes256)>>,
+    seal_salt: OnceCell<Vec<u8>>,
+}
+
+impl fmt::Debug for Keys<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keys { .. }")
+    }
+}
+
+impl<'a> Keys<'a> {
+    pub fn new(password: &'a str) -> Self {
+        Self {
+            password,
+            tdes: OnceCell::new(),
+            aes: RefCell::new(None),
+            seal_salt: OnceCell::new(),
+        }
+    }
+
+    fn tdes(&self) -> des::TdesEde3 {
+        self.tdes
+            .get_or_init(|| {
+                des::TdesEde3::new_from_slice(&derive_tripledes_key(self.password)[..])
+                    .expect("24-byte key")
+            })
+            .clone()
+    }
+
+    fn aes(&self, salt: &[u8]) -> aes::Aes256 {
+        let mut last = self.aes.borrow_mut();
+        match &*last {
+            Some((s, cipher)) if s == salt => cipher.clone(),
+            _ => {
+                let key = derive_aes256_key(self.password, salt);
+                let cipher = aes::Aes256::new_from_slice(&key[..]).expect("32-byte key");
+                *last = Some((salt.to_vec(), cipher.clone()));
+                cipher
+            }
+        }
+    }
+
+    /// Encrypts `plaintext` with a new random IV (and the sealer's salt).
+    pub fn seal(&self, algorithm: Algorithm, plaintext: &[u8], padding: Padding) -> Sealed {
+        let mut rng = rand::thread_rng();
+        let salt = match algorithm {
+            // The salt is written but plays no part in the Triple DES key.
+            Algorithm::TripleDes => {
+                let mut salt = vec![0u8; algorithm.salt_len()];
+                rng.fill_bytes(&mut salt);
+                salt
+            }
+            Algorithm::Aes256 => self
+                .seal_salt
+                .get_or_init(|| {
+                    let mut salt = vec![0u8; algorithm.salt_len()];
+                    rand::thread_rng().fill_bytes(&mut salt);
+                    salt
+                })
+                .clone(),
+        };
+        let mut iv = vec![0u8; algorithm.block_len()];
+        rng.fill_bytes(&mut iv);
+        self.seal_with(algorithm, &salt, &iv, plaintext, padding)
+    }
+
+    /// Encrypts with a given salt and IV (deterministic; for tests and [`Keys::seal`]).
+    pub fn seal_with(
+        &self,
+        algorithm: Algorithm,
+        salt: &[u8],
+        iv: &[u8],
+        plaintext: &[u8],
+        padding: Padding,
+    ) -> Sealed {
+        let block = algorithm.block_len();
+        assert_eq!(iv.len(), block, "IV size must match the cipher block");
+        let pad = block - plaintext.len() % block;
+        let mut buf = Zeroizing::new(Vec::with_capacity(iv.len() + plaintext.len() + pad));
+        buf.extend_from_slice(iv);
+        buf.extend_from_slice(plaintext);
+        match padding {
+            Padding::Pkcs7 => buf.extend(std::iter::repeat_n(pad as u8, pad)),
+            Padding::Iso10126 => {
+                let mut filler = [0u8; 16];
+                rand::thread_rng().fill_bytes(&mut filler[..pad - 1]);
+                buf.extend_from_slice(&filler[..pad - 1]);
+                buf.push(pad as u8);
+            }
+        }
+        let body = &mut buf[block..];
+        let len = body.len();
+        match algorithm {
+            Algorithm::TripleDes => {
+                cbc::Encryptor::inner_iv_slice_init(self.tdes(), iv)
+                    .expect("IV size checked above")
+                    .encrypt_padded_mut::<NoPadding>(body, len)
+                    .expect("padded to whole blocks above");
+            }
+            Algorithm::Aes256 => {
+                cbc::Encryptor::inner_iv_slice_init(self.aes(salt), iv)
+                    .expect("IV size checked above")
+                    .encrypt_padded_mut::<NoPadding>(body, len)
+                    .expect("padded to whole blocks above");
+            }
+        }
+        Sealed {
+            salt: salt.to_vec(),
+            iv: iv.to_vec(),
+            cipher_value: std::mem::take(&mut *buf),
+        }
+    }
+
+    /// Decrypts a package-form CipherValue (IV || ciphertext): the IV used is
+    /// CipherValue's first block, as SSIS does.
+    pub fn open(
+        &self,
+        algorithm: Algorithm,
+        salt: &[u8],
+        cipher_value: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let block = algorithm.block_len();
+        if cipher_value.len() < 2 * block || !cipher_value.len().is_multiple_of(block) {
+            return Err(CryptoError::BadLength {
+                len: cipher_value.len(),
+                block,
+            });
+        }
+        let (iv, body) = cipher_value.split_at(block);
+        self.open_detached(algorithm, salt, iv, body)
+    }
+
+    /// Decrypts a ciphertext whose IV is stored apart (project form, SPEC 4).
+    pub fn open_detached(
+        &self,
+        algorithm: Algorithm,
+        salt: &[u8],
+        iv: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let block = algorithm.block_len();
+        if iv.len() != block {
+            return Err(CryptoError::BadIv {
+                len: iv.len(),
+                expected: block,
+            });
+        }
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(block) {
+            return Err(CryptoError::BadLength {
+                len: ciphertext.len() + block,
+                block,
+            });
+        }
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        self.decrypt_in_place(algorithm, salt, iv, &mut buf);
+        let keep = unpadded_len(&buf, block)?;
+        buf.truncate(keep);
+        Ok(buf)
+    }
+
+    /// [`Keys::open`] of a CipherValue handed over: decrypted in its own buffer (a
+    /// level 3 package's is as large as the package), the IV block dropped after.
+    pub fn open_vec(
+        &self,
+        algorithm: Algorithm,
+        salt: &[u8],
+        cipher_value: Vec<u8>,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let mut buf = Zeroizing::new(cipher_value);
+        let block = algorithm.block_len();
+        if buf.len() < 2 * block || !buf.len().is_multiple_of(block) {
+            return Err(CryptoError::BadLength {
+                len: buf.len(),
+                block,
+            });
+        }
+        let (iv, body) = buf.split_at_mut(block);
+        self.decrypt_in_place(algorithm, salt, iv, body);
+        let end = block + unpadded_len(body, block)?;
+        buf.copy_within(block..end, 0);
+        buf.truncate(end - block);
+        Ok(buf)
+    }
+
+    /// CBC-decrypts whole blocks in place (sizes checked by the caller).
+    fn decrypt_in_place(&self, algorithm: Algorithm, salt: &[u8], iv: &[u8], body: &mut [u8]) {
+        #[cfg(test)]
+        DECRYPTIONS.with(|n| n.set(n.get() + 1));
+        match algorithm {
+            Algorithm::TripleDes => {
+                cbc::Decryptor::inner_iv_slice_init(self.tdes(), iv)
+                    .expect("IV size checked by the caller")
+                    .decrypt_padded_mut::<NoPadding>(body)
+                    .expect("whole blocks checked by the caller");
+            }
+            Algorithm::Aes256 => {
+                cbc::Decryptor::inner_iv_slice_init(self.aes(salt), iv)
+                    .expect("IV size checked by the caller")
+                    .decrypt_padded_mut::<NoPadding>(body)
+                    .expect("whole blocks checked by the caller");
+            }
+        }
+    }
+}
+
+/// The plaintext's length without its padding. ISO 10126 fills with random bytes, so
+/// only the length byte can be checked.
+fn unpadded_len(decrypted: &[u8], block: usize) -> Result<usize, CryptoError> {
+    let pad = *decrypted.last().expect("non-empty") as usize;
+    if pad == 0 || pad > block {
+        return Err(CryptoError::WrongPassword);
+    }
+    Ok(decrypted.len() - pad)
+}
+
+/// Encrypts `plaintext` with a new random salt and IV (one value; [`Keys`] for many).
 pub fn seal(algorithm: Algorithm, password: &str, plaintext: &[u8], padding: Padding) -> Sealed {
-    let mut rng = rand::thread_rng();
-    let mut salt = vec![0u8; algorithm.salt_len()];
-    rng.fill_bytes(&mut salt);
-    let mut iv = vec![0u8; algorithm.block_len()];
-    rng.fill_bytes(&mut iv);
-    seal_with(algorithm, password, &salt, &iv, plaintext, padding)
+    Keys::new(password).seal(algorithm, plaintext, padding)
 }
 
 /// Encrypts with a given salt and IV (deterministic; for tests and [`seal`]).
@@ -191,63 +413,17 @@ pub fn seal_with(
     plaintext: &[u8],
     padding: Padding,
 ) -> Sealed {
-    let block = algorithm.block_len();
-    assert_eq!(iv.len(), block, "IV size must match the cipher block");
-    let pad = block - plaintext.len() % block;
-    let mut buf = Zeroizing::new(Vec::with_capacity(iv.len() + plaintext.len() + pad));
-    buf.extend_from_slice(iv);
-    buf.extend_from_slice(plaintext);
-    match padding {
-        Padding::Pkcs7 => buf.extend(std::iter::repeat_n(pad as u8, pad)),
-        Padding::Iso10126 => {
-            let mut filler = vec![0u8; pad - 1];
-            rand::thread_rng().fill_bytes(&mut filler);
-            buf.extend_from_slice(&filler);
-            buf.push(pad as u8);
-        }
-    }
-    let body = &mut buf[block..];
-    match algorithm {
-        Algorithm::TripleDes => {
-            let key = derive_tripledes_key(password);
-            cbc::Encryptor::<des::TdesEde3>::new_from_slices(&key[..], iv)
-                .expect("key and IV sizes are fixed")
-                .encrypt_padded_mut::<NoPadding>(body, body.len())
-                .expect("padded to whole blocks above");
-        }
-        Algorithm::Aes256 => {
-            let key = derive_aes256_key(password, salt);
-            cbc::Encryptor::<aes::Aes256>::new_from_slices(&key[..], iv)
-                .expect("key and IV sizes are fixed")
-                .encrypt_padded_mut::<NoPadding>(body, body.len())
-                .expect("padded to whole blocks above");
-        }
-    }
-    Sealed {
-        salt: salt.to_vec(),
-        iv: iv.to_vec(),
-        cipher_value: std::mem::take(&mut *buf),
-    }
+    Keys::new(password).seal_with(algorithm, salt, iv, plaintext, padding)
 }
 
-/// Decrypts a package-form CipherValue (IV || ciphertext). `iv_attribute`, when
-/// present, must have the cipher's block size; the IV used is CipherValue's first
-/// block, as SSIS does.
+/// Decrypts a package-form CipherValue (IV || ciphertext) (one value; [`Keys`] for many).
 pub fn open(
     algorithm: Algorithm,
     password: &str,
     salt: &[u8],
     cipher_value: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let block = algorithm.block_len();
-    if cipher_value.len() < 2 * block || !cipher_value.len().is_multiple_of(block) {
-        return Err(CryptoError::BadLength {
-            len: cipher_value.len(),
-            block,
-        });
-    }
-    let (iv, body) = cipher_value.split_at(block);
-    open_detached(algorithm, password, salt, iv, body)
+    Keys::new(password).open(algorithm, salt, cipher_value)
 }
 
 #[cfg(test)]
@@ -264,46 +440,7 @@ pub fn open_detached(
     iv: &[u8],
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let block = algorithm.block_len();
-    if iv.len() != block {
-        return Err(CryptoError::BadIv {
-            len: iv.len(),
-            expected: block,
-        });
-    }
-    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(block) {
-        return Err(CryptoError::BadLength {
-            len: ciphertext.len() + block,
-            block,
-        });
-    }
-    #[cfg(test)]
-    DECRYPTIONS.with(|n| n.set(n.get() + 1));
-    let mut buf = Zeroizing::new(ciphertext.to_vec());
-    match algorithm {
-        Algorithm::TripleDes => {
-            let key = derive_tripledes_key(password);
-            cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key[..], iv)
-                .expect("key and IV sizes are fixed")
-                .decrypt_padded_mut::<NoPadding>(&mut buf)
-                .expect("whole blocks checked above");
-        }
-        Algorithm::Aes256 => {
-            let key = derive_aes256_key(password, salt);
-            cbc::Decryptor::<aes::Aes256>::new_from_slices(&key[..], iv)
-                .expect("key and IV sizes are fixed")
-                .decrypt_padded_mut::<NoPadding>(&mut buf)
-                .expect("whole blocks checked above");
-        }
-    }
-    // ISO 10126 fills with random bytes, so only the length byte can be checked.
-    let pad = *buf.last().expect("non-empty") as usize;
-    if pad == 0 || pad > block {
-        return Err(CryptoError::WrongPassword);
-    }
-    let keep = buf.len() - pad;
-    buf.truncate(keep);
-    Ok(buf)
+    Keys::new(password).open_detached(algorithm, salt, iv, ciphertext)
 }
 
 #[cfg(test)]
@@ -357,6 +494,87 @@ mod tests {
             open(Algorithm::TripleDes, "pw", &s.salt, cut),
             Err(CryptoError::BadLength { .. })
         ));
+    }
+
+    /// One `Keys` seals and opens many values; each value still opens alone with
+    /// the password, as SSIS opens it.
+    #[test]
+    fn keys_set_up_once_serve_every_value() {
+        for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
+            let keys = Keys::new("pässwörd");
+            let sealed: Vec<Sealed> = (0..20usize)
+                .map(|n| keys.seal(alg, &vec![n as u8; n * 3], Padding::Iso10126))
+                .collect();
+            let ivs: std::collections::HashSet<&[u8]> = sealed.iter().map(|s| &s.iv[..]).collect();
+            assert_eq!(ivs.len(), sealed.len(), "every value gets its own IV");
+            let opener = Keys::new("pässwörd");
+            for (n, s) in sealed.iter().enumerate() {
+                let want = vec![n as u8; n * 3];
+                assert_eq!(
+                    &opener.open(alg, &s.salt, &s.cipher_value).unwrap()[..],
+                    &want[..]
+                );
+                assert_eq!(
+                    &open(alg, "pässwörd", &s.salt, &s.cipher_value).unwrap()[..],
+                    &want[..]
+                );
+            }
+        }
+    }
+
+    /// The AES key follows the salt: values sealed elsewhere with their own salts open
+    /// through one `Keys`, whatever the order.
+    #[test]
+    fn aes_keys_follow_the_salt() {
+        let values: Vec<Sealed> = (0..6u8)
+            .map(|n| seal(Algorithm::Aes256, "pw", &[n; 5], Padding::Iso10126))
+            .collect();
+        let keys = Keys::new("pw");
+        for i in [0, 1, 0, 2, 2, 5, 3, 4, 1] {
+            let s = &values[i];
+            assert_eq!(
+                &keys
+                    .open(Algorithm::Aes256, &s.salt, &s.cipher_value)
+                    .unwrap()[..],
+                &[i as u8; 5]
+            );
+        }
+    }
+
+    /// A CipherValue handed over opens in its own buffer to what `open` gives.
+    #[test]
+    fn open_vec_equals_open() {
+        for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
+            for len in [0usize, 1, 7, 8, 15, 16, 17, 1000] {
+                let pt: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let s = seal(alg, "pw", &pt, Padding::Iso10126);
+                let keys = Keys::new("pw");
+                let owned = keys.open_vec(alg, &s.salt, s.cipher_value.clone()).unwrap();
+                assert_eq!(&owned[..], &pt[..]);
+                let cut = s.cipher_value[..s.cipher_value.len() - 1].to_vec();
+                assert!(matches!(
+                    keys.open_vec(alg, &s.salt, cut),
+                    Err(CryptoError::BadLength { .. })
+                ));
+            }
+        }
+    }
+
+    /// Deterministic sealing through `Keys` is the one-value function's.
+    #[test]
+    fn keys_seal_with_matches_seal_with() {
+        for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
+            let salt = vec![7u8; alg.salt_len()];
+            let iv = vec![9u8; alg.block_len()];
+            let keys = Keys::new("pw");
+            for len in [0usize, 1, 8, 23, 64] {
+                let pt = vec![0x41u8; len];
+                let a = keys.seal_with(alg, &salt, &iv, &pt, Padding::Pkcs7);
+                let b = seal_with(alg, "pw", &salt, &iv, &pt, Padding::Pkcs7);
+                assert_eq!(a.cipher_value, b.cipher_value);
+            }
+        }
+        assert_eq!(format!("{:?}", Keys::new("secret")), "Keys { .. }");
     }
 
     #[test]

@@ -74,7 +74,8 @@ pub fn prepare<'a>(source: Vec<u8>, recipe: &Recipe<'a>) -> Result<Prepared<'a>,
         regenerate_id: reprotect.regenerate_id,
         allow_lost_values: reprotect.allow_lost_values,
     };
-    let rewritten = package::open(&source, recipe.decrypt)?.rewrite(&options)?;
+    // Handed over whole: the edits are made in its buffer, not in a second copy.
+    let rewritten = package::rewrite_owned(source, &options)?;
     Ok(Prepared {
         bytes: rewritten.bytes,
         reprotected: Some(Reprotected {

@@ -5,7 +5,7 @@ use super::scan::{err_at, XMLENC_NS};
 use super::xml::{self, Span};
 use super::PackageError;
 use crate::crypto::Algorithm;
-use crate::crypto::{self, CryptoError, Padding};
+use crate::crypto::{CryptoError, Keys, Padding};
 use base64::Engine;
 
 /// A password-encrypted node (`<EncryptedData>`), decoded but not decrypted.
@@ -166,16 +166,41 @@ pub(super) fn encrypted_node(
 /// SSIS's EncryptedData element for a sensitive element's XML (or a whole package).
 pub(super) fn encrypted_data_xml(
     algorithm: Algorithm,
-    password: &str,
+    keys: &Keys<'_>,
     plaintext: &[u8],
 ) -> Vec<u8> {
-    let sealed = crypto::seal(algorithm, password, plaintext, Padding::Iso10126);
-    let cipher_value = encode_base64(&sealed.cipher_value);
-    format!(
-        "<EncryptedData Type=\"http://www.w3.org/2001/04/xmlenc#Element\" Salt=\"{}\" IV=\"{}\" xmlns=\"{XMLENC_NS}\"><EncryptionMethod Algorithm=\"{}\" /><CipherData><CipherValue>{cipher_value}</CipherValue></CipherData></EncryptedData>",
-        encode_base64(&sealed.salt),
-        encode_base64(&sealed.iv),
-        algorithm.uri(),
-    )
-    .into_bytes()
+    let mut out = Vec::new();
+    write_encrypted_data(&mut out, algorithm, keys, plaintext);
+    out
+}
+
+/// [`encrypted_data_xml`] appended to `out`: a whole package's CipherValue is encoded
+/// straight into the output, not built apart and copied in.
+pub(super) fn write_encrypted_data(
+    out: &mut Vec<u8>,
+    algorithm: Algorithm,
+    keys: &Keys<'_>,
+    plaintext: &[u8],
+) {
+    let sealed = keys.seal(algorithm, plaintext, Padding::Iso10126);
+    let encoded_len = sealed.cipher_value.len().div_ceil(3) * 4;
+    out.reserve(encoded_len + 320);
+    out.extend_from_slice(
+        b"<EncryptedData Type=\"http://www.w3.org/2001/04/xmlenc#Element\" Salt=\"",
+    );
+    out.extend_from_slice(encode_base64(&sealed.salt).as_bytes());
+    out.extend_from_slice(b"\" IV=\"");
+    out.extend_from_slice(encode_base64(&sealed.iv).as_bytes());
+    out.extend_from_slice(b"\" xmlns=\"");
+    out.extend_from_slice(XMLENC_NS.as_bytes());
+    out.extend_from_slice(b"\"><EncryptionMethod Algorithm=\"");
+    out.extend_from_slice(algorithm.uri().as_bytes());
+    out.extend_from_slice(b"\" /><CipherData><CipherValue>");
+    let at = out.len();
+    out.resize(at + encoded_len, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(&sealed.cipher_value, &mut out[at..])
+        .expect("sized for the encoding");
+    out.truncate(at + written);
+    out.extend_from_slice(b"</CipherValue></CipherData></EncryptedData>");
 }

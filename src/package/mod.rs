@@ -5,6 +5,7 @@
 //! re-protection must change (see [`scan`]), and the new package is the old bytes with
 //! exactly those spans replaced. Nothing here knows where packages are stored.
 
+mod edits;
 mod encrypted;
 mod inspect;
 mod level;
@@ -19,7 +20,8 @@ pub use level::ProtectionLevel;
 pub use scan::{DPAPI_PREFIX, DTS_NS, XMLENC_NS};
 pub use text::TextEncoding;
 
-use crate::crypto::{self, Algorithm, CryptoError};
+use crate::crypto::{Algorithm, CryptoError, Keys};
+use edits::{apply_edits, apply_edits_in_place};
 use encrypted::{encrypted_data_xml, EncryptedNode};
 use scan::{Element, LevelMarker, NodeKind, RootKind, Scan};
 use std::borrow::Cow;
@@ -186,7 +188,7 @@ pub fn open<'a>(input: &'a [u8], password: Option<&str>) -> Result<Opened<'a>, P
 fn open_scanned<'a>(
     input: &'a [u8],
     (text, encoding): (Cow<'a, [u8]>, TextEncoding),
-    outer: Scan,
+    mut outer: Scan,
     password: Option<&str>,
 ) -> Result<Opened<'a>, PackageError> {
     if input.len() > xml::MAX_PACKAGE_BYTES {
@@ -194,9 +196,11 @@ fn open_scanned<'a>(
     }
     match &outer.root_kind {
         RootKind::EncryptedAll => {
-            let node = outer.root_encrypted.clone().expect("EncryptedData root");
+            // Taken, not cloned: it is as large as the package.
+            let node = outer.root_encrypted.take().expect("EncryptedData root");
             let password = password.ok_or(PackageError::NeedsPassword)?;
-            let plain = crypto::open(node.algorithm, password, &node.salt, &node.cipher_value)?;
+            let plain =
+                Keys::new(password).open_vec(node.algorithm, &node.salt, node.cipher_value)?;
             let root = outer.root.outer;
             let mut doc = Vec::with_capacity(text.len() * 3 / 4 + 64);
             doc.extend_from_slice(&text[..root.start]);
@@ -257,10 +261,95 @@ pub fn rewrite(input: &[u8], options: &Options<'_>) -> Result<Rewritten, Package
     open(input, options.decrypt_password)?.rewrite(options)
 }
 
+/// [`rewrite`] of a package the caller hands over: the edits are made in its buffer
+/// (it grows in place), so a large package is not held twice.
+pub fn rewrite_owned(input: Vec<u8>, options: &Options<'_>) -> Result<Rewritten, PackageError> {
+    let opened = open(&input, options.decrypt_password)?;
+    let plan = opened.plan(options)?;
+    if let (Cow::Owned(decrypted), Some(edits)) = (&opened.doc, &plan.edits) {
+        // Level 3 or UTF-16: the edits apply to the decrypted or decoded document.
+        let bytes = apply_edits(decrypted, edits)?;
+        return plan.finish(bytes);
+    }
+    drop(opened);
+    let mut bytes = input;
+    if let Some(edits) = &plan.edits {
+        apply_edits_in_place(&mut bytes, edits)?;
+    }
+    plan.finish(bytes)
+}
+
+/// A rewrite worked out: the edits, and what follows once they are made.
+struct Plan<'o> {
+    /// `None`: the package goes out as it came in (same level, same ID).
+    edits: Option<Vec<(Span, Vec<u8>)>>,
+    level_before: ProtectionLevel,
+    level_after: ProtectionLevel,
+    lost: Vec<String>,
+    new_id: Option<String>,
+    /// Level 3: the edited document's root is sealed whole (root span, bytes after it).
+    seal: Option<(Span, usize, Algorithm, Keys<'o>)>,
+    ciphers_out: Vec<Algorithm>,
+    /// `Some(password)`: the output's facts are read back from it.
+    read_back: Option<Option<&'o str>>,
+    facts: Facts,
+    /// The source's text encoding: an edited package is encoded back to it.
+    encoding: TextEncoding,
+}
+
+impl Plan<'_> {
+    fn finish(self, mut bytes: Vec<u8>) -> Result<Rewritten, PackageError> {
+        let mut ciphers_out = self.ciphers_out;
+        if let Some((root, epilog, algorithm, keys)) = &self.seal {
+            let root_end = bytes.len() - epilog;
+            let plain = &bytes[root.start..root_end];
+            let mut whole = Vec::with_capacity(root.start + plain.len() * 4 / 3 + 512 + epilog);
+            whole.extend_from_slice(&bytes[..root.start]);
+            encrypted::write_encrypted_data(&mut whole, *algorithm, keys, plain);
+            whole.extend_from_slice(&bytes[root_end..]);
+            bytes = whole;
+            ciphers_out.push(*algorithm);
+        }
+        if self.edits.is_some() {
+            bytes = text::encode(bytes, self.encoding)?;
+        }
+        let facts = match self.read_back {
+            Some(password) => inspect(&bytes, password).map(|info| Facts::from(&info)),
+            None if self.edits.is_none() => Ok(self.facts),
+            None => {
+                let mut facts = self.facts;
+                facts.protection_level = Some(self.level_after.number());
+                facts.algorithms = inspect::algorithm_names(ciphers_out);
+                if self.new_id.is_some() {
+                    facts.package_id.clone_from(&self.new_id);
+                }
+                Ok(facts)
+            }
+        };
+        Ok(Rewritten {
+            bytes,
+            level_before: self.level_before,
+            level_after: self.level_after,
+            lost_values: self.lost,
+            new_id: self.new_id,
+            facts,
+        })
+    }
+}
+
 impl Opened<'_> {
     /// Re-protects the opened package (or regenerates its ID), changing only what
     /// must change. `options.decrypt_password` opens its encrypted values.
     pub fn rewrite(&self, options: &Options<'_>) -> Result<Rewritten, PackageError> {
+        let plan = self.plan(options)?;
+        let bytes = match &plan.edits {
+            Some(edits) => apply_edits(&self.doc, edits)?,
+            None => self.input.to_vec(),
+        };
+        plan.finish(bytes)
+    }
+
+    fn plan<'o>(&self, options: &Options<'o>) -> Result<Plan<'o>, PackageError> {
         let doc: &[u8] = &self.doc;
         let scan = &self.scan;
         let level_before = self.level;
@@ -275,13 +364,17 @@ impl Opened<'_> {
         )));
         }
         if keep && !options.regenerate_id {
-            return Ok(Rewritten {
-                bytes: self.input.to_vec(),
+            return Ok(Plan {
+                edits: None,
                 level_before,
                 level_after,
-                lost_values: Vec::new(),
+                lost: Vec::new(),
                 new_id: None,
-                facts: Ok(self.facts()),
+                seal: None,
+                ciphers_out: Vec::new(),
+                read_back: None,
+                facts: self.facts(),
+                encoding: self.encoding,
             });
         }
         let algorithm = options
@@ -294,7 +387,7 @@ impl Opened<'_> {
                 })
             })
             .unwrap_or(Algorithm::TripleDes);
-        let write_password = || -> Result<&str, PackageError> {
+        let write_password = || -> Result<&'o str, PackageError> {
             write_password.ok_or_else(|| {
                 PackageError::Unsupported(if keep {
                     // `/I` alone keeps the level: the password is the one it was saved with.
@@ -307,6 +400,13 @@ impl Opened<'_> {
         if level_after.needs_password() {
             write_password()?;
         }
+        // Each password's keys are set up once for the package, not once per value.
+        let write_keys = std::cell::OnceCell::new();
+        let sealer = || -> Result<&Keys<'o>, PackageError> {
+            let password = write_password()?;
+            Ok(write_keys.get_or_init(|| Keys::new(password)))
+        };
+        let opener = options.decrypt_password.map(Keys::new);
 
         let mut edits: Vec<(Span, Vec<u8>)> = Vec::new();
         let mut lost = Vec::new();
@@ -337,7 +437,7 @@ impl Opened<'_> {
                     let password = options
                         .decrypt_password
                         .ok_or(PackageError::NeedsPassword)?;
-                    let plain = open_node(enc, password)?;
+                    let plain = open_node(enc, opener.as_ref().expect("a decrypt password"))?;
                     let clear = strip_dts_namespace(&plain);
                     read_back |= memchr::memmem::find(&plain, b"EncryptedData").is_some();
                     let replacement = match level_after {
@@ -347,7 +447,7 @@ impl Opened<'_> {
                             if password_out == password && algorithm == enc.algorithm {
                                 continue; // same key: the node's bytes stay as SSIS wrote them
                             }
-                            encrypted_data_xml(algorithm, password_out, &plain)
+                            encrypted_data_xml(algorithm, sealer()?, &plain)
                         }
                         _ => clear.to_vec(),
                     };
@@ -359,7 +459,7 @@ impl Opened<'_> {
                     }
                     ProtectionLevel::EncryptSensitiveWithPassword => {
                         let plain = add_dts_namespace(outer.slice(doc));
-                        let ed = encrypted_data_xml(algorithm, write_password()?, &plain);
+                        let ed = encrypted_data_xml(algorithm, sealer()?, &plain);
                         edits.push((outer, wrap_stub(ed, node.needs_stub)));
                     }
                     _ => {}
@@ -375,11 +475,7 @@ impl Opened<'_> {
                     blank.extend_from_slice(&doc[e.content.end..e.outer.end]);
                     let replacement = match level_after {
                         ProtectionLevel::EncryptSensitiveWithPassword => wrap_stub(
-                            encrypted_data_xml(
-                                algorithm,
-                                write_password()?,
-                                &add_dts_namespace(&blank),
-                            ),
+                            encrypted_data_xml(algorithm, sealer()?, &add_dts_namespace(&blank)),
                             node.needs_stub,
                         ),
                         _ => blank,
@@ -411,49 +507,38 @@ impl Opened<'_> {
             edits.push((span, id.clone().into_bytes()));
             new_id = Some(id);
         }
-        let mut bytes = apply_edits(doc, edits)?;
-        if level_after == ProtectionLevel::EncryptAllWithPassword {
+        let seal = if level_after == ProtectionLevel::EncryptAllWithPassword {
+            sealer()?;
+            let keys = write_keys.into_inner().expect("set up just above");
             let root = scan.root.outer;
-            let epilog = doc.len() - root.end;
-            let root_end = bytes.len() - epilog;
-            let ed = encrypted_data_xml(algorithm, write_password()?, &bytes[root.start..root_end]);
-            let mut whole = Vec::with_capacity(root.start + ed.len() + epilog);
-            whole.extend_from_slice(&bytes[..root.start]);
-            whole.extend_from_slice(&ed);
-            whole.extend_from_slice(&bytes[root_end..]);
-            bytes = whole;
-            ciphers_out.push(algorithm);
-        }
-        let bytes = text::encode(bytes, self.encoding)?;
-        let facts = if read_back {
-            let password = if keep {
+            Some((root, doc.len() - root.end, algorithm, keys))
+        } else {
+            None
+        };
+        let read_back = read_back.then(|| {
+            if keep {
                 options.decrypt_password
             } else {
                 write_password().ok()
-            };
-            inspect(&bytes, password).map(|info| Facts::from(&info))
-        } else {
-            let mut facts = self.facts();
-            facts.protection_level = Some(level_after.number());
-            facts.algorithms = inspect::algorithm_names(ciphers_out);
-            if new_id.is_some() {
-                facts.package_id.clone_from(&new_id);
             }
-            Ok(facts)
-        };
-        Ok(Rewritten {
-            bytes,
+        });
+        Ok(Plan {
+            edits: Some(edits),
             level_before,
             level_after,
-            lost_values: lost,
+            lost,
             new_id,
-            facts,
+            seal,
+            ciphers_out,
+            read_back,
+            facts: self.facts(),
+            encoding: self.encoding,
         })
     }
 }
 
-fn open_node(enc: &EncryptedNode, password: &str) -> Result<Zeroizing<Vec<u8>>, PackageError> {
-    let plain = crypto::open(enc.algorithm, password, &enc.salt, &enc.cipher_value)?;
+fn open_node(enc: &EncryptedNode, keys: &Keys<'_>) -> Result<Zeroizing<Vec<u8>>, PackageError> {
+    let plain = keys.open(enc.algorithm, &enc.salt, &enc.cipher_value)?;
     // A wrong key passes the one-byte padding check now and then; its output is not
     // a well-formed element.
     if !plain.starts_with(b"<") {
@@ -553,29 +638,6 @@ fn level_edit(scan: &Scan, level: ProtectionLevel) -> Result<(Span, Vec<u8>), Pa
             "cannot find where the package records its protection level".into(),
         )),
     }
-}
-
-/// Replaces non-overlapping spans; everything between them is copied untouched.
-/// Overlapping spans (which a well-formed package never yields) are an error, not a
-/// panic: the fuzzer found a root marked sensitive that did this.
-fn apply_edits(doc: &[u8], mut edits: Vec<(Span, Vec<u8>)>) -> Result<Vec<u8>, PackageError> {
-    edits.sort_by_key(|(s, _)| (s.start, s.end));
-    let grow: usize = edits.iter().map(|(_, r)| r.len()).sum();
-    let mut out = Vec::with_capacity(doc.len() + grow);
-    let mut at = 0;
-    for (span, replacement) in edits {
-        if span.start < at || span.end > doc.len() {
-            return Err(PackageError::Unsupported(
-                "the package's sensitive values, level marker or ID overlap; cannot rewrite it"
-                    .into(),
-            ));
-        }
-        out.extend_from_slice(&doc[at..span.start]);
-        out.extend_from_slice(&replacement);
-        at = span.end;
-    }
-    out.extend_from_slice(&doc[at..]);
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -327,11 +327,13 @@ fn open_element(
     scan: &mut Scan,
 ) -> Result<Frame, PackageError> {
     // One pass over the attributes: full checks (duplicates, quoting, references) on
-    // every tag, and the few values the scan cares about. Duplicates are found with a
-    // hash set: quick-xml's own check compares each attribute with every earlier one,
-    // quadratic in a hostile tag's 100,000 attributes.
+    // every tag, and the few values the scan cares about. quick-xml's own duplicate
+    // check compares each attribute with every earlier one, quadratic in a hostile
+    // tag's 100,000 attributes; a hash set is linear but costs an allocation and a
+    // hash per attribute on every tag. So the first few names are compared in place
+    // (real tags carry under a dozen) and a set takes over past that.
     let mut attrs = Interesting::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = xml::SeenNames::default();
     for a in e.attributes().with_checks(false) {
         let a = a.map_err(|err| err_at(doc, before, format!("bad attribute: {err}")))?;
         if !seen.insert(a.key.into_inner()) {

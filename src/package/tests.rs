@@ -145,3 +145,106 @@ fn regenerate_id_changes_only_root_id() {
         PKG8.replace("{11111111-2222-3333-4444-555555555555}", &id)
     );
 }
+
+/// Edits made in the document's own buffer give what the copying path gives, for
+/// edits that grow, shrink, insert, delete and touch both ends.
+#[test]
+fn edits_in_place_equal_edits_copied() {
+    use proptest::prelude::*;
+    let strategy = (
+        proptest::collection::vec(any::<u8>(), 0..200),
+        proptest::collection::vec((0usize..200, 0usize..12, 0usize..30), 0..12),
+    );
+    proptest!(ProptestConfig::with_cases(2000), |((doc, raw) in strategy)| {
+        // Non-overlapping spans from the raw (start, length, replacement length).
+        let mut spans: Vec<(usize, usize, usize)> = raw
+            .into_iter()
+            .map(|(s, l, r)| (s.min(doc.len()), l, r))
+            .collect();
+        spans.sort();
+        let mut edits = Vec::new();
+        let mut at = 0;
+        for (i, (start, len, rlen)) in spans.into_iter().enumerate() {
+            if start < at {
+                continue;
+            }
+            let end = (start + len).min(doc.len());
+            edits.push((Span::new(start, end), vec![b'a' + (i as u8 % 26); rlen]));
+            at = end;
+        }
+        edits.reverse(); // any order in, document order out
+        let copied = apply_edits(&doc, &edits).unwrap();
+        let mut in_place = doc.clone();
+        apply_edits_in_place(&mut in_place, &edits).unwrap();
+        prop_assert_eq!(in_place, copied);
+    });
+}
+
+#[test]
+fn overlapping_edits_refused_in_place_too() {
+    let mut doc = b"0123456789".to_vec();
+    let edits = vec![(Span::new(2, 6), vec![]), (Span::new(4, 8), vec![b'x'])];
+    assert!(apply_edits_in_place(&mut doc, &edits).is_err());
+    assert!(apply_edits(&doc, &edits).is_err());
+    assert_eq!(doc, b"0123456789");
+}
+
+/// The owned rewrite (the pipeline's) writes what the borrowed one writes.
+#[test]
+fn rewrite_owned_equals_rewrite() {
+    let options = Options {
+        decrypt_password: None,
+        target: Target::Level {
+            level: ProtectionLevel::DontSaveSensitive,
+            password: None,
+        },
+        algorithm: None,
+        regenerate_id: false,
+        allow_lost_values: false,
+    };
+    let a = rewrite(PKG8.as_bytes(), &options).unwrap();
+    let b = rewrite_owned(PKG8.as_bytes().to_vec(), &options).unwrap();
+    assert_eq!(a.bytes, b.bytes);
+    assert_eq!(a.facts, b.facts);
+    let keep = Options {
+        target: Target::Keep,
+        ..options
+    };
+    let same = rewrite_owned(PKG8.as_bytes().to_vec(), &keep).unwrap();
+    assert_eq!(same.bytes, PKG8.as_bytes());
+}
+
+/// The EncryptedData element keeps SSIS's layout, and its value opens.
+#[test]
+fn encrypted_data_has_ssis_layout() {
+    for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
+        let keys = Keys::new("pw");
+        let xml = encrypted_data_xml(alg, &keys, b"<a>x</a>");
+        let xml = String::from_utf8(xml).unwrap();
+        let (head, rest) = xml.split_once("<CipherValue>").unwrap();
+        let prefix = "<EncryptedData Type=\"http://www.w3.org/2001/04/xmlenc#Element\" Salt=\"";
+        assert!(head.starts_with(prefix), "{head}");
+        let suffix = format!(
+            "\" xmlns=\"http://www.w3.org/2001/04/xmlenc#\"><EncryptionMethod Algorithm=\"{}\" /><CipherData>",
+            alg.uri()
+        );
+        assert!(head.ends_with(&suffix), "{head}");
+        let (salt, _) = head[prefix.len()..].split_once("\" IV=\"").unwrap();
+        let (value, tail) = rest.split_once("</CipherValue>").unwrap();
+        assert_eq!(tail, "</CipherData></EncryptedData>");
+        let salt = encrypted::decode_base64(salt).unwrap();
+        let cipher_value = encrypted::decode_base64(value).unwrap();
+        let plain = Keys::new("pw").open(alg, &salt, &cipher_value).unwrap();
+        assert_eq!(&plain[..], b"<a>x</a>");
+    }
+}
+
+#[test]
+fn base64_with_or_without_whitespace() {
+    assert_eq!(encrypted::decode_base64("aGVsbG8=").unwrap(), b"hello");
+    assert_eq!(
+        encrypted::decode_base64(" aGVs\r\n\tbG8=\n").unwrap(),
+        b"hello"
+    );
+    assert!(encrypted::decode_base64("aGVs*bG8=").is_err());
+}

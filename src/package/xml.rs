@@ -135,6 +135,37 @@ fn shortened(name: &str) -> String {
     format!("{}…", &name[..end])
 }
 
+/// Attribute names seen on one tag.
+#[derive(Default)]
+pub(super) struct SeenNames<'a> {
+    few: [&'a [u8]; SeenNames::FEW],
+    count: usize,
+    many: Option<std::collections::HashSet<&'a [u8]>>,
+}
+
+impl<'a> SeenNames<'a> {
+    const FEW: usize = 16;
+
+    /// False when the name was seen before.
+    pub(super) fn insert(&mut self, name: &'a [u8]) -> bool {
+        if let Some(set) = &mut self.many {
+            return set.insert(name);
+        }
+        if self.few[..self.count].contains(&name) {
+            return false;
+        }
+        if self.count < Self::FEW {
+            self.few[self.count] = name;
+            self.count += 1;
+        } else {
+            let mut set: std::collections::HashSet<&[u8]> = self.few.iter().copied().collect();
+            set.insert(name);
+            self.many = Some(set);
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +191,21 @@ mod tests {
         );
         assert!(label.contains('…'));
         assert_eq!(bounded_ancestry(&["Package", "Seq"]), ["Package", "Seq"]);
+    }
+
+    #[test]
+    fn duplicate_names_found_among_few_and_many() {
+        let names: Vec<String> = (0..40).map(|i| format!("a{i}")).collect();
+        for len in [1, 2, SeenNames::FEW, SeenNames::FEW + 1, 40] {
+            for dup in 0..len {
+                let mut seen = SeenNames::default();
+                for n in &names[..len] {
+                    assert!(seen.insert(n.as_bytes()), "{n} is new");
+                }
+                assert!(!seen.insert(names[dup].as_bytes()), "a{dup} of {len} seen");
+                assert!(seen.insert(b"other"));
+            }
+        }
     }
 
     #[test]
