@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/dtutil
 DEMO_OUT := demo-out
 
-.PHONY: all build demo servers test test-deps lint unit proofs bench bench-batch clean fuzz fuzz-smoke fuzz-seed crash-test
+.PHONY: all build demo servers test test-deps lint unit proofs bench bench-batch bench-assess clean fuzz fuzz-smoke fuzz-seed crash-test
 
 all: build
 
@@ -47,6 +47,11 @@ test: test-deps
 bench: build
 	$(CARGO) run --release --example bench
 	$(CARGO) run --release --example bench_batch
+	$(CARGO) run --release --example bench_assess
+
+# dtutil assess over 2,000 packages in one run against a loop of single runs.
+bench-assess: build
+	$(CARGO) run --release --example bench_assess
 
 # dtutil batch against a shell loop of single dtutil runs (directory, msdb, Azure Files).
 bench-batch: build

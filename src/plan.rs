@@ -368,6 +368,8 @@ pub struct BatchPlan {
     pub store_config: Option<String>,
     /// `--ir`: dts: roots are this Azure-SSIS IR's package stores (else `DTUTIL_IR`).
     pub ir: Option<String>,
+    /// `--assess`: `dtutil assess`'s rules on every package, findings in the report.
+    pub assess: bool,
 }
 
 /// Everything the command line can ask for.

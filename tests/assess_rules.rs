@@ -390,3 +390,30 @@ fn real_fixtures_match_the_golden_file() {
         "assess of the real fixtures changed; check by hand, then DTUTIL_BLESS=1"
     );
 }
+
+#[test]
+fn command_line_errors_exit_6_and_name_the_option() {
+    for (args, says) in [
+        (&["--target", "2018", "x"][..], "--target `2018`"),
+        (
+            &["--edition", "developer", "x"][..],
+            "--edition `developer`",
+        ),
+        (&["--fail-on", "info", "x"][..], "--fail-on `info`"),
+        (
+            &["--sql-password", "env:P", "x"][..],
+            "--sql-password needs --sql-user",
+        ),
+        (&["--jobs", "0", "x"][..], "--jobs must be 1 to"),
+        (&["--json", "--sarif", "x"][..], "--sarif"),
+    ] {
+        let out = dtutil().arg("assess").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(6), "{args:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains(says), "{args:?}: {all}");
+    }
+}

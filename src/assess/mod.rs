@@ -124,6 +124,30 @@ pub fn run(plan: &AssessPlan, config: &Config, printer: &mut Printer) -> Result<
     })
 }
 
+/// The options of `batch --assess`: the Azure-SSIS IR, or the `--target-version` release.
+pub fn batch_options(target_year: Option<u32>) -> Options {
+    let year = target_year.unwrap_or(IR_RUNTIME_YEAR);
+    Options {
+        runtime: Runtime::parse(&year.to_string()).expect("the command line checks the year"),
+        azure: target_year.is_none(),
+        enterprise: false,
+    }
+}
+
+/// The line `batch --assess` ends with.
+pub fn batch_summary(records: &[crate::batch::report::Record]) -> String {
+    let all: Vec<&serde_json::Value> = records.iter().flat_map(|r| &r.findings).collect();
+    let count = |s: &str| all.iter().filter(|f| f["severity"] == s).count();
+    let packages = records.iter().filter(|r| !r.findings.is_empty()).count();
+    format!(
+        "Assessment (dtutil assess's rules): {} finding(s) in {packages} package(s): {} error(s), {} warning(s), {} info; each package's are in the report (--report) or its JSON line.",
+        all.len(),
+        count("error"),
+        count("warning"),
+        count("info"),
+    )
+}
+
 fn unread(name: &str, why: String) -> Finding {
     let mut found = engine::Found::default();
     let options = Options {

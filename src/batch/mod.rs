@@ -173,6 +173,9 @@ impl<'a> Batch<'a> {
             resuming: args.resume.is_some(),
             stores: config.stores.clone(),
             hash: args.json || report_path.is_some(),
+            assess: args
+                .assess
+                .then(|| crate::assess::batch_options(args.target_version)),
         };
         Ok(Self {
             args,
@@ -522,6 +525,9 @@ impl<'a> Batch<'a> {
                 "{}",
                 progress::summary_text(&report.summary, &records, report_shown.as_deref())
             );
+            if self.args.assess {
+                outln!("{}", crate::assess::batch_summary(&records));
+            }
         }
         Ok(if records.iter().all(Record::success) {
             ExitCode::Success

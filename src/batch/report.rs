@@ -87,6 +87,9 @@ pub struct Record {
     pub action: Option<String>,
     #[serde(default)]
     pub millis: u64,
+    /// `--assess`: what `dtutil assess` finds in the source package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<serde_json::Value>,
 }
 
 impl Record {
@@ -108,6 +111,7 @@ impl Record {
             new_id: None,
             action: None,
             millis: 0,
+            findings: Vec::new(),
         }
     }
 

@@ -41,6 +41,8 @@ pub struct Job {
     /// Checksums are kept (for `--json`, the report and `--resume`): hashing is a
     /// good part of the time a large package takes.
     pub hash: bool,
+    /// `--assess`: the assessment's rules, run on each source package.
+    pub assess: Option<crate::assess::Options>,
 }
 
 impl Job {
@@ -125,6 +127,13 @@ impl Job {
         r.source_bytes = Some(bytes.len());
         // Set when an earlier run's "done" did not hold: said on the row when redone.
         let mut redo: Option<&str> = None;
+        if let Some(options) = &self.assess {
+            let password = self.decrypt.as_deref().map(|s| s.as_str());
+            r.findings = crate::assess::assess(&r.source, &bytes, password, options)
+                .iter()
+                .map(|f| serde_json::to_value(f).expect("findings serialise"))
+                .collect();
+        }
         if self.hash {
             let source_sha = hex_sha256(&bytes);
             r.source_sha256 = Some(source_sha.clone());

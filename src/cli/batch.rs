@@ -112,6 +112,10 @@ struct Cli {
     /// default: DTUTIL_IR).
     #[arg(long, value_name = "ID")]
     ir: Option<String>,
+    /// Also run `dtutil assess`'s rules (for the Azure-SSIS IR, or --target-version) on
+    /// every package and write the findings into the report.
+    #[arg(long)]
+    assess: bool,
 }
 
 /// `dtutil batch --help` / `dtutil /H batch`.
@@ -225,6 +229,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
             .transpose()?,
         store_config: c.store_config,
         ir: c.ir,
+        assess: c.assess,
     })))
 }
 
