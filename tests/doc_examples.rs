@@ -342,26 +342,5 @@ fn the_azure_files_guides_loop_runs_against_the_test_server() {
 }
 
 fn start_azfiles(account: &str, share: &str) -> std::net::SocketAddr {
-    let cfg = testservers::azfiles::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        account: account.into(),
-        key: azfiles_support::KEY.into(),
-        shares: vec![share.to_string()],
-        latency_ms: 0,
-        log_requests: false,
-        faults: Vec::new(),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            tx.send(testservers::azfiles::spawn(&cfg).await.unwrap())
-                .unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()
+    azfiles_support::start_account(account, azfiles_support::KEY, &[share]).addr
 }

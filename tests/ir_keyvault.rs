@@ -11,7 +11,6 @@ mod msdb_support;
 
 use ir_support::*;
 use std::path::Path;
-use std::time::Duration;
 
 /// The vaulted account's key: only the vault (and the second share's server) know it.
 const VAULTED_KEY: &str = "dmF1bHRlZC1hY2NvdW50LWtleS1zZW50aW5lbC0zYzlm";
@@ -19,28 +18,7 @@ const MI_PASSWORD: &str = "Mi-Vault-Sentinel-5e2a";
 
 /// An azfiles-testserver for account `vaulted` (share `pkgs`) with VAULTED_KEY.
 fn vaulted_share() -> String {
-    let cfg = testservers::azfiles::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        account: "vaulted".into(),
-        key: VAULTED_KEY.into(),
-        shares: vec!["pkgs".into()],
-        latency_ms: 0,
-        log_requests: false,
-        faults: Vec::new(),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            tx.send(testservers::azfiles::spawn(&cfg).await.unwrap())
-                .unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let addr = azfiles_support::start_account("vaulted", VAULTED_KEY, &["pkgs"]).addr;
     format!("http://{addr}/vaulted")
 }
 

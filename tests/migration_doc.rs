@@ -190,26 +190,5 @@ fn the_migration_guide_runs_as_written() {
 }
 
 fn start_azfiles(account: &str, share: &str) -> std::net::SocketAddr {
-    let cfg = testservers::azfiles::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        account: account.into(),
-        key: az::KEY.into(),
-        shares: vec![share.to_string()],
-        latency_ms: 0,
-        log_requests: false,
-        faults: Vec::new(),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            tx.send(testservers::azfiles::spawn(&cfg).await.unwrap())
-                .unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()
+    az::start_account(account, az::KEY, &[share]).addr
 }

@@ -5,6 +5,7 @@
 //! (the level 5 source itself). The Azure-SSIS IR commands run with sentinel ARM tokens,
 //! client secrets and package passwords too.
 
+mod azfiles_support;
 mod harden;
 mod ir_support;
 
@@ -199,28 +200,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn start_azure() -> std::net::SocketAddr {
-    let cfg = testservers::azfiles::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        account: "acct".into(),
-        key: az_key(),
-        shares: vec!["pkgs".into()],
-        latency_ms: 0,
-        log_requests: false,
-        faults: Vec::new(),
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            tx.send(testservers::azfiles::spawn(&cfg).await.unwrap())
-                .unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    azfiles_support::start_account("acct", &az_key(), &["pkgs"]).addr
 }
 
 fn start_msdb() -> String {

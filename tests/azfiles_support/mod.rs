@@ -21,10 +21,15 @@ pub struct Server {
 /// Starts a test server with the given shares on its own thread (a current-thread
 /// runtime that lives as long as the test process).
 pub fn start(shares: &[&str]) -> Server {
+    start_account(ACCOUNT, KEY, shares)
+}
+
+/// The same for another account and key (tests that need two accounts or the docs' names).
+pub fn start_account(account: &str, key: &str, shares: &[&str]) -> Server {
     let cfg = testservers::azfiles::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        account: ACCOUNT.into(),
-        key: KEY.into(),
+        account: account.into(),
+        key: key.into(),
         shares: shares.iter().map(|s| s.to_string()).collect(),
         latency_ms: 0,
         log_requests: std::env::var_os("AZFILES_LOG").is_some(),
