@@ -10,6 +10,7 @@
 //!
 //! See [`location`] for the `--from` / `--to` grammar and `docs/migration.md`.
 
+mod local_tree;
 pub mod location;
 pub mod progress;
 pub mod report;

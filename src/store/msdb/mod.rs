@@ -145,7 +145,7 @@ impl MsdbStore {
 
     /// As [`resolve`](Self::resolve), with a missing folder as `NotFound`.
     fn folder_id(&self, path: &str, doing: &str) -> StoreResult<Uuid> {
-        self.resolve(&path::folder_segments(path), doing)?
+        self.resolve(&path::folder_segments(path)?, doing)?
             .ok_or_else(|| {
                 StoreError::NotFound(format!(
                     "{} does not exist (create it with /FC SQL;ParentPath;Name)",
@@ -156,7 +156,7 @@ impl MsdbStore {
 
     /// The package's folder id and name; `NotFound` when the folder is missing.
     fn package_location(&self, path: &str, doing: &str) -> StoreResult<Option<(Uuid, String)>> {
-        let (folders, name) = path::package_parts(path).ok_or_else(|| {
+        let (folders, name) = path::package_parts(path)?.ok_or_else(|| {
             StoreError::Failed(format!(
                 "`{path}` names no package: give Folder\\Name (a package in the root folder is just Name)"
             ))
@@ -252,7 +252,7 @@ impl Store for MsdbStore {
 
     fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
         let doing = format!("writing {}", self.describe(path));
-        let (folders, name) = path::package_parts(path).ok_or_else(|| {
+        let (folders, name) = path::package_parts(path)?.ok_or_else(|| {
             StoreError::Failed(format!(
                 "`{path}` names no package: give Folder\\Name (a package in the root folder is just Name)"
             ))
@@ -358,7 +358,7 @@ impl Store for MsdbStore {
     fn folder_exists(&self, path: &str) -> StoreResult<bool> {
         let doing = format!("looking for {}", self.describe_folder(path));
         Ok(self
-            .resolve(&path::folder_segments(path), &doing)?
+            .resolve(&path::folder_segments(path)?, &doing)?
             .is_some())
     }
 
