@@ -147,7 +147,7 @@ fn fail_fast_stops_starting_packages() {
     assert!(with_status(&r, "failed", None)[0]["reason"]
         .as_str()
         .unwrap()
-        .contains("/Decrypt"));
+        .contains("give it with --decrypt"));
 }
 
 #[test]

@@ -165,6 +165,7 @@ fn msdb_store(server: &str) -> MsdbStore {
         server: Some(server.to_string()),
         user: Some(SQL_USER.into()),
         password: Some(Zeroizing::new(SQL_PW.into())),
+        login_options: None,
     };
     MsdbStore::open(&credentials, &msdb_options()).unwrap()
 }

@@ -190,6 +190,7 @@ fn integrated_auth_is_explained() {
         server: Some(sql.server.clone()),
         user: None,
         password: None,
+        login_options: None,
     };
     let m = MsdbStore::open(&credentials, &sql.options)
         .err()

@@ -71,6 +71,7 @@ pub fn run(plan: &AssessPlan, config: &Config, printer: &mut Printer) -> Result<
         server: plan.sql.server.clone(),
         user: plan.sql.user.clone(),
         password: secrets::resolve_opt(plan.sql.password.as_ref(), "--sql-password")?,
+        login_options: Some("--sql-user and --sql-password".into()),
     };
     let stores = &config.stores;
     let listed = list(plan, &creds, stores)?;
@@ -206,7 +207,7 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
             }
         }
         let store = source.open(creds, stores)?;
-        let items = source.list(&*store, false)?;
+        let items = source.list(&*store, false, None)?;
         let server = plan.sql.server.as_deref();
         for item in items {
             let store_path = source.package_path(&item.folders, &item.name, &item.ext);

@@ -232,7 +232,7 @@ mod tests {
         std::fs::write(dir.path().join("ok.dtsx"), "x").unwrap();
         std::fs::write(dir.path().join(r"..\..\up.dtsx"), "x").unwrap();
         let items = Location::Dir(dir.path().to_path_buf())
-            .list(&store::file::FileStore, false)
+            .list(&store::file::FileStore, false, Some("--from"))
             .unwrap();
         assert_eq!(items.len(), 2);
         let bad = items.iter().find(|i| i.name.contains('\\')).unwrap();

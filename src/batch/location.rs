@@ -203,14 +203,21 @@ impl Location {
     }
 
     /// Every package below this location, sorted by folder and name; `follow_links`
-    /// for a local source (`--follow-links`).
-    pub fn list(&self, store: &dyn Store, follow_links: bool) -> Result<Vec<Item>> {
+    /// for a local source (`--follow-links`). `option` is the option that named the
+    /// source (`--from`), for messages; `None` for a source given as an argument.
+    pub fn list(
+        &self,
+        store: &dyn Store,
+        follow_links: bool,
+        option: Option<&str>,
+    ) -> Result<Vec<Item>> {
+        let label = option.unwrap_or("source");
         let mut items = Vec::new();
         match self {
             Self::Dir(root) => {
                 if !root.is_dir() {
                     return Err(Error::failure(format!(
-                        "--from `{}`: no such directory (give a directory, a glob, sql://SERVER/Folder, dts:Root\\Folder or an Azure Files directory)",
+                        "{label} `{}`: no such directory (give a directory, a glob, sql://SERVER/Folder, dts:Root\\Folder or an Azure Files directory)",
                         root.display()
                     )));
                 }
@@ -219,19 +226,20 @@ impl Location {
             Self::Glob { base, pattern, raw } => {
                 if !base.is_dir() {
                     return Err(Error::failure(format!(
-                        "--from `{raw}`: the folder `{}` does not exist",
+                        "{label} `{raw}`: the folder `{}` does not exist",
                         base.display()
                     )));
                 }
                 walk_local(base, Some(&glob_matcher(pattern)), follow_links, &mut items);
             }
             Self::Sql { folder, .. } | Self::Dts { folder } => {
-                self.source_folder_exists(store, folder)?;
-                self.walk_store(store, folder, &mut Vec::new(), &mut items)?
+                self.source_folder_exists(store, folder, label)?;
+                self.walk_store(store, folder, option, &mut Vec::new(), &mut items)?
             }
             Self::Azure { unc, .. } => self.walk_store(
                 store,
                 unc.trim_end_matches('\\'),
+                option,
                 &mut Vec::new(),
                 &mut items,
             )?,
@@ -242,7 +250,7 @@ impl Location {
 
     /// A missing source folder is a mistake in `--from` (the store's own advice, to
     /// create it with /FC, fits a destination, not a source).
-    fn source_folder_exists(&self, store: &dyn Store, folder: &str) -> Result<()> {
+    fn source_folder_exists(&self, store: &dyn Store, folder: &str, label: &str) -> Result<()> {
         if folder.is_empty()
             || store
                 .folder_exists(folder)
@@ -259,7 +267,7 @@ impl Location {
             _ => "dtutil /FDi 'DTS;\\;S'".to_string(),
         };
         Err(Error::failure(format!(
-            "--from `{}`: the {} folder `{folder}` does not exist; check the name (names ignore case), or list what is there with {listing}",
+            "{label} `{}`: the {} folder `{folder}` does not exist; check the name (names ignore case), or list what is there with {listing}",
             self.display(None),
             self.kind()
         )))
@@ -269,12 +277,14 @@ impl Location {
         &self,
         store: &dyn Store,
         path: &str,
+        option: Option<&str>,
         folders: &mut Vec<String>,
         items: &mut Vec<Item>,
     ) -> Result<()> {
         if folders.len() > MAX_FOLDER_DEPTH {
+            let with = option.map(|o| format!(" with {o}")).unwrap_or_default();
             return Err(Error::failure(format!(
-                "cannot list the source: `{path}` is more than {MAX_FOLDER_DEPTH} folders deep (a listing that names a folder inside itself?); give a folder further down with --from"
+                "cannot list the source: `{path}` is more than {MAX_FOLDER_DEPTH} folders deep (a listing that names a folder inside itself?); give a folder further down{with}"
             )));
         }
         let entries = store
@@ -293,7 +303,7 @@ impl Location {
             };
             if entry.is_folder {
                 folders.push(entry.name.clone());
-                self.walk_store(store, &child, folders, items)?;
+                self.walk_store(store, &child, option, folders, items)?;
                 folders.pop();
             } else if azure {
                 if let Some(name) = package_stem(&entry.name) {
@@ -476,6 +486,7 @@ mod tests {
                 .list(
                     &Listing(vec![entry("ok.dtsx", false), entry(bad, false)]),
                     false,
+                    Some("--from"),
                 )
                 .unwrap_err();
             assert!(e.to_string().contains("not one name"), "{bad}: {e}");
@@ -484,9 +495,15 @@ mod tests {
             server: None,
             folder: String::new(),
         };
-        assert!(msdb.list(&Listing(vec![entry("..", true)]), false).is_err());
+        assert!(msdb
+            .list(&Listing(vec![entry("..", true)]), false, Some("--from"))
+            .is_err());
         let items = from
-            .list(&Listing(vec![entry("p.dtsx", false)]), false)
+            .list(
+                &Listing(vec![entry("p.dtsx", false)]),
+                false,
+                Some("--from"),
+            )
             .unwrap();
         assert_eq!(
             items[0].source,
@@ -505,7 +522,7 @@ mod tests {
             name: "again".into(),
             is_folder: true,
         }]);
-        let e = msdb.list(&looping, false).unwrap_err();
+        let e = msdb.list(&looping, false, Some("--from")).unwrap_err();
         assert!(e.to_string().contains("more than 64 folders deep"), "{e}");
     }
 

@@ -48,11 +48,13 @@ macro_rules! out {
     }};
 }
 
-fn credentials(sql: &SqlConnection, what: &str) -> Result<SqlCredentials> {
+/// `side` is `source` or `dest`, as batch's options spell it.
+fn credentials(sql: &SqlConnection, side: &str) -> Result<SqlCredentials> {
     Ok(SqlCredentials {
         server: sql.server.clone(),
         user: sql.user.clone(),
-        password: secrets::resolve_opt(sql.password.as_ref(), what)?,
+        password: secrets::resolve_opt(sql.password.as_ref(), &format!("--{side}-password"))?,
+        login_options: Some(format!("--{side}-user and --{side}-password")),
     })
 }
 
@@ -133,8 +135,8 @@ impl<'a> Batch<'a> {
     fn new(args: &'a BatchPlan, config: &Config) -> Result<Self> {
         let started = Instant::now();
         let started_at = report::now_rfc3339();
-        let source_creds = credentials(&args.source_sql, "--source-password")?;
-        let dest_creds = credentials(&args.dest_sql, "--dest-password")?;
+        let source_creds = credentials(&args.source_sql, "source")?;
+        let dest_creds = credentials(&args.dest_sql, "dest")?;
         let encrypt = match &args.encrypt {
             None => None,
             Some((level, pw)) => Some((*level, secrets::resolve_opt(pw.as_ref(), "--encrypt")?)),
@@ -201,7 +203,10 @@ impl<'a> Batch<'a> {
             .from
             .open(&self.source_creds, &self.job.stores)
             .map_err(|e| e.context("the source"))?;
-        let items = self.args.from.list(&*src, self.args.follow_links)?;
+        let items = self
+            .args
+            .from
+            .list(&*src, self.args.follow_links, Some("--from"))?;
         if items.is_empty() {
             return Err(Error::failure(format!(
                 "no packages (*.dtsx) found in {} `{}`",

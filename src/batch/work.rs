@@ -5,7 +5,7 @@ use super::location::{Item, Location};
 use super::report::{Record, ResumeIndex, SkipKind, Status};
 use crate::crypto::Algorithm;
 use crate::ops::pipeline::{self, hex_sha256, Recipe, Reprotect};
-use crate::package::{PackageError, ProtectionLevel, Target};
+use crate::package::{OptionNames, PackageError, ProtectionLevel, Target};
 use crate::store::Store;
 use std::time::Instant;
 use zeroize::Zeroizing;
@@ -194,7 +194,15 @@ impl Job {
                 r.lost_values = names;
                 return;
             }
-            Err(e) => return fail(r, format!("cannot re-protect the package: {e}")),
+            Err(e) => {
+                return fail(
+                    r,
+                    format!(
+                        "cannot re-protect the package: {}",
+                        e.advice_with(OptionNames::BATCH)
+                    ),
+                )
+            }
         };
         match &package.reprotected {
             Some(done) => {
@@ -235,7 +243,15 @@ impl Job {
                         );
                     }
                 }
-                Err(e) => return fail(r, format!("cannot check it against --target-version: {e}")),
+                Err(e) => {
+                    return fail(
+                        r,
+                        format!(
+                            "cannot check it against --target-version: {}",
+                            e.advice_with(OptionNames::BATCH)
+                        ),
+                    )
+                }
             }
         }
 

@@ -108,6 +108,7 @@ fn sql_credentials(sql: Option<&SqlConnection>, side: &str) -> Result<SqlCredent
         server: sql.server,
         user: sql.user,
         password: secrets::resolve_opt(sql.password.as_ref(), &format!("/{side}Password"))?,
+        login_options: Some(format!("/{side}User and /{side}Password")),
     })
 }
 

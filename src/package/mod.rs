@@ -49,6 +49,57 @@ pub enum PackageError {
     UserKeyAll,
     /// Level 1 values cannot be read here; writing would lose them.
     LostValues(Vec<String>),
+    /// The level is kept (`/I` alone, `batch --regenerate-ids`) and needs the package's
+    /// password, which was not given.
+    KeptLevelNeedsPassword(ProtectionLevel),
+    /// The new level needs a password and none was given with it.
+    LevelNeedsPassword(ProtectionLevel),
+}
+
+/// The options a package error's advice names, as the command that reports it spells
+/// them (the error's `Display` speaks dtutil's switches).
+#[derive(Debug, Clone, Copy)]
+pub struct OptionNames {
+    /// Gives the package's password.
+    pub decrypt: &'static str,
+    /// Gives the new level's password.
+    pub encrypt_password: &'static str,
+}
+
+impl OptionNames {
+    pub const SWITCHES: Self = Self {
+        decrypt: "/Decrypt",
+        encrypt_password: "the fourth field of /ENCRYPT",
+    };
+    /// `dtutil batch`'s long options.
+    pub const BATCH: Self = Self {
+        decrypt: "--decrypt",
+        encrypt_password: "--encrypt \"LEVEL;PASSWORD\"",
+    };
+}
+
+impl PackageError {
+    /// The message with its advice naming `names`.
+    pub fn advice_with(&self, names: OptionNames) -> String {
+        let decrypt = names.decrypt;
+        match self {
+            Self::NeedsPassword => format!(
+                "the package is protected with a password; give it with {decrypt} PASSWORD (or env:NAME / file:PATH)"
+            ),
+            Self::WrongPassword => format!(
+                "the {decrypt} password is wrong (the encrypted data does not decrypt to XML)"
+            ),
+            // `/I` alone keeps the level: the password is the one it was saved with.
+            Self::KeptLevelNeedsPassword(level) => format!(
+                "protection level {level} is kept, which needs the package's password: give it with {decrypt}"
+            ),
+            Self::LevelNeedsPassword(level) => format!(
+                "protection level {level} needs a password ({})",
+                names.encrypt_password
+            ),
+            other => other.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for PackageError {
@@ -68,12 +119,12 @@ impl fmt::Display for PackageError {
                 f,
                 "not an SSIS package: the root element is <{root}>, not <DTS:Executable>"
             ),
-            Self::NeedsPassword => f.write_str(
-                "the package is protected with a password; give it with /Decrypt PASSWORD (or env:NAME / file:PATH)",
-            ),
-            Self::WrongPassword => f.write_str(
-                "the /Decrypt password is wrong (the encrypted data does not decrypt to XML)",
-            ),
+            Self::NeedsPassword
+            | Self::WrongPassword
+            | Self::KeptLevelNeedsPassword(_)
+            | Self::LevelNeedsPassword(_) => {
+                f.write_str(&self.advice_with(OptionNames::SWITCHES))
+            }
             Self::UserKeyAll => f.write_str(
                 "the package is protected with EncryptAllWithUserKey (level 4): only the Windows user who saved it can open it; re-save it with a password (level 3) on that machine",
             ),
@@ -388,13 +439,10 @@ impl Opened<'_> {
             })
             .unwrap_or(Algorithm::TripleDes);
         let write_password = || -> Result<&'o str, PackageError> {
-            write_password.ok_or_else(|| {
-                PackageError::Unsupported(if keep {
-                    // `/I` alone keeps the level: the password is the one it was saved with.
-                    format!("protection level {level_after} is kept, which needs the package's password: give it with /Decrypt")
-                } else {
-                    format!("protection level {level_after} needs a password (the fourth field of /ENCRYPT)")
-                })
+            write_password.ok_or(if keep {
+                PackageError::KeptLevelNeedsPassword(level_after)
+            } else {
+                PackageError::LevelNeedsPassword(level_after)
             })
         };
         if level_after.needs_password() {

@@ -34,6 +34,23 @@ pub struct SqlCredentials {
     pub server: Option<String>,
     pub user: Option<String>,
     pub password: Option<Zeroizing<String>>,
+    /// The options (or variables) that give a SQL login in the command that opens the
+    /// store, for advice when signing in without one fails: each command spells them
+    /// its own way (`/SourceUser`, `--source-user`...). None: dtutil's switches.
+    pub login_options: Option<String>,
+}
+
+/// dtutil's own switches for a SQL login, when the side is not known.
+pub const DTUTIL_LOGIN_OPTIONS: &str =
+    "/SourceUser and /SourcePassword (/DestUser and /DestPassword for a destination)";
+
+impl SqlCredentials {
+    /// What gives a SQL login where these credentials came from (see `login_options`).
+    pub fn login_options(&self) -> &str {
+        self.login_options
+            .as_deref()
+            .unwrap_or(DTUTIL_LOGIN_OPTIONS)
+    }
 }
 
 /// What a store may need to file a package besides its bytes (msdb's columns).

@@ -29,6 +29,7 @@ impl Sql {
             server: Some(self.server.clone()),
             user: Some(self.user.clone()),
             password: Some(Zeroizing::new(self.password.clone())),
+            login_options: None,
         }
     }
 

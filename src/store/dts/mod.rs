@@ -250,11 +250,11 @@ impl DtsStore {
                 }
                 let no_login = creds.user.is_none();
                 let store = super::open(&Location::Sql(creds), &self.stores).map_err(|e| match e {
-                    // /SourceUser does not apply to DTS: name what does.
                     StoreError::Failed(m) if no_login && m.contains("integrated authentication") => {
                         // The SSIS service would use its Windows identity; dtutil uses the
-                        // caller's Kerberos ticket. /SourceUser does not apply here.
-                        let reason = m.split(" Or give /SourceUser").next().unwrap_or(&m);
+                        // caller's Kerberos ticket. The command's login options do not
+                        // apply to a root: name what does.
+                        let reason = m.split(" Or give ").next().unwrap_or(&m);
                         StoreError::Failed(format!(
                             "package store root `{}` is in msdb on `{server}`: {reason} For this root, DTUTIL_STORE_SQL_USER and DTUTIL_STORE_SQL_PASSWORD give a SQL login instead, or DTUTIL_SQL_ACCESS_TOKEN an Azure AD access token",
                             root.name

@@ -101,6 +101,8 @@ pub struct Target {
     pub server: String,
     pub addr: ServerAddr,
     pub user: Option<String>,
+    /// The options that give a SQL login in the command that opened the store.
+    pub login_options: String,
     /// Integrated authentication: the service principal to ask a ticket for.
     pub integrated_spn: Option<String>,
     pub connect_timeout: Duration,
@@ -289,6 +291,7 @@ impl Target {
             server,
             addr,
             user: credentials.user.clone(),
+            login_options: credentials.login_options().to_string(),
             integrated_spn,
             connect_timeout,
             command_timeout,
@@ -301,7 +304,10 @@ impl Target {
         // Integrated: the caller's ticket is checked before the network, so a missing or
         // expired one is named as such (and the principal is known for 18456).
         let principal = match &self.integrated_spn {
-            Some(_) => Some(kerberos::signed_in_principal(&self.server)?),
+            Some(_) => Some(kerberos::signed_in_principal(
+                &self.server,
+                &self.login_options,
+            )?),
             None => None,
         };
         let principal = principal.as_deref();
@@ -390,12 +396,18 @@ impl Target {
         match (&error, principal, &self.integrated_spn) {
             #[cfg(unix)]
             (E::Gssapi(text), Some(principal), Some(spn)) => {
-                kerberos::explain(&self.server, spn, principal, text)
+                kerberos::explain(&self.server, &self.login_options, spn, principal, text)
             }
             (E::Server(token), Some(principal), Some(_))
                 if token.code() == 18456 || token.code() == 18452 =>
             {
-                kerberos::refused(&self.server, principal, token.code(), token.message())
+                kerberos::refused(
+                    &self.server,
+                    &self.login_options,
+                    principal,
+                    token.code(),
+                    token.message(),
+                )
             }
             _ => self.error(error, "connecting"),
         }
@@ -503,7 +515,7 @@ impl Target {
         });
         match code {
             18456 | 18452 if self.integrated_spn.is_some() => {
-                kerberos::refused(server, "the Kerberos principal", code, message)
+                kerberos::refused(server, &self.login_options, "the Kerberos principal", code, message)
             }
             18456 if self.user.is_none() => StoreError::PermissionDenied(format!(
                 "login failed with the Azure AD access token ({ENV_TOKEN}) on SQL Server `{server}` (error 18456). Check that the token has not expired (they last about an hour), that it was issued for https://database.windows.net/, and that its identity has a login (or a contained user) on the server with a user in msdb"
@@ -512,7 +524,8 @@ impl Target {
                 "login failed for user '{user}' on SQL Server `{server}` (error 18456). Check the user name and the password (passwords are case-sensitive), that the login exists and is enabled, and that the server accepts SQL Server authentication (mixed mode)"
             )),
             18452 => StoreError::PermissionDenied(format!(
-                "login failed on SQL Server `{server}` (error 18452: {message}); the server does not accept this kind of login; give a SQL login (/SourceUser, /DestUser)"
+                "login failed on SQL Server `{server}` (error 18452: {message}); the server does not accept this kind of login; give a SQL login ({})",
+                self.login_options
             )),
             4060 => StoreError::Failed(format!(
                 "SQL Server `{server}`: cannot open database msdb as '{user}' (error 4060: {message}); the login needs a user in msdb"
@@ -593,6 +606,7 @@ mod tests {
                 server: Some("db01".into()),
                 user: Some("u".into()),
                 password: None,
+                login_options: None,
             };
             let m = Target::new(&creds, &options).err().unwrap().to_string();
             assert!(m.contains("expected on"), "{word}: {m}");

@@ -12,8 +12,12 @@ use super::connect::ServerAddr;
 /// Overrides the service principal name (default `MSSQLSvc/HOST:PORT`).
 pub const ENV_SPN: &str = "DTUTIL_SQL_SPN";
 
-/// What to do instead, at the end of every integrated-authentication failure.
-const ALTERNATIVES: &str = "Or give /SourceUser and /SourcePassword (/DestUser and /DestPassword for a destination) for a SQL login, or set DTUTIL_SQL_ACCESS_TOKEN to an Azure AD access token";
+/// What to do instead, at the end of every integrated-authentication failure: `login`
+/// names the options of the command that opened the store (each command spells them
+/// its own way: `SqlCredentials::login_options`).
+fn alternatives(login: &str) -> String {
+    format!("Or give {login} for a SQL login, or set DTUTIL_SQL_ACCESS_TOKEN to an Azure AD access token")
+}
 
 /// The SPN SQL Server registers: `MSSQLSvc/HOST:PORT`, or `MSSQLSvc/HOST:INSTANCE` for a
 /// named instance reached through SQL Browser; `DTUTIL_SQL_SPN` wins.
@@ -37,9 +41,10 @@ fn ticket_cache() -> String {
         .unwrap_or_else(|| "the default ticket cache (KRB5CCNAME is not set)".into())
 }
 
-fn failed(server: &str, what: String) -> StoreError {
+fn failed(server: &str, login: &str, what: String) -> StoreError {
     StoreError::Failed(format!(
-        "SQL Server `{server}`: no user given, so dtutil signs in with integrated authentication (Kerberos); {what}. {ALTERNATIVES}."
+        "SQL Server `{server}`: no user given, so dtutil signs in with integrated authentication (Kerberos); {what}. {}.",
+        alternatives(login)
     ))
 }
 
@@ -51,9 +56,9 @@ mod gss {
     use libgssapi::ErrorKind;
 
     /// The principal of the caller's Kerberos ticket, or why there is no usable one.
-    pub fn signed_in_principal(server: &str) -> Result<String, StoreError> {
+    pub fn signed_in_principal(server: &str, login: &str) -> Result<String, StoreError> {
         if let Err(e) = libgssapi::library_available() {
-            return Err(failed(server, e));
+            return Err(failed(server, login, e));
         }
         let mut mechs = OidSet::new();
         let cred = mechs
@@ -61,13 +66,14 @@ mod gss {
             .and_then(|()| Cred::acquire(None, None, CredUsage::Initiate, Some(&mechs)))
             .and_then(|cred| cred.inquire());
         match cred {
-            Ok((_, 0)) => Err(expired(server, None)),
+            Ok((_, 0)) => Err(expired(server, login, None)),
             Ok((name, _)) => Ok(name.to_string()),
             Err(e) => Err(match e.kind() {
-                ErrorKind::TicketExpired => expired(server, None),
-                ErrorKind::NoTicket => no_ticket(server),
+                ErrorKind::TicketExpired => expired(server, login, None),
+                ErrorKind::NoTicket => no_ticket(server, login),
                 _ => failed(
                     server,
+                    login,
                     format!(
                         "the Kerberos ticket in {} cannot be used ({e})",
                         ticket_cache()
@@ -77,9 +83,10 @@ mod gss {
         }
     }
 
-    fn no_ticket(server: &str) -> StoreError {
+    fn no_ticket(server: &str, login: &str) -> StoreError {
         failed(
             server,
+            login,
             format!(
                 "there is no Kerberos ticket in {}: run `kinit user@REALM` first (or point KRB5CCNAME at the cache that holds your ticket)",
                 ticket_cache()
@@ -87,10 +94,11 @@ mod gss {
         )
     }
 
-    fn expired(server: &str, principal: Option<&str>) -> StoreError {
+    fn expired(server: &str, login: &str, principal: Option<&str>) -> StoreError {
         let whose = principal.map(|p| format!(" of '{p}'")).unwrap_or_default();
         failed(
             server,
+            login,
             format!(
                 "the Kerberos ticket{whose} in {} has expired: run `kinit` again (`kinit -R` renews a renewable ticket)",
                 ticket_cache()
@@ -99,37 +107,47 @@ mod gss {
     }
 
     /// A GSSAPI failure during the login (tiberius passes only its text on).
-    pub fn explain(server: &str, spn: &str, principal: &str, text: &str) -> StoreError {
+    pub fn explain(
+        server: &str,
+        login: &str,
+        spn: &str,
+        principal: &str,
+        text: &str,
+    ) -> StoreError {
         let status = libgssapi::take_last_error();
         let kind = status
             .as_ref()
             .map(|s| s.kind())
             .unwrap_or(ErrorKind::Other);
         match kind {
-            ErrorKind::TicketExpired => expired(server, Some(principal)),
-            ErrorKind::NoTicket => no_ticket(server),
+            ErrorKind::TicketExpired => expired(server, login, Some(principal)),
+            ErrorKind::NoTicket => no_ticket(server, login),
             ErrorKind::ClockSkew => failed(
                 server,
+                login,
                 format!(
                     "Kerberos refused the ticket request for '{spn}' as '{principal}' because this machine's clock and the KDC's differ by more than the allowed skew (usually 5 minutes): synchronise the clock (NTP, or `chronyc makestep`) and try again"
                 ),
             ),
             ErrorKind::UnknownServer => failed(
                 server,
+                login,
                 format!(
                     "the KDC does not know the service principal '{spn}'. SQL Server registers MSSQLSvc/FQDN:PORT (and MSSQLSvc/FQDN:INSTANCE for a named instance) for its service account: name the server by its fully qualified name, have a domain administrator register the SPN (setspn -S {spn} DOMAIN\\account), or set {ENV_SPN} to the SPN the server has"
                 ),
             ),
             ErrorKind::KdcUnreachable => failed(
                 server,
+                login,
                 format!(
                     "no Kerberos KDC could be reached for the realm of '{principal}' ({}): check the [realms] section of krb5.conf (KRB5_CONFIG) or DNS SRV records, and that the KDC's port 88 is reachable",
                     status.map(|s| s.to_string()).unwrap_or_default()
                 ),
             ),
-            ErrorKind::LibraryMissing => failed(server, text.to_string()),
+            ErrorKind::LibraryMissing => failed(server, login, text.to_string()),
             ErrorKind::Other => failed(
                 server,
+                login,
                 format!("the Kerberos sign-in as '{principal}' for '{spn}' failed: {text}"),
             ),
         }
@@ -146,7 +164,7 @@ pub use gss::{explain, signed_in_principal, target};
 
 /// Windows signs in through SSPI as the logged-on user; there is no ticket to inspect.
 #[cfg(not(unix))]
-pub fn signed_in_principal(_server: &str) -> Result<String, StoreError> {
+pub fn signed_in_principal(_server: &str, _login: &str) -> Result<String, StoreError> {
     Ok(std::env::var("USERDOMAIN")
         .ok()
         .zip(std::env::var("USERNAME").ok())
@@ -159,13 +177,15 @@ pub fn target(_spn: &str) {}
 
 /// The server refused an identity that Kerberos proved (18456), or could not verify the
 /// ticket (18452).
-pub fn refused(server: &str, principal: &str, code: u32, message: &str) -> StoreError {
+pub fn refused(server: &str, login: &str, principal: &str, code: u32, message: &str) -> StoreError {
     match code {
         18456 => StoreError::PermissionDenied(format!(
-            "login failed for '{principal}' (integrated authentication, Kerberos) on SQL Server `{server}` (error 18456). Kerberos proved the identity, but the server has no enabled login for it: a SQL Server administrator can add one (CREATE LOGIN [DOMAIN\\user] FROM WINDOWS) with a user and an SSIS role in msdb; or sign in as another principal (kinit). {ALTERNATIVES}."
+            "login failed for '{principal}' (integrated authentication, Kerberos) on SQL Server `{server}` (error 18456). Kerberos proved the identity, but the server has no enabled login for it: a SQL Server administrator can add one (CREATE LOGIN [DOMAIN\\user] FROM WINDOWS) with a user and an SSIS role in msdb; or sign in as another principal (kinit). {}.",
+            alternatives(login)
         )),
         _ => StoreError::PermissionDenied(format!(
-            "SQL Server `{server}` could not verify the Kerberos ticket of '{principal}' (error {code}: {message}). The service principal dtutil asked for may belong to another account than the one SQL Server runs as (setspn -L), or the server's keytab is out of date; {ENV_SPN} names another SPN. {ALTERNATIVES}."
+            "SQL Server `{server}` could not verify the Kerberos ticket of '{principal}' (error {code}: {message}). The service principal dtutil asked for may belong to another account than the one SQL Server runs as (setspn -L), or the server's keytab is out of date; {ENV_SPN} names another SPN. {}.",
+            alternatives(login)
         )),
     }
 }
