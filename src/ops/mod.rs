@@ -2,6 +2,7 @@
 
 mod decrypt;
 mod folders;
+mod identity;
 pub mod output;
 pub mod pipeline;
 pub mod secrets;
@@ -10,6 +11,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, PackageError, Target};
 use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
 use crate::store::{Location, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError};
+use identity::{check_source_before_delete, refuse_same_package};
 use output::Printer;
 pub use pipeline::hex_sha256;
 use pipeline::{Prepared, Recipe, Reprotect};
@@ -218,7 +220,12 @@ fn run_package_action(
         }
         Action::Copy { destination } | Action::Move { destination } => {
             let is_move = matches!(plan.action, Action::Move { .. });
+            // Taken before the read: a change during the read moves it too.
+            let stamped = source_store.stamp(&source.path);
             let bytes = read_source(&*source_store, &source.path, &source_name)?;
+            // A source that cannot be stamped but read is a store failure of its own.
+            let source_stamp = stamped.map_err(|e| store_error(e, ExitCode::Failure))?;
+            let source_sha256 = is_move.then(|| hex_sha256(&bytes));
             let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
             if let (Some(password), false) = (decrypt.as_deref(), plan.regenerate_id) {
                 let file_to_file =
@@ -245,6 +252,13 @@ fn run_package_action(
                     "{source_name}: /MOVE onto itself would delete the package; nothing done"
                 )));
             }
+            refuse_same_package(
+                source_stamp.as_deref(),
+                &*dest_store,
+                destination,
+                &source_name,
+                is_move,
+            )?;
             // A moved file keeps its mode, as a rename would.
             let new_mode = is_move
                 .then(|| source_store.file_mode(&source.path))
@@ -262,6 +276,15 @@ fn run_package_action(
             }
             if is_move {
                 verify_copy(&*dest_store, destination, &package)?;
+                check_source_before_delete(
+                    &*source_store,
+                    &source.path,
+                    &source_name,
+                    source_stamp.as_deref(),
+                    source_sha256.as_deref().unwrap_or_default(),
+                    &*dest_store,
+                    &destination.path,
+                )?;
                 source_store.delete(&source.path).map_err(|e| {
                     Error::failure(format!(
                         "the copy is complete and verified, but the source could not be deleted: {e}"

@@ -50,6 +50,33 @@ impl Store for FileStore {
         }
     }
 
+    /// The inode behind every name (bind mounts, links, `..`), with its size and
+    /// modification time: a write here renames a new inode in, an edit changes them.
+    fn stamp(&self, path: &str) -> StoreResult<Option<String>> {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("cannot check", path, e)),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(Some(format!(
+                "file {}:{} {} bytes {}.{:09}",
+                meta.dev(),
+                meta.ino(),
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            )))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Ok(None)
+        }
+    }
+
     fn file_mode(&self, path: &str) -> Option<u32> {
         #[cfg(unix)]
         {

@@ -135,6 +135,17 @@ pub trait Store: Send + Sync {
         self.write(path, bytes, meta)
     }
     fn exists(&self, path: &str) -> StoreResult<bool>;
+    /// A fingerprint of the stored object behind `path` as it is now (`None`: nothing
+    /// there, or the store cannot tell). Two names of one object (a server alias, a
+    /// package store root and its own folder, a bind mount) give the same value, and
+    /// any write to the object gives it a new one. `/MOVE` compares them: a source and
+    /// a destination with one stamp are one package, and a source whose stamp moved
+    /// since it was read was changed meanwhile. Distinct objects may share a stamp
+    /// only by rare accident (which then refuses a move, never loses a package).
+    fn stamp(&self, path: &str) -> StoreResult<Option<String>> {
+        let _ = path;
+        Ok(None)
+    }
     /// A file's permission bits, where the store has them (`/MOVE` keeps them).
     fn file_mode(&self, path: &str) -> Option<u32> {
         let _ = path;

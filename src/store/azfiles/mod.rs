@@ -477,6 +477,26 @@ impl Store for AzureFilesStore {
         Ok(self.file_properties(&p, &p.segments, &doing)?.is_some())
     }
 
+    /// Get File Properties' ETag (new on every write) and file id (the service's
+    /// inode): every spelling of a path reaches the same file and so the same values.
+    fn stamp(&self, path: &str) -> StoreResult<Option<String>> {
+        let p = self.parse_file(path)?;
+        let doing = format!("cannot check `{}`", p.display(&p.segments));
+        let resp = self.execute(&Request::new("HEAD", p.request_path(&p.segments)), &doing)?;
+        match resp.status {
+            200 => {
+                let etag = resp.header("etag").unwrap_or_default();
+                let id = resp.header("x-ms-file-id").unwrap_or_default();
+                if etag.is_empty() && id.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(format!("azure file {id} etag {etag}")))
+            }
+            404 => Ok(None),
+            _ => Err(Self::answer_error(&doing, &resp)),
+        }
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         let p = self.parse_file(path)?;
         let doing = format!("cannot delete `{}`", p.display(&p.segments));

@@ -438,6 +438,11 @@ impl Store for DtsStore {
         root.store.exists(&target)
     }
 
+    fn stamp(&self, path: &str) -> StoreResult<Option<String>> {
+        let (root, target) = self.package_target(path)?;
+        root.store.stamp(&target)
+    }
+
     fn read_only(&self, path: &str) -> bool {
         self.package_target(path)
             .is_ok_and(|(root, target)| root.store.read_only(&target))

@@ -294,6 +294,46 @@ impl Store for MsdbStore {
         Ok(first_row(&self.call(cmd, &doing)?).is_some())
     }
 
+    /// The row as `sp_ssis_listpackages` shows it: its id, version id, length and
+    /// creation date (which `sp_ssis_putpackage` sets on every write). A server reached
+    /// by two names (an IP and a host name, a package store root) shows one row.
+    fn stamp(&self, path: &str) -> StoreResult<Option<String>> {
+        let doing = format!("looking for {}", self.describe(path));
+        let Some((folder, name)) = self.package_location(path, &doing)? else {
+            return Ok(None);
+        };
+        let mut cmd = Self::proc("sp_ssis_listpackages");
+        cmd.bind_param("@folderid", folder);
+        for row in self.call(cmd, &doing)?.iter().flatten() {
+            let same_name = row
+                .try_get::<&str, _>(0)
+                .ok()
+                .flatten()
+                .is_some_and(|n| n.to_lowercase() == name.to_lowercase());
+            if !same_name {
+                continue;
+            }
+            let id = row.try_get::<Uuid, _>(1).ok().flatten();
+            let created = row.try_get::<time::PrimitiveDateTime, _>(3).ok().flatten();
+            let length = row
+                .try_get::<i32, _>(5)
+                .ok()
+                .flatten()
+                .map(i64::from)
+                .or_else(|| row.try_get::<i64, _>(5).ok().flatten());
+            let verid = row.try_get::<Uuid, _>(10).ok().flatten();
+            // Without its creation date a row is not told apart from the same package
+            // version on another server: no stamp rather than a wrong one.
+            if created.is_none() {
+                return Ok(None);
+            }
+            return Ok(Some(format!(
+                "msdb row {id:?} {verid:?} created {created:?} {length:?} bytes"
+            )));
+        }
+        Ok(None)
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         let doing = format!("deleting {}", self.describe(path));
         let (folder, name) = self
