@@ -343,6 +343,11 @@ impl<'a> Batch<'a> {
                 args.jobs,
                 if job.resume.is_empty() {
                     String::new()
+                } else if job.resume.other_id_policy(job.regenerate_ids) {
+                    format!(
+                        "; {} done earlier with other package IDs, written again (--resume)",
+                        job.resume.len()
+                    )
                 } else {
                     format!("; {} done earlier (--resume)", job.resume.len())
                 }

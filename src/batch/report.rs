@@ -269,6 +269,8 @@ impl Report {
 #[derive(Debug, Default)]
 pub struct ResumeIndex {
     done: HashMap<(String, String), Record>,
+    /// The earlier run's `--regenerate-ids` (None: not recorded).
+    regenerate_ids: Option<bool>,
 }
 
 impl ResumeIndex {
@@ -279,7 +281,20 @@ impl ResumeIndex {
             .filter(|r| r.done && r.source_sha256.is_some())
             .map(|r| ((r.source.clone(), r.destination.clone()), r.clone()))
             .collect();
-        Self { done }
+        Self {
+            done,
+            regenerate_ids: report
+                .options
+                .get("regenerate_ids")
+                .and_then(serde_json::Value::as_bool),
+        }
+    }
+
+    /// The earlier run gave package IDs otherwise than this one will (`--regenerate-ids`
+    /// given in one and not the other): its output is not this run's result.
+    pub fn other_id_policy(&self, regenerate_ids: bool) -> bool {
+        self.regenerate_ids
+            .is_some_and(|earlier| earlier != regenerate_ids)
     }
 
     pub fn len(&self) -> usize {

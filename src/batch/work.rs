@@ -127,6 +127,8 @@ impl Job {
         r.source_bytes = Some(bytes.len());
         // Set when an earlier run's "done" did not hold: said on the row when redone.
         let mut redo: Option<&str> = None;
+        // The destination is an earlier run's output that this run writes again.
+        let mut ours_to_rewrite = false;
         if let Some(options) = &self.assess {
             let password = self.decrypt.as_deref().map(|s| s.as_str());
             r.findings = crate::assess::assess(&r.source, &bytes, password, options)
@@ -141,6 +143,12 @@ impl Job {
                 // A report is a claim, not proof: the destination must still hold what
                 // was written (it may have been emptied or changed since).
                 match still_written(prev, dst, dest_path) {
+                    // What the earlier run wrote, but with other package IDs than this
+                    // run gives: written again, over it (it is that run's output).
+                    Ok(None) if self.resume.other_id_policy(self.regenerate_ids) => {
+                        redo = Some(OTHER_ID_POLICY);
+                        ours_to_rewrite = true;
+                    }
                     Ok(None) => {
                         let keep = r.clone();
                         *r = prev.clone();
@@ -255,11 +263,12 @@ impl Job {
             }
         }
 
-        if exists && self.resuming {
+        if exists && self.resuming && !ours_to_rewrite {
             // Killed after this write, before the report was saved: what is there is
             // this run's result, or it is someone else's and stays.
-            match self.same_result(dst, dest_path, &package.bytes) {
-                Ok(true) => {
+            let source = || src.read(&item.source).ok();
+            match self.same_result(dst, dest_path, &package.bytes, source) {
+                Ok(Earlier::ThisRunsResult) => {
                     r.status = Status::Ok;
                     r.done = true;
                     r.reason = Some(
@@ -272,7 +281,11 @@ impl Job {
                     }
                     return;
                 }
-                Ok(false) => return fail(r, exists_message(redo)),
+                Ok(Earlier::OtherIdPolicy) => {
+                    redo = Some(OTHER_ID_POLICY);
+                    ours_to_rewrite = true;
+                }
+                Ok(Earlier::Foreign) => return fail(r, exists_message(redo)),
                 Err(e) => return fail(r, format!("--resume: cannot verify the destination: {e}")),
             }
         }
@@ -281,7 +294,8 @@ impl Job {
             r.status = Status::Planned;
             r.action = Some(if exists { "overwrite" } else { "write" }.into());
             r.bytes = Some(package.bytes.len());
-            if exists {
+            r.reason = redo.map(|why| format!("would be redone (--resume): {why}"));
+            if exists && !ours_to_rewrite {
                 r.status = Status::Failed;
                 r.action = None;
                 r.reason = Some(
@@ -304,20 +318,44 @@ impl Job {
     }
 }
 
+/// Why a `--resume` writes a package again that an earlier run wrote.
+const OTHER_ID_POLICY: &str = "an earlier run wrote it with other package IDs (--regenerate-ids differs), so this run writes it again";
+
+/// What a destination that the report does not know is, next to this run's result.
+enum Earlier {
+    /// This run's result: done.
+    ThisRunsResult,
+    /// This run's result but for the package ID, given under the other ID policy (a
+    /// run with or without `--regenerate-ids` killed before its report was saved):
+    /// written again.
+    OtherIdPolicy,
+    /// Something else: kept, and the package fails.
+    Foreign,
+}
+
 impl Job {
     /// Whether the destination holds what this run would write: the same bytes, or,
     /// re-protected with a password (a new IV and salt each time), the same package
-    /// once both are opened with that password.
-    fn same_result(&self, dst: &dyn Store, dest_path: &str, ours: &[u8]) -> Result<bool, String> {
+    /// once both are opened with that password. With `--regenerate-ids` each run gives
+    /// a new ID: the same package under another new ID is this run's result too, and
+    /// under the source's own ID (`source` gives its bytes), the other policy's.
+    fn same_result(
+        &self,
+        dst: &dyn Store,
+        dest_path: &str,
+        ours: &[u8],
+        source: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Result<Earlier, String> {
         let theirs = dst.read(dest_path).map_err(|e| e.to_string())?;
         if theirs == ours {
-            return Ok(true);
+            return Ok(Earlier::ThisRunsResult);
         }
-        let Some((_, password)) = &self.encrypt else {
-            return Ok(false);
+        let password = match &self.encrypt {
+            Some((_, password)) => password.as_ref(),
+            None => self.decrypt.as_ref(),
         };
-        let password = password.as_deref().map(|p| p.as_str());
-        let clear = |bytes: &[u8]| {
+        let password = password.map(|p| p.as_str());
+        let clear = |bytes: &[u8]| -> Zeroizing<Vec<u8>> {
             crate::package::rewrite(
                 bytes,
                 &crate::package::Options {
@@ -332,9 +370,47 @@ impl Job {
                 },
             )
             .map(|done| Zeroizing::new(done.bytes))
+            // Nothing to open (a level 0 package), or not ours to open: as it is.
+            .unwrap_or_else(|_| Zeroizing::new(bytes.to_vec()))
         };
-        Ok(matches!((clear(&theirs), clear(ours)), (Ok(a), Ok(b)) if a == b))
+        let (theirs, ours) = (clear(&theirs), clear(ours));
+        if self.encrypt.is_some() && theirs == ours {
+            return Ok(Earlier::ThisRunsResult);
+        }
+        let id = |bytes: &[u8]| {
+            crate::package::inspect(bytes, password)
+                .ok()
+                .and_then(|i| i.package_id)
+        };
+        let (Some(their_id), Some(our_id)) = (id(&theirs), id(&ours)) else {
+            return Ok(Earlier::Foreign);
+        };
+        if their_id == our_id || !same_but_id(&theirs, &their_id, &ours, &our_id) {
+            return Ok(Earlier::Foreign);
+        }
+        let source_id = source().and_then(|bytes| id(&clear(&bytes)));
+        let regenerated = source_id.is_some_and(|s| s != their_id);
+        Ok(if regenerated == self.regenerate_ids {
+            Earlier::ThisRunsResult
+        } else {
+            Earlier::OtherIdPolicy
+        })
     }
+}
+
+/// `a` is `b` once its package ID is `b`'s.
+fn same_but_id(a: &[u8], a_id: &str, b: &[u8], b_id: &str) -> bool {
+    let (a_id, b_id) = (a_id.as_bytes(), b_id.as_bytes());
+    let mut swapped = Vec::with_capacity(b.len());
+    let mut rest = a;
+    while let Some(at) = memchr::memmem::find(rest, a_id) {
+        swapped.extend_from_slice(&rest[..at]);
+        swapped.extend_from_slice(b_id);
+        rest = &rest[at + a_id.len()..];
+    }
+    swapped.extend_from_slice(rest);
+    let swapped = Zeroizing::new(swapped);
+    *swapped == b
 }
 
 /// `None` when the destination still holds what the earlier run recorded (same size

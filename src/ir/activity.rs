@@ -301,15 +301,15 @@ mod tests {
         assert!(p("OnlyName").is_err());
         assert!(p(r"S\..\N").is_err());
         let f = package_path(&PackageRef::File(
-            r"\\a.file.core.windows.net\s\x\Load.dtsx".into(),
+            r"\\a.file.core.windows.net\ssis\x\Load.dtsx".into(),
         ))
         .unwrap();
         assert_eq!((f.1.as_str(), f.2), ("Load", "File"));
         let f = package_path(&PackageRef::File(
-            "https://Acct.file.core.windows.net/s/x%20y/Load.dtsx?sv=1&sig=2".into(),
+            "https://Acct.file.core.windows.net/ssis/x%20y/Load.dtsx?sv=1&sig=2".into(),
         ))
         .unwrap();
-        assert_eq!(f.0, r"\\acct.file.core.windows.net\s\x y\Load.dtsx");
+        assert_eq!(f.0, r"\\acct.file.core.windows.net\ssis\x y\Load.dtsx");
     }
 
     #[test]

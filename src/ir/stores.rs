@@ -221,7 +221,7 @@ mod tests {
         );
         let masked = json!({"type": "AzureSqlMI", "typeProperties": {"connectionString": {"type": "SecureString", "value": "**********"}}});
         assert_eq!(describe("MI", "L", &masked).kind_name(), "Other");
-        let kv = json!({"type": "AzureFileStorage", "typeProperties": {"host": r"\\a.file.core.windows.net\s",
+        let kv = json!({"type": "AzureFileStorage", "typeProperties": {"host": r"\\a.file.core.windows.net\ssis",
             "password": {"type": "AzureKeyVaultSecret", "store": {"referenceName": "KV", "type": "LinkedServiceReference"}, "secretName": "files-key"}}});
         assert_eq!(
             describe("F", "L", &kv).key_vault_secret,

@@ -140,8 +140,11 @@ impl AzPath {
 /// Why `name` breaks Azure Files' share naming rules, if it does. Capital letters
 /// are allowed here (SMB share names are case-insensitive; the name is lowercased).
 fn share_name_problem(name: &str) -> Option<&'static str> {
-    // Azure's 3-character minimum is left to the service (it answers 400 itself):
-    // what matters here is that no name reaches a request path other than as one name.
+    // Azure's rules in full, before any request: a name the service would refuse is
+    // a mistake in the path, said here with the rule rather than as Azure's 400.
+    if name.len() < 3 {
+        return Some("it must be at least 3 characters long");
+    }
     if name.len() > 63 {
         return Some("it must be at most 63 characters long");
     }

@@ -67,8 +67,8 @@ fn same_package_ignores_case_and_separators() {
 fn same_store_is_the_backends_answer() {
     use crate::store::file::FileStore;
     let open = |p: &str| open_with(p, &env(&[("AZURE_STORAGE_KEY", KEY)])).unwrap();
-    let a = open(r"\\acct.file.core.windows.net\s\p.dtsx");
-    let b = open(r"\\acct.file.core.windows.net\t\q.dtsx");
+    let a = open(r"\\acct.file.core.windows.net\sss\p.dtsx");
+    let b = open(r"\\acct.file.core.windows.net\ttt\q.dtsx");
     assert!(a.same_store(&b));
     assert!(!a.same_store(&FileStore) && !FileStore.same_store(&a));
     assert!(FileStore.same_store(&FileStore));
@@ -228,13 +228,17 @@ fn share_names_follow_azure_rules() {
         r"\\acct.file.core.windows.net\ab-\p.dtsx",
         r"\\acct.file.core.windows.net\a_b\p.dtsx",
         &format!(r"\\acct.file.core.windows.net\{}\p.dtsx", "a".repeat(64)),
+        r"\\acct.file.core.windows.net\s\p.dtsx",
+        r"\\acct.file.core.windows.net\ab\p.dtsx",
+        "https://acct.file.core.windows.net/ab/p.dtsx",
     ] {
         let e = AzPath::parse(bad).unwrap_err().to_string();
         assert!(e.contains("not an Azure Files share name"), "{bad}: {e}");
     }
     for (good, share) in [
         (r"\\acct.file.core.windows.net\pkgs\p.dtsx", "pkgs"),
-        (r"\\acct.file.core.windows.net\S\p.dtsx", "s"),
+        (r"\\acct.file.core.windows.net\SSI\p.dtsx", "ssi"),
+        (r"\\acct.file.core.windows.net\a1b\p.dtsx", "a1b"),
         (
             r"\\acct.file.core.windows.net\My-Share-1\p.dtsx",
             "my-share-1",
