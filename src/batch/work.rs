@@ -10,6 +10,9 @@ use crate::store::Store;
 use std::time::Instant;
 use zeroize::Zeroizing;
 
+/// How a batch re-protects a ServerStorage package for a destination outside msdb.
+const SERVER_STORAGE_FIX: &str = "--encrypt \"2;env:NAME\" (or 3) keeps them encrypted with a password, --encrypt 0 leaves them out";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Existing {
     Fail,
@@ -235,6 +238,15 @@ impl Job {
                 // Password or user-key protection: a package all the same.
                 Err(_) => {}
             },
+        }
+
+        if let Err(why) = package.check_server_storage(
+            src.secure_storage(&item.source),
+            dst,
+            dest_path,
+            SERVER_STORAGE_FIX,
+        ) {
+            return fail(r, format!("not copied: {why}"));
         }
 
         if let Some(runtime) = self.target {

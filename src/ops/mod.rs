@@ -159,6 +159,9 @@ fn package_error(error: PackageError, what: &str) -> Error {
     Error::new(exit, format!("{what}: {error}"))
 }
 
+/// How a single command re-protects a ServerStorage package for a non-SQL destination.
+const SERVER_STORAGE_FIX: &str = "/ENCRYPT with level 2 or 3 and a password keeps them encrypted (e.g. /ENCRYPT \"FILE;path;2;env:NAME\"), or level 0 leaves them out (/ENCRYPT \"FILE;path;0\")";
+
 /// The result of one package action, as printed with `--json`.
 #[derive(Default)]
 struct Report {
@@ -244,6 +247,14 @@ fn run_package_action(
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
             check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest", stores)?;
+            package
+                .check_server_storage(
+                    source_store.secure_storage(&source.path),
+                    &*dest_store,
+                    &destination.path,
+                    SERVER_STORAGE_FIX,
+                )
+                .map_err(|why| Error::failure(format!("{source_name}: {why}")))?;
             if is_move
                 && source_store.same_store(&*dest_store)
                 && source_store.same_package(&source.path, &destination.path)
@@ -313,6 +324,14 @@ fn run_package_action(
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
             check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest", stores)?;
+            package
+                .check_server_storage(
+                    source_store.secure_storage(&source.path),
+                    &*dest_store,
+                    &destination.path,
+                    SERVER_STORAGE_FIX,
+                )
+                .map_err(|why| Error::failure(format!("{source_name}: {why}")))?;
             // /ENCRYPT overwrites without asking: it is always written.
             write_destination(
                 plan,

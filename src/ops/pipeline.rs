@@ -103,6 +103,40 @@ impl Prepared<'_> {
         Ok(target::judge(facts, runtime))
     }
 
+    /// The protection level of the package as it will be written, where it is known.
+    pub fn level_written(&self) -> Option<u32> {
+        match &self.reprotected {
+            Some(done) => Some(done.level_after.number()),
+            None => self.facts().ok().and_then(|f| f.protection_level),
+        }
+    }
+
+    /// SSIS saves a ServerStorage (level 5) package only where SQL Server's roles
+    /// guard it, since its sensitive values are kept in the clear; anywhere else it
+    /// refuses (DTS_E_SERVERSTORAGEDISALLOWED). So do we, before anything is written,
+    /// for a package taken out of that storage (`from_secure_storage`): a file copied
+    /// to a file is not loaded by dtutil, and its values were in the clear already.
+    /// `Err` says why and what to do; re-protecting it (level 0, 2 or 3) on the way
+    /// is the way out, so `fix` names that option in the caller's terms.
+    pub fn check_server_storage(
+        &self,
+        from_secure_storage: bool,
+        store: &dyn Store,
+        path: &str,
+        fix: &str,
+    ) -> Result<(), String> {
+        if !from_secure_storage
+            || self.level_written() != Some(ProtectionLevel::ServerStorage.number())
+            || store.secure_storage(path)
+        {
+            return Ok(());
+        }
+        Err(format!(
+            "protection level 5 (ServerStorage) keeps the sensitive values in the clear for SQL Server's roles to guard; {} is not in SQL Server, so they would be written readable by anyone who can read it (SSIS refuses this save: DTS_E_SERVERSTORAGEDISALLOWED); nothing written. Re-protect it on the way: {fix}",
+            store.describe(path)
+        ))
+    }
+
     /// The columns msdb files the package with (defaults when it cannot be read).
     pub fn msdb_meta(&self) -> PackageMeta {
         match self.facts() {

@@ -191,6 +191,13 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// SQL Server's roles guard what is saved at `path`, so a ServerStorage (level 5)
+    /// package, whose sensitive values are kept in the clear, may be saved there.
+    fn secure_storage(&self, path: &str) -> bool {
+        let _ = path;
+        false
+    }
+
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
         let _ = (parent, name);
         Err(StoreError::Unsupported(

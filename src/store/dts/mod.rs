@@ -479,6 +479,12 @@ impl Store for DtsStore {
         true
     }
 
+    /// Only a root in msdb: file system roots (local or Azure Files) are plain files.
+    fn secure_storage(&self, path: &str) -> bool {
+        self.package_target(path)
+            .is_ok_and(|(root, target)| root.store.secure_storage(&target))
+    }
+
     /// Every kind of root is: msdb, Azure Files, and local roots match names as the
     /// Windows folder they stand for did ([`local_name`]).
     fn case_insensitive(&self) -> bool {

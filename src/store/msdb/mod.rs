@@ -367,6 +367,10 @@ impl Store for MsdbStore {
         true
     }
 
+    fn secure_storage(&self, _path: &str) -> bool {
+        true
+    }
+
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
         let full = crate::store::path::join(&path::display(parent), name);
         let doing = format!("create {}", self.describe_folder(&full));
