@@ -86,7 +86,10 @@ fn single_commands_refuse_level5_out_of_msdb_unless_reprotected() {
         assert!(r.stdout.contains(&name), "names the package: {r:?}");
         assert!(r.stdout.contains("/ENCRYPT"), "names the fix: {r:?}");
         assert!(!out.exists(), "{action} wrote {}", out.display());
-        let exists = run(&sql, with_login(&sql, "Source", &["/SQL", &name, "/EXISTS"]));
+        let exists = run(
+            &sql,
+            with_login(&sql, "Source", &["/SQL", &name, "/EXISTS"]),
+        );
         assert_eq!(exists.code, 0, "{action} lost the source: {exists:?}");
     }
 

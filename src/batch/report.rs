@@ -192,8 +192,10 @@ impl Report {
     }
 
     /// Checks, before any package is touched, that the report can be written where
-    /// asked: a regular file (or none yet) in a folder that takes new files. A FIFO or
-    /// device (`/dev/stdout`) is never written to, a folder is not replaced.
+    /// asked, by the rules every destination file follows
+    /// ([`crate::store::destination`]): a regular file (or none yet) in a folder that
+    /// takes new files, a symlink written through to its target. A FIFO, device or
+    /// `/proc` file (`/dev/stdout`) is never written to, a folder is not replaced.
     pub fn check_writable(path: &Path) -> Result<()> {
         let refuse = |why: String| {
             Error::failure(format!(
@@ -201,19 +203,15 @@ impl Report {
                 path.display()
             ))
         };
-        if let Ok(meta) = std::fs::metadata(path) {
-            if !meta.is_file() {
-                return Err(refuse(format!(
-                    "it is {}, not a regular file",
-                    crate::store::file::kind_name(&meta.file_type())
-                )));
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| refuse(e.to_string()))?;
         }
-        let dir = path
+        let (target, _) =
+            crate::store::destination::regular_target(path).map_err(|e| refuse(e.to_string()))?;
+        let dir = target
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| refuse(e.to_string()))?;
         tempfile::Builder::new()
             .prefix(".dtutil-")
             .suffix(".tmp")

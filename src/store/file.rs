@@ -1,9 +1,10 @@
 //! FILE: packages on a local (or mounted) file system. Folder paths are native paths;
 //! the package store's `File System` roots are folders of this store.
 
+use super::destination::{parent_dir, regular_target, write_target};
 use super::{Entry, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use std::io::{ErrorKind, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Default, Clone)]
 pub struct FileStore;
@@ -331,25 +332,6 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     "not a regular file"
 }
 
-/// The file a write lands in: a symlink is followed to its target (also a dangling
-/// one, which the write then creates), so the link stays and its target is replaced.
-fn write_target(path: &Path) -> std::io::Result<PathBuf> {
-    let mut target = path.to_path_buf();
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&target) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let link = std::fs::read_link(&target)?;
-                target = parent_dir(&target).join(link);
-            }
-            _ => return Ok(target),
-        }
-    }
-    Err(std::io::Error::other(format!(
-        "`{}`: too many levels of symbolic links",
-        path.display()
-    )))
-}
-
 fn write_package(
     path: &Path,
     bytes: &[u8],
@@ -392,16 +374,18 @@ fn write_package(
 /// Writes a temporary file beside the target, flushes it to disk, then renames it
 /// over the target, so a crash leaves either the old file or the whole new one.
 /// A replaced file keeps its mode and (where the process may set it) its owner.
-pub fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = parent_dir(target);
+/// `path` is resolved as every destination is ([`super::destination`]): through a
+/// symlink to its target, never over a device, FIFO or `/proc` file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let (target, existing) = regular_target(path)?;
+    let dir = parent_dir(&target);
     if !dir.is_dir() {
         return Err(std::io::Error::new(
             ErrorKind::NotFound,
             format!("folder `{}` does not exist", dir.display()),
         ));
     }
-    let existing = std::fs::metadata(target).ok();
-    write_atomically_in(target, bytes, existing.as_ref(), None, Replace::Yes)
+    write_atomically_in(&target, bytes, existing.as_ref(), None, Replace::Yes)
 }
 
 /// The temporary file is opened with mode 0666 (0644-style modes then come from the
@@ -428,12 +412,17 @@ fn write_atomically_in(
     let mut tmp = builder.tempfile_in(&dir)?;
     tmp.write_all(bytes)?;
     if let Some(meta) = existing {
-        let _ = tmp.as_file().set_permissions(meta.permissions());
         #[cfg(unix)]
         {
-            use std::os::unix::fs::MetadataExt;
-            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
+            // Only root may give a file away: anyone else keeps the group where they
+            // belong to it, and the new file is theirs (docs/reliability.md).
+            use std::os::unix::fs::{fchown, MetadataExt};
+            if fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid())).is_err() {
+                let _ = fchown(tmp.as_file(), None, Some(meta.gid()));
+            }
         }
+        // After the owner: a chown clears the set-id bits the mode may carry.
+        let _ = tmp.as_file().set_permissions(meta.permissions());
     } else if let Some(mode) = new_mode {
         #[cfg(unix)]
         {
@@ -454,13 +443,6 @@ fn write_atomically_in(
         let _ = d.sync_all();
     }
     Ok(())
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod azfiles;
 mod config;
+pub mod destination;
 pub mod dts;
 pub mod file;
 mod filepath;

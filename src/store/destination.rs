@@ -1,0 +1,126 @@
+//! Where a write to a local path lands. Every file dtutil writes (packages, batch
+//! reports, project files and `.ispac` outputs) goes through [`write_target`], so each
+//! follows one set of rules:
+//!
+//! - a symlink is written through to its target (the link stays; a temporary file
+//!   beside the target is renamed over it), never replaced by a regular file;
+//! - a link that another user planted in a shared sticky folder (`/tmp`) is not
+//!   followed: the kernel's `fs.protected_symlinks` rule, which our own resolution
+//!   would otherwise bypass (root writing through it could replace any file);
+//! - a path through `/proc` (`/dev/stdout`, `/dev/fd/N` name a process's open file,
+//!   not a file to rename over) is refused, and so is a folder, FIFO, device or socket.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// Links followed at most (the kernel's own limit).
+const MAX_LINKS: usize = 40;
+
+/// The file a write to `path` lands in; `Err` says why it must not be written.
+pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut target = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        refuse_proc(path, &target)?;
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                refuse_planted_link(&target, &m)?;
+                let link = std::fs::read_link(&target)?;
+                target = parent_dir(&target).join(link);
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "`{}`: too many levels of symbolic links",
+        path.display()
+    )))
+}
+
+/// [`write_target`], which must be a regular file or nothing yet, with its metadata.
+pub fn regular_target(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::Metadata>)> {
+    let target = write_target(path)?;
+    match std::fs::symlink_metadata(&target) {
+        Ok(m) if m.is_file() => Ok((target, Some(m))),
+        Ok(m) => Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "it is {}, not a regular file; it is never replaced",
+                super::file::kind_name(&m.file_type())
+            ),
+        )),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok((target, None)),
+        Err(e) => Err(e),
+    }
+}
+
+fn refuse_proc(asked: &Path, target: &Path) -> std::io::Result<()> {
+    let in_proc = |p: &Path| p.starts_with("/proc");
+    let folder = std::fs::canonicalize(parent_dir(target)).unwrap_or_default();
+    let absolute = std::path::absolute(target).unwrap_or_default();
+    if in_proc(&absolute) || in_proc(&folder) {
+        return Err(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "`{}` leads into /proc (as /dev/stdout and /dev/fd/N do): it names a process's open file, not a file to write; nothing written. Give a file path (and read it from there)",
+                asked.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The kernel follows a symlink in a sticky world-writable folder only for the link's
+/// owner or when the folder's owner owns the link (`fs.protected_symlinks`).
+#[cfg(unix)]
+fn refuse_planted_link(link: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let folder = parent_dir(link);
+    let Ok(dir) = std::fs::metadata(&folder) else {
+        return Ok(());
+    };
+    let shared = dir.mode() & 0o1000 != 0 && dir.mode() & 0o002 != 0;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if shared && meta.uid() != dir.uid() && meta.uid() != me {
+        // Not PermissionDenied: callers turn that into a generic "check the permissions".
+        return Err(std::io::Error::other(
+            format!(
+                "`{}` is a symbolic link owned by another user (uid {}) in the shared sticky folder `{}`: writing through it could replace whatever file that user points it at, so it is not followed (the kernel's fs.protected_symlinks rule); nothing written. Remove the link or name the file it points to",
+                link.display(),
+                meta.uid(),
+                folder.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_planted_link(_link: &Path, _meta: &std::fs::Metadata) -> std::io::Result<()> {
+    Ok(())
+}
+
+pub(super) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_followed_to_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real.json", &link).unwrap();
+        assert_eq!(write_target(&link).unwrap(), dir.path().join("real.json"));
+        let (target, meta) = regular_target(&link).unwrap();
+        assert_eq!(target, real);
+        assert!(meta.is_none());
+    }
+}
