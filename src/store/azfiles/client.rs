@@ -50,6 +50,18 @@ impl Endpoint {
         if url.contains(['?', '#']) {
             return Err(format!("the endpoint `{url}` must not carry a query"));
         }
+        // Parsed as the HTTP client parses it: a user name before `@` would make the
+        // host something else than it looks like.
+        match url.parse::<http::Uri>() {
+            Ok(uri) if uri.authority().is_some_and(|a| !a.as_str().contains('@')) => {}
+            Ok(uri) if uri.authority().is_some() => {
+                return Err(format!(
+                    "the endpoint `{}` must not carry a user name or password (`@`)",
+                    crate::redact::for_display(url)
+                ))
+            }
+            _ => return Err(format!("the endpoint `{url}` is not a URL with a host")),
+        }
         let (origin, base_path) = match url[rest_at..].find('/') {
             Some(i) => (&url[..rest_at + i], &url[rest_at + i..]),
             None => (url, ""),

@@ -20,7 +20,7 @@ mod xml;
 
 pub use auth::Auth;
 pub use client::{Endpoint, API_VERSION};
-pub use path::{is_azure_files_path, AzPath};
+pub use path::{is_azure_files_path, AzPath, CLOUD_SUFFIXES};
 pub use settings::{account_suffix, Settings};
 
 use super::{Entry, PackageMeta, Store, StoreConfig, StoreError, StoreResult, MAX_PACKAGE_BYTES};

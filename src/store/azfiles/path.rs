@@ -18,11 +18,25 @@ fn host_part(lower: &str) -> &str {
     rest.split(['\\', '/']).next().unwrap_or("")
 }
 
+/// The Azure Files host suffixes of Azure's clouds (global, China, US Government), as
+/// the storage endpoints documentation lists them: a request goes to
+/// `ACCOUNT.SUFFIX` only for these; any other endpoint must be named explicitly
+/// (`DTUTIL_AZURE_FILES_ENDPOINT`, or a connection string's FileEndpoint).
+pub const CLOUD_SUFFIXES: [&str; 3] = [
+    "file.core.windows.net",
+    "file.core.chinacloudapi.cn",
+    "file.core.usgovcloudapi.net",
+];
+
 /// A parsed Azure Files path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzPath {
-    /// `acct.file.core.windows.net[:port]`, lower-cased.
+    /// `ACCOUNT.file.core.SUFFIX`, lower-cased, checked by [`check_host`]: no port,
+    /// no user information.
     pub host: String,
+    /// The host ends in one of [`CLOUD_SUFFIXES`]: requests may go to it; else only
+    /// to an explicit endpoint.
+    pub cloud: bool,
     /// The storage account (the host's first label), lower-cased.
     pub account: String,
     pub share: String,
@@ -54,13 +68,7 @@ impl AzPath {
         };
         let mut parts = rest.split(['\\', '/']);
         let host = parts.next().unwrap_or("").to_ascii_lowercase();
-        if !host.contains(".file.core.") {
-            return Err(bad("the host is not ACCOUNT.file.core.<cloud suffix>"));
-        }
-        let account = host.split('.').next().unwrap_or("").to_string();
-        if account.is_empty() {
-            return Err(bad("no account name"));
-        }
+        let (account, cloud) = check_host(&host).map_err(|why| bad(&why))?;
         let decode = |s: &str| -> String {
             if url {
                 percent_encoding::percent_decode_str(s)
@@ -100,6 +108,7 @@ impl AzPath {
         }
         Ok(Self {
             host,
+            cloud,
             account,
             share,
             segments,
@@ -135,6 +144,41 @@ impl AzPath {
         }
         k.to_lowercase()
     }
+}
+
+/// Checks a path's host (lower-cased) with the URI parser the HTTP client connects
+/// with, so that what is checked is what is reached: one `ACCOUNT.file.core.SUFFIX`
+/// name, no user information (`ACCOUNT.file.core.windows.net@other:port` would reach
+/// `other`), no port; the account is letters and digits. Returns the account and
+/// whether the suffix is one of [`CLOUD_SUFFIXES`].
+fn check_host(host: &str) -> Result<(String, bool), String> {
+    let authority: ureq::http::uri::Authority = host
+        .parse()
+        .map_err(|_| format!("`{}` is not a host name", host.escape_debug()))?;
+    if authority.as_str().contains('@') {
+        return Err(
+            "a user name or password before `@` is not allowed in the host (the request would go to the host after it)"
+                .into(),
+        );
+    }
+    if authority.port().is_some() {
+        return Err("a port is not allowed in the host; for an endpoint of your own (a test server, Azurite) set DTUTIL_AZURE_FILES_ENDPOINT".into());
+    }
+    let name = authority.host();
+    let (account, suffix) = name.split_once('.').unwrap_or((name, ""));
+    if !suffix.starts_with("file.core.") {
+        return Err("the host is not ACCOUNT.file.core.<cloud suffix>".into());
+    }
+    if account.is_empty()
+        || account.len() > 24
+        || !account.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(format!(
+            "`{}` is not a storage account name (up to 24 letters and digits)",
+            account.escape_debug()
+        ));
+    }
+    Ok((account.to_string(), CLOUD_SUFFIXES.contains(&suffix)))
 }
 
 /// Why `name` breaks Azure Files' share naming rules, if it does. Capital letters

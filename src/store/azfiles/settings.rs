@@ -30,9 +30,14 @@ struct ConnectionString {
 
 fn parse_connection_string(s: &str, var: &str) -> Result<ConnectionString, String> {
     let mut cs = ConnectionString::default();
-    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+    let parts = s.split(';').map(str::trim).enumerate();
+    for (i, part) in parts.filter(|(_, p)| !p.is_empty()) {
         let Some((k, v)) = part.split_once('=') else {
-            return Err(format!("{var}: `{}` is not Name=Value", k_only(part)));
+            // Its text is not shown: a stray key or SAS fragment is a secret.
+            return Err(format!(
+                "{var}: part {} (counting `;`-separated parts from 1) is not Name=Value; not shown, since it may hold a key or SAS",
+                i + 1
+            ));
         };
         let v = v.trim().to_string();
         match k.trim().to_ascii_lowercase().as_str() {
@@ -48,16 +53,6 @@ fn parse_connection_string(s: &str, var: &str) -> Result<ConnectionString, Strin
         }
     }
     Ok(cs)
-}
-
-/// The name part of a `Name=Value` pair, so a malformed secret is never echoed.
-fn k_only(part: &str) -> String {
-    let name: String = part.chars().take(24).collect();
-    if name.len() < part.len() {
-        format!("{name}…")
-    } else {
-        name
-    }
 }
 
 const CONNECTION_STRING: &str = "AZURE_STORAGE_CONNECTION_STRING";
@@ -194,6 +189,14 @@ impl Settings {
         let endpoint = match explicit {
             Some((from, url)) => {
                 Endpoint::parse(&url).map_err(|e| failed(format!("{from}: {e}")))?
+            }
+            // The account's key or SAS goes only to a documented Azure cloud's host.
+            None if !path.cloud => {
+                return Err(failed(format!(
+                    "`{}` is not an Azure Files host: after ACCOUNT. must come {}; nothing was sent to it. For another endpoint (Azure Stack, Azurite, a test server) set {ENDPOINT}",
+                    path.host,
+                    super::path::CLOUD_SUFFIXES.join(", ")
+                )))
             }
             None => {
                 let http = cs.as_ref().and_then(|c| c.protocol.as_deref()) == Some("http");

@@ -313,3 +313,86 @@ fn per_account_credentials_win_and_never_mix() {
     );
     assert_eq!(account_suffix("contoso01"), "CONTOSO01");
 }
+
+/// The host is checked as the HTTP client reads it: what looks like an Azure host
+/// followed by `@other:port` reaches `other`, so it is refused before any request.
+#[test]
+fn user_information_and_ports_in_the_host_are_refused() {
+    for path in [
+        r"\\myacct.file.core.windows.net@127.0.0.1:15297\share\x.dtsx",
+        "https://myacct.file.core.windows.net@127.0.0.1:15294/share/x.dtsx",
+        "https://u:p@myacct.file.core.windows.net/share/x.dtsx",
+    ] {
+        let e = AzPath::parse(path).unwrap_err().to_string();
+        assert!(e.contains('@'), "{path}: {e}");
+    }
+    let e = AzPath::parse("https://myacct.file.core.windows.net:8443/share/x.dtsx")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("port"), "{e}");
+    for host in ["my%61cct", "my_acct", "my-acct"] {
+        let e = AzPath::parse(&format!(r"\\{host}.file.core.windows.net\share\x.dtsx"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("storage account name") || e.contains("not a host name"),
+            "{e}"
+        );
+    }
+}
+
+/// Only the Azure clouds' documented suffixes get the account's credentials; any
+/// other `ACCOUNT.file.core.<domain>` needs an explicit endpoint.
+#[test]
+fn only_documented_cloud_suffixes_receive_credentials() {
+    let sas = [("AZURE_STORAGE_SAS_TOKEN", "sv=2022&sig=SASBEARERQQ")];
+    for suffix in CLOUD_SUFFIXES {
+        let p = AzPath::parse(&format!(r"\\acct.{suffix}\share\x.dtsx")).unwrap();
+        let s = Settings::from_env(&p, &env(&sas), &RetrySettings::default()).unwrap();
+        assert_eq!(s.endpoint.origin, format!("https://acct.{suffix}"));
+    }
+    for host in [
+        "acct.file.core.attacker.example",
+        "acct.file.core.windows.net.attacker.example",
+        "acct.file.core.windows.net.",
+    ] {
+        let p = AzPath::parse(&format!("https://{host}/share/x.dtsx")).unwrap();
+        let e = Settings::from_env(&p, &env(&sas), &RetrySettings::default())
+            .err()
+            .unwrap_or_else(|| panic!("{host} accepted"))
+            .to_string();
+        assert!(
+            e.contains("not an Azure Files host") && e.contains("DTUTIL_AZURE_FILES_ENDPOINT"),
+            "{e}"
+        );
+        assert!(!e.contains("SASBEARERQQ"));
+        // Named explicitly, an endpoint of one's own is used.
+        let with_endpoint = [
+            sas[0],
+            ("DTUTIL_AZURE_FILES_ENDPOINT", "https://127.0.0.1:1/acct"),
+        ];
+        let s = Settings::from_env(&p, &env(&with_endpoint), &RetrySettings::default()).unwrap();
+        assert_eq!(s.endpoint.origin, "https://127.0.0.1:1");
+    }
+    let e = Endpoint::parse("https://acct.file.core.windows.net@127.0.0.1:1/acct").unwrap_err();
+    assert!(e.contains('@'), "{e}");
+}
+
+/// A connection string's part without `=` may be a key or SAS: its number is given,
+/// never its text.
+#[test]
+fn a_malformed_connection_string_part_is_not_echoed() {
+    let p = AzPath::parse(r"\\acct.file.core.windows.net\pkgs\p.dtsx").unwrap();
+    for cs in ["KEYSECRETQQ", "AccountName=acct;KEYSECRETQQ"] {
+        let e = Settings::from_env(
+            &p,
+            &env(&[("AZURE_STORAGE_CONNECTION_STRING", cs)]),
+            &RetrySettings::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(!e.contains("KEYSECRET"), "{e}");
+        assert!(e.contains("not Name=Value") && e.contains("part "), "{e}");
+    }
+}
