@@ -28,9 +28,15 @@ fn world() -> World {
         ];
     });
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
+    // At level 0: the fixture's ServerStorage (level 5) would not leave an msdb root
+    // for a file system root unless re-protected (DTS_E_SERVERSTORAGEDISALLOWED).
+    let sample = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"),
+    )
+    .unwrap();
+    std::fs::write(
         dir.path().join("p.dtsx"),
+        sample.replacen("ProtectionLevel=\"5\"", "ProtectionLevel=\"0\"", 1),
     )
     .unwrap();
     World {

@@ -154,13 +154,23 @@ fn copy_to_and_from_msdb_and_list_with_only_a_ticket() {
     let name = unique("Kerb");
     let dest = format!("SQL;{name}");
     let srv = server();
+    // Level 0: a ServerStorage package (the fixture's level 5) would not come back out
+    // of msdb to a file unless re-protected.
+    let dir = tempfile::tempdir().unwrap();
+    let level0 = dir.path().join("level0.dtsx");
+    let text = std::fs::read_to_string(PACKAGE).unwrap();
+    std::fs::write(
+        &level0,
+        text.replacen("ProtectionLevel=\"5\"", "ProtectionLevel=\"0\"", 1),
+    )
+    .unwrap();
+    let level0 = level0.to_str().unwrap();
     ok(
         &w.alice,
-        &["/FILE", PACKAGE, "/COPY", &dest, "/DestServer", &srv, "/Q"],
+        &["/FILE", level0, "/COPY", &dest, "/DestServer", &srv, "/Q"],
     );
     let out = ok(&w.alice, &["/SQL", &name, "/SourceServer", &srv, "/EXISTS"]);
     assert!(out.contains("The specified package exists."), "{out}");
-    let dir = tempfile::tempdir().unwrap();
     let back = dir.path().join("back.dtsx");
     let file_dest = format!("FILE;{}", back.display());
     ok(
@@ -177,7 +187,7 @@ fn copy_to_and_from_msdb_and_list_with_only_a_ticket() {
     );
     assert_eq!(
         std::fs::read(&back).unwrap(),
-        std::fs::read(PACKAGE).unwrap()
+        std::fs::read(level0).unwrap()
     );
     let listing = ok(&w.alice, &["/SourceServer", &srv, "/FDi", "SQL;\\"]);
     assert!(listing.contains(&name), "{listing}");

@@ -48,7 +48,7 @@ fn refused(r: &Run, what: &str) {
 
 /// A level 5 package put into msdb; its name there.
 fn level5_in_msdb(sql: &Sql, dir: &std::path::Path) -> String {
-    let (bytes, _) = package(4_000);
+    let (bytes, _) = server_storage_package(4_000);
     assert!(String::from_utf8_lossy(&bytes).contains(SECRET));
     let file = dir.join("l5.dtsx");
     std::fs::write(&file, &bytes).unwrap();
@@ -120,7 +120,7 @@ fn single_commands_refuse_level5_out_of_msdb_unless_reprotected() {
     ));
     assert_eq!(run(&sql, args).code, 0);
     // A file copied to a file is not loaded (as dtutil): its values were in the clear.
-    let (bytes, _) = package(3_000);
+    let (bytes, _) = server_storage_package(3_000);
     let local = dir.path().join("local5.dtsx");
     std::fs::write(&local, &bytes).unwrap();
     let r = dtutil(
@@ -146,7 +146,7 @@ fn batch_refuses_level5_out_of_msdb_unless_reprotected() {
         with_login(&sql, "Source", &["/FC", &format!("SQL;\\;{folder}")]),
     );
     assert_eq!(r.code, 0, "{r:?}");
-    let (bytes, _) = package(4_000);
+    let (bytes, _) = server_storage_package(4_000);
     let file = dir.path().join("p.dtsx");
     std::fs::write(&file, &bytes).unwrap();
     let put = with_login(

@@ -2,6 +2,7 @@
 //! (`msdb_cli.rs`) and a live SQL Server (`msdb_live.rs`).
 
 use super::support::*;
+use dtutil::store::Store;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
@@ -308,11 +309,20 @@ pub fn encrypt_move_between(a: &Sql, b: &Sql) {
     enc.extend(dest(a, PW));
     enc.extend(strs(&["/ENCRYPT", &format!("SQL;{folder}\\r;5"), "/Q"]));
     ok(&run(a, enc));
-    let r5 = String::from_utf8(read_back(a, &format!("{folder}\\r"))).unwrap();
+    let r5 = a.store().read(&format!("{folder}\\r")).unwrap();
+    let r5 = String::from_utf8(r5).unwrap();
     assert!(
         r5.contains("s3cret-Pw") && r5.contains("ProtectionLevel=\"5\""),
         "{r5}"
     );
+    // ...and it does not leave msdb for a file in the clear (DTS_E_SERVERSTORAGEDISALLOWED).
+    let out = dir.path().join(format!("{}.dtsx", unique("r5")));
+    let mut args = strs(&["/SQL", &format!("{folder}\\r")]);
+    args.extend(source(a));
+    args.extend(strs(&["/COPY", &format!("FILE;{}", out.display())]));
+    let refused = run(a, args);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stdout.contains("DTS_E_SERVERSTORAGEDISALLOWED") && !out.exists());
 
     // Level 3: msdb's columns still come from inside the package (opened with the new
     // password), so the row keeps the package's own id.

@@ -296,9 +296,20 @@ pub fn new_guid() -> String {
     format!("{{{}}}", uuid::Uuid::new_v4().to_string().to_uppercase())
 }
 
-/// A format-8 package stored with ServerStorage (level 5), with a sensitive
-/// connection password and a padding variable bringing it to about `size` bytes.
+/// A format-8 package at DontSaveSensitive (level 0) that still holds a sensitive
+/// connection password in the clear (re-protecting it to 2 or 3 encrypts it), with a
+/// padding variable bringing it to about `size` bytes. Level 0, not 5: a ServerStorage
+/// package does not leave msdb for a file unless re-protected
+/// ([`server_storage_package`]), and these tests carry packages both ways.
 pub fn package(size: usize) -> (Vec<u8>, PackageSpec) {
+    let (bytes, spec) = server_storage_package(size);
+    let text = String::from_utf8(bytes).unwrap();
+    let at_level_0 = text.replacen("DTS:ProtectionLevel=\"5\"", "DTS:ProtectionLevel=\"0\"", 1);
+    (at_level_0.into_bytes(), spec)
+}
+
+/// [`package`] stored with ServerStorage (level 5), as msdb keeps packages.
+pub fn server_storage_package(size: usize) -> (Vec<u8>, PackageSpec) {
     let spec = PackageSpec {
         id: new_guid(),
         version_guid: new_guid(),
