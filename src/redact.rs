@@ -10,13 +10,29 @@ use std::borrow::Cow;
 pub const REDACTED_QUERY: &str = "?<SAS redacted>";
 
 /// `text` with every `http(s)://` URL's query replaced, any stray `sig=VALUE` redacted,
-/// and control characters other than newline and tab escaped (`\x1b`, `\u{9b}`).
+/// a URL's `user:password@` redacted, and control characters other than newline and
+/// tab escaped (`\x1b`, `\u009b`, bidi controls as `\u202e`).
 pub fn for_display(text: &str) -> Cow<'_, str> {
     if !needs_work(text) {
         return Cow::Borrowed(text);
     }
-    let redacted = redact_queries(text);
-    Cow::Owned(escape_controls(&redacted))
+    let mut redacted = redact_queries(text);
+    if redacted.contains("://") {
+        redacted = redact_userinfo(&redacted);
+    }
+    Cow::Owned(escape_controls(&redacted, false))
+}
+
+/// [`for_display`] for one value inside a line of a report (a name, a connection
+/// string): newlines and tabs are escaped too, so a value cannot start a line of its
+/// own that looks like the report's.
+pub fn inline(text: &str) -> String {
+    let shown = for_display(text);
+    if shown.contains(['\n', '\t']) {
+        escape_controls(&shown, true)
+    } else {
+        shown.into_owned()
+    }
 }
 
 /// Names of connection-string keys whose values are secrets (compared lowercased,
@@ -24,6 +40,7 @@ pub fn for_display(text: &str) -> Cow<'_, str> {
 /// `User Password`, `AccountKey`, `SharedAccessSignature`, `Client_Secret`...).
 const SECRET_KEYS: &[&str] = &[
     "password",
+    "passwd",
     "pwd",
     "secret",
     "accountkey",
@@ -40,34 +57,48 @@ const SECRET_KEYS: &[&str] = &[
 /// `Password=<redacted>;Data Source=x`; quoted (`'..'`, `".."`) and braced (`{..}`)
 /// values are replaced whole.
 pub fn connection_string(text: &str) -> String {
+    for_display(&secrets(text)).into_owned()
+}
+
+/// `text` with every secret replaced but nothing else changed (control characters
+/// stay, for each output to escape its own way): connection-string secrets (also
+/// inside quoted values and expressions: `ConnectionString = "..;Password=x;"`), the
+/// password of a URL's `user:password@`, URL queries and stray `sig=` values.
+pub fn secrets(text: &str) -> String {
+    let keyed = secret_pairs(text, 0);
+    let mut out = redact_queries(&keyed);
+    if out.contains("://") {
+        out = redact_userinfo(&out);
+    }
+    out
+}
+
+/// Quoted values nest (an expression's string literal holds a connection string
+/// holding a quoted value): deeper than this, a quoted value is replaced whole.
+const MAX_QUOTE_DEPTH: usize = 8;
+
+fn secret_pairs(text: &str, depth: usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(eq) = rest.find('=') {
         let key_start = rest[..eq]
             .rfind([';', '"', '\'', '(', ',', '&', '?', '`', '{', '\n'])
             .map_or(0, |i| i + 1);
+        // Prose before an `=` counts as a key too: a message that quotes a vendor's
+        // `... Password=x` must not show x (at worst some prose is hidden).
         let key: String = rest[key_start..eq]
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '_')
             .flat_map(char::to_lowercase)
             .collect();
-        // Prose before an `=` is not a key (`... signs in (Integrated Security=SSPI)`).
-        let key = if rest[key_start..eq].split_whitespace().count() > 3 || key.len() > 40 {
-            String::new()
-        } else {
-            key
-        };
         let value_start = eq + 1;
         let value = &rest[value_start..];
         let trimmed = value.trim_start();
         let lead = value.len() - trimmed.len();
-        let end = match trimmed.chars().next() {
-            Some(q @ ('\'' | '"')) => trimmed[1..].find(q).map_or(trimmed.len(), |i| i + 2),
-            Some('{') => trimmed.find('}').map_or(trimmed.len(), |i| i + 1),
-            _ => trimmed.find(';').unwrap_or(trimmed.len()),
-        };
+        let (end, inner) = value_extent(trimmed);
         let value_end = value_start + lead + end;
         out.push_str(&rest[..value_start]);
+        out.push_str(&rest[value_start..value_start + lead]);
         let secret = SECRET_KEYS.iter().any(|k| {
             if k.len() <= 3 {
                 key == *k
@@ -75,16 +106,94 @@ pub fn connection_string(text: &str) -> String {
                 key.contains(k)
             }
         });
+        let value = &trimmed[..end];
         if secret && end > 0 {
-            out.push_str(&rest[value_start..value_start + lead]);
             out.push_str("<redacted>");
+        } else if let Some((open, close)) = inner {
+            // A quoted value may itself hold `key=value` pairs (an expression's
+            // literal connection string): its secrets are secrets too.
+            if depth >= MAX_QUOTE_DEPTH {
+                out.push_str("<redacted>");
+            } else {
+                out.push_str(&value[..open]);
+                out.push_str(&secret_pairs(&value[open..close], depth + 1));
+                out.push_str(&value[close..]);
+            }
         } else {
-            out.push_str(&rest[value_start..value_end]);
+            out.push_str(value);
         }
         rest = &rest[value_end..];
     }
     out.push_str(rest);
-    for_display(&out).into_owned()
+    out
+}
+
+/// Where a value (leading spaces trimmed) ends, and for a quoted or braced one where
+/// its inside lies. A quote escaped with `\` (as in an SSIS expression's literal)
+/// does not end it; with no end the value runs to the end of the text, so a secret is
+/// never cut short.
+fn value_extent(value: &str) -> (usize, Option<(usize, usize)>) {
+    let closing = |from: usize, quote: &str| -> Option<usize> {
+        let mut at = from;
+        while let Some(i) = value[at..].find(quote) {
+            let i = at + i;
+            if quote.len() == 1 && i > 0 && value.as_bytes()[i - 1] == b'\\' {
+                at = i + 1;
+                continue;
+            }
+            return Some(i);
+        }
+        None
+    };
+    let open = if value.starts_with("\\\"") {
+        Some("\\\"")
+    } else if value.starts_with('"') {
+        Some("\"")
+    } else if value.starts_with('\'') {
+        Some("'")
+    } else if value.starts_with('{') {
+        Some("}")
+    } else {
+        None
+    };
+    match open {
+        Some(quote) => {
+            let start = if quote == "}" { 1 } else { quote.len() };
+            match closing(start, quote) {
+                Some(i) => (i + quote.len(), Some((start, i))),
+                None => (value.len(), Some((start, value.len()))),
+            }
+        }
+        None => (value.find(';').unwrap_or(value.len()), None),
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://user:<redacted>@host`. The userinfo
+/// ends at the last `@` before the URL ends (a `/` in a hand-written password does
+/// not end it early: more is hidden, never less).
+fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let start = i + 3;
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let end = after
+            .find(|c: char| ends_url(c) || c == ';')
+            .unwrap_or(after.len());
+        let url = &after[..end];
+        match (url.rfind('@'), url.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&url[..=colon]);
+                out.push_str("<redacted>");
+                out.push_str(&url[at..]);
+            }
+            _ => out.push_str(url),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn needs_work(text: &str) -> bool {
@@ -98,7 +207,14 @@ fn contains_ignore_case(text: &str, needle: &str) -> bool {
 }
 
 fn is_escaped_control(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
+    (c.is_control() && c != '\n' && c != '\t') || is_layout_control(c)
+}
+
+/// Characters that change how the text around them is laid out without showing
+/// themselves: bidirectional overrides, embeddings and isolates (a name that reorders
+/// what a reviewer reads), and the Unicode line and paragraph separators.
+pub fn is_layout_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
 /// Ends a URL (or a SAS value) as printed in messages, JSON and plans.
@@ -156,14 +272,35 @@ fn redact_stray_sig(text: &str) -> String {
     out
 }
 
-fn escape_controls(text: &str) -> String {
+/// `value` as JSON by serde_json (which escapes quotes, backslashes and C0 controls),
+/// with DEL, C1 and layout controls escaped as well (`\u007f`, `\u202e`): valid
+/// JSON that decodes to the same value and that nothing can reach a terminal or a
+/// code-review page raw through. Secrets are the caller's to redact first.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .expect("plain data serialises");
+    // Serialised, any such character is inside a string, where an escape means it.
+    if text.chars().any(is_escaped_control) {
+        escape_controls(&text, false)
+    } else {
+        text
+    }
+}
+
+/// C0 controls as `\x1b`; DEL, C1 and layout controls as `\u009b` (a JSON escape
+/// too: a JSON line this passes through stays valid and keeps its value).
+fn escape_controls(text: &str, lines_too: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if is_escaped_control(c) {
-            if (c as u32) < 0x80 {
+        if is_escaped_control(c) || (lines_too && matches!(c, '\n' | '\t')) {
+            if (c as u32) < 0x20 {
                 out.push_str(&format!("\\x{:02x}", c as u32));
             } else {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+                out.push_str(&format!("\\u{:04x}", c as u32));
             }
         } else {
             out.push(c);
@@ -234,7 +371,71 @@ mod tests {
     fn control_characters_are_escaped_but_lines_kept() {
         assert_eq!(
             for_display("bad\x1b[31mname\r.dtsx\nnext\tcol\u{9b}"),
-            "bad\\x1b[31mname\\x0d.dtsx\nnext\tcol\\u{9b}"
+            "bad\\x1b[31mname\\x0d.dtsx\nnext\tcol\\u009b"
         );
+    }
+
+    #[test]
+    fn secrets_inside_quoted_values_and_expressions_are_redacted() {
+        use super::secrets;
+        for (text, secret) in [
+            (
+                "ConnectionString = \"Data Source=H;Password=S3cretX3;Provider=MSOLEDBSQL;\"",
+                "S3cretX3",
+            ),
+            (
+                "Extended Properties='a=1;pwd=S3cretX3';Data Source=x",
+                "S3cretX3",
+            ),
+            ("X = \"Data Source=x;Password=\\\"S3c;retX3\\\";\"", "retX3"),
+            ("X = \"Data Source=x;Password=\\\"S3c;retX3\\\";\"", "S3c"),
+            ("Driver={d};Other={Server=h;PWD={S3cretX3}};", "S3cretX3"),
+            ("X = \"a\" + \";Password=S3cretX3", "S3cretX3"),
+            ("ftp://user:S3cretX3@ftphost:21", "S3cretX3"),
+            ("ftp://user:S3c/ret@X3@ftphost:21/dir", "ret"),
+            ("see https://u:S3cretX3@h/p?sig=AbC x", "S3cretX3"),
+        ] {
+            let shown = secrets(text);
+            assert!(!shown.contains(secret), "{text} -> {shown}");
+            assert!(shown.contains("<redacted>"), "{text} -> {shown}");
+        }
+        assert_eq!(
+            secrets("ftp://user:S3cretX3@ftphost:21"),
+            "ftp://user:<redacted>@ftphost:21"
+        );
+        assert_eq!(secrets("ftp://ftphost/a@b:c"), "ftp://ftphost/a@b:c");
+        // Ambiguous (a port, or a password holding `/`?): more is hidden, never less.
+        assert_eq!(
+            secrets("ftp://ftphost:21/a@b"),
+            "ftp://ftphost:<redacted>@b"
+        );
+        assert_eq!(
+            secrets("ConnectionString = \"Data Source=H;Password=S3cretX3;\" + @[User::X]"),
+            "ConnectionString = \"Data Source=H;Password=<redacted>;\" + @[User::X]"
+        );
+        assert_eq!(
+            secrets("a\u{7f}b\nc"),
+            "a\u{7f}b\nc",
+            "secrets() changes nothing else"
+        );
+    }
+
+    #[test]
+    fn inline_values_cannot_start_a_line_or_reorder_one() {
+        assert_eq!(
+            super::inline("a\nerror 4003\tX\u{202e}cba\u{85}"),
+            "a\\x0aerror 4003\\x09X\\u202ecba\\u0085"
+        );
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_raw() {
+        let text = super::json(
+            &serde_json::json!({"n": "a\u{7f}\u{9b}\u{202e}\u{2028}\n\"b"}),
+            false,
+        );
+        assert_eq!(text, r#"{"n":"a\u007f\u009b\u202e\u2028\n\"b"}"#);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["n"], "a\u{7f}\u{9b}\u{202e}\u{2028}\n\"b");
     }
 }

@@ -104,7 +104,7 @@ impl Connection {
     /// The server it names, if it names one.
     pub fn host(&self) -> Option<String> {
         if self.creation == "ftp" {
-            return Some(self.text.split(':').next()?.to_string()).filter(|h| !h.is_empty());
+            return ftp_host(&self.text);
         }
         if FILE_MANAGERS.contains(&self.creation.as_str()) || self.is_file_provider() {
             return None;
@@ -234,6 +234,16 @@ fn pairs(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The server of an FTP connection manager's `host:port` (as SSIS saves it), also
+/// written as a URL with credentials (`ftp://user:password@host:21/dir`).
+fn ftp_host(text: &str) -> Option<String> {
+    let rest = text.split_once("://").map_or(text, |(_, after)| after);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host_port.split(':').next().unwrap_or_default().trim();
+    (!host.is_empty()).then(|| host.to_string())
+}
+
 /// An absolute Windows path (`C:\`, `C:/`) or a UNC path (`\\server\share`).
 pub fn is_absolute_or_unc(path: &str) -> bool {
     let p = path.trim().trim_matches('"');
@@ -355,5 +365,11 @@ mod tests {
         assert!(host_problem("10.1.2.3").is_none());
         assert!(host_problem("(local)").unwrap().contains("IR node"));
         assert!(host_problem("@[$Project::Server]").is_none());
+        assert_eq!(ftp_host("ftphost:21").as_deref(), Some("ftphost"));
+        assert_eq!(
+            ftp_host("ftp://user:S3cretG7@ftphost:21").as_deref(),
+            Some("ftphost")
+        );
+        assert_eq!(ftp_host("ftp://ftphost/dir").as_deref(), Some("ftphost"));
     }
 }

@@ -7,7 +7,9 @@ use super::rules::{rule, Scope, Severity};
 use crate::package::objects::Object;
 use crate::package::target::{judge, Runtime};
 use crate::package::{self, PackageError};
+use crate::redact;
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// What the rules are judged against.
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +21,8 @@ pub struct Options {
     pub enterprise: bool,
 }
 
-/// One thing found in one package. Evidence never holds a secret.
+/// One thing found in one package. No field holds a secret (each is redacted when
+/// the finding is made); control characters are kept, for each output to escape.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Finding {
     pub package: String,
@@ -43,6 +46,9 @@ pub struct Found {
     pub findings: Vec<Finding>,
     /// Lines are the file's own.
     lines_visible: bool,
+    /// (rule, location, message) of every finding so far: one lookup per finding, so
+    /// a package with 200,000 connection managers takes linear time.
+    seen: HashSet<(&'static str, String, String)>,
 }
 
 impl Found {
@@ -60,11 +66,13 @@ impl Found {
         }
         let location = object.map_or_else(|| "Package".to_string(), |o| o.path.clone());
         let line = object.filter(|_| self.lines_visible).map(|o| o.line);
+        // Every text a finding carries comes from the package: each is redacted.
+        let location = redact::secrets(&location);
+        let message = redact::secrets(&message);
         // One finding per rule, object and message: a package repeats itself.
-        if self
-            .findings
-            .iter()
-            .any(|f| f.rule == rule.id && f.location == location && f.message == message)
+        if !self
+            .seen
+            .insert((rule.id, location.clone(), message.clone()))
         {
             return;
         }
@@ -75,8 +83,8 @@ impl Found {
             severity: rule.severity,
             location,
             line,
-            message: crate::redact::connection_string(&message),
-            evidence: crate::redact::connection_string(&evidence),
+            message,
+            evidence: redact::secrets(&evidence),
             recommendation: rule.recommendation,
         });
     }
@@ -94,8 +102,9 @@ pub fn assess(
         ..Found::default()
     };
     assess_into(&mut found, bytes, password, options);
+    let package = redact::secrets(package);
     for f in &mut found.findings {
-        f.package = package.to_string();
+        f.package.clone_from(&package);
     }
     found.findings
 }

@@ -158,7 +158,7 @@ fn unread(name: &str, why: String) -> Finding {
     };
     found.add(&options, "DTU900", None, why, String::new());
     let mut finding = found.findings.remove(0);
-    finding.package = name.to_string();
+    finding.package = crate::redact::secrets(name);
     finding
 }
 

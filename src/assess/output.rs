@@ -1,11 +1,14 @@
 //! Findings as text (grouped by package, then a summary table) or JSON lines (one
-//! object per finding). Every line passes through `redact::for_display`.
+//! object per finding). Findings arrive redacted; what came from a package is
+//! escaped here: in text each value on its line (`redact::inline`: no newline, tab,
+//! control or bidi character of a package's can make a line of its own or reorder
+//! one), in JSON by serde_json (`redact::json`).
 
 use super::engine::{Finding, Options};
 use super::rules::{Severity, RULES};
 use crate::ops::output::Printer;
 use crate::plan::assess::AssessPlan;
-use crate::redact::for_display;
+use crate::redact::{self, inline};
 use std::io::Write;
 
 /// Evidence longer than this is cut in text output (JSON has it whole).
@@ -45,11 +48,12 @@ pub fn text(
     ));
     for (name, findings) in names.iter().zip(results) {
         printer.line("");
+        let name = inline(name);
         if findings.is_empty() {
             printer.line(&format!("{name}: no findings"));
             continue;
         }
-        printer.line(name);
+        printer.line(&name);
         let mut sorted: Vec<&Finding> = findings.iter().collect();
         sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
         for f in sorted {
@@ -60,15 +64,15 @@ pub fn text(
                 f.title
             ));
             let at = match f.line {
-                Some(line) => format!("{}, line {line}", f.location),
-                None => f.location.clone(),
+                Some(line) => format!("{}, line {line}", inline(&f.location)),
+                None => inline(&f.location),
             };
-            printer.line(&format!("{:<19}{at}: {}", "", f.message));
+            printer.line(&format!("{:<19}{at}: {}", "", inline(&f.message)));
             if !f.evidence.is_empty() {
                 printer.line(&format!(
                     "{:<19}evidence: {}",
                     "",
-                    cut(&f.evidence, TEXT_EVIDENCE_CHARS)
+                    inline(&cut(&f.evidence, TEXT_EVIDENCE_CHARS))
                 ));
             }
             printer.line(&format!("{:<19}what to do: {}", "", f.recommendation));
@@ -123,18 +127,21 @@ fn summary(printer: &mut Printer, results: &[Vec<Finding>]) {
 pub fn json(results: &[Vec<Finding>]) {
     let mut out = std::io::stdout().lock();
     for finding in results.iter().flatten() {
-        let line = serde_json::to_string(finding).expect("findings serialise");
-        if writeln!(out, "{}", for_display(&line)).is_err() {
+        if writeln!(out, "{}", json_line(finding)).is_err() {
             return;
         }
     }
     let _ = out.flush();
 }
 
+/// A finding as one line of JSON.
+pub fn json_line(finding: &Finding) -> String {
+    redact::json(finding, false)
+}
+
 /// A whole JSON document (the SARIF log), indented.
 pub fn print_block(value: &serde_json::Value) {
-    let text = serde_json::to_string_pretty(value).expect("serialisable");
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", for_display(&text));
+    let _ = writeln!(out, "{}", redact::json(value, true));
     let _ = out.flush();
 }

@@ -89,9 +89,14 @@ fn result_json(f: &Finding) -> Value {
     let rule_index = RULES.iter().position(|r| r.id == f.rule).unwrap_or(0);
     let mut physical = json!({ "artifactLocation": { "uri": package_uri(&f.package) } });
     physical["region"] = json!({ "startLine": f.line.unwrap_or(1) });
-    let mut text = format!("{}: {}", f.title, f.message);
+    // The message is read as text (GitHub shows it): package text escaped as in the
+    // text report; `properties` keep the values as they are.
+    let mut text = format!("{}: {}", f.title, crate::redact::inline(&f.message));
     if !f.evidence.is_empty() {
-        text.push_str(&format!(" (evidence: {})", f.evidence));
+        text.push_str(&format!(
+            " (evidence: {})",
+            crate::redact::inline(&f.evidence)
+        ));
     }
     let fingerprint = Sha256::digest(format!(
         "{}\n{}\n{}\n{}",
