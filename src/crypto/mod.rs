@@ -176,6 +176,17 @@ impl Sealed {
     }
 }
 
+/// A plaintext sealed where it lay ([`Keys::seal_in_place`]).
+#[derive(Debug, Clone)]
+pub struct SealedInPlace {
+    pub salt: Vec<u8>,
+    pub iv: Vec<u8>,
+    /// How many leading bytes of the plaintext buffer are now ciphertext.
+    pub whole_len: usize,
+    /// The final ciphertext block: the plaintext's last partial block and the padding.
+    pub last: Vec<u8>,
+}
+
 /// One password's ciphers, set up once and used for every value of a package: a
 /// package holds thousands of sensitive values, and deriving the key for each (three
 /// SHA-1s and a key schedule for Triple DES, 2,000 SHA-1s of PBKDF2 for AES) cost more
@@ -231,25 +242,9 @@ impl<'a> Keys<'a> {
 
     /// Encrypts `plaintext` with a new random IV (and the sealer's salt).
     pub fn seal(&self, algorithm: Algorithm, plaintext: &[u8], padding: Padding) -> Sealed {
-        let mut rng = rand::thread_rng();
-        let salt = match algorithm {
-            // The salt is written but plays no part in the Triple DES key.
-            Algorithm::TripleDes => {
-                let mut salt = vec![0u8; algorithm.salt_len()];
-                rng.fill_bytes(&mut salt);
-                salt
-            }
-            Algorithm::Aes256 => self
-                .seal_salt
-                .get_or_init(|| {
-                    let mut salt = vec![0u8; algorithm.salt_len()];
-                    rand::thread_rng().fill_bytes(&mut salt);
-                    salt
-                })
-                .clone(),
-        };
+        let salt = self.seal_salt(algorithm);
         let mut iv = vec![0u8; algorithm.block_len()];
-        rng.fill_bytes(&mut iv);
+        rand::thread_rng().fill_bytes(&mut iv);
         self.seal_with(algorithm, &salt, &iv, plaintext, padding)
     }
 
@@ -277,26 +272,100 @@ impl<'a> Keys<'a> {
                 buf.push(pad as u8);
             }
         }
-        let body = &mut buf[block..];
-        let len = body.len();
-        match algorithm {
-            Algorithm::TripleDes => {
-                cbc::Encryptor::inner_iv_slice_init(self.tdes(), iv)
-                    .expect("IV size checked above")
-                    .encrypt_padded_mut::<NoPadding>(body, len)
-                    .expect("padded to whole blocks above");
-            }
-            Algorithm::Aes256 => {
-                cbc::Encryptor::inner_iv_slice_init(self.aes(salt), iv)
-                    .expect("IV size checked above")
-                    .encrypt_padded_mut::<NoPadding>(body, len)
-                    .expect("padded to whole blocks above");
-            }
-        }
+        self.encrypt_in_place(algorithm, salt, iv, &mut buf[block..]);
         Sealed {
             salt: salt.to_vec(),
             iv: iv.to_vec(),
             cipher_value: std::mem::take(&mut *buf),
+        }
+    }
+
+    /// Seals a whole package's plaintext where it lies, padded with ISO 10126: its
+    /// whole blocks become ciphertext in place and the final block (the rest and the
+    /// padding) comes back apart. IV || `plaintext[..whole_len]` || `last` is the
+    /// CipherValue [`Keys::seal`] would give, without copying a package-sized buffer.
+    pub fn seal_in_place(&self, algorithm: Algorithm, plaintext: &mut [u8]) -> SealedInPlace {
+        let mut rng = rand::thread_rng();
+        let salt = self.seal_salt(algorithm);
+        let mut iv = vec![0u8; algorithm.block_len()];
+        rng.fill_bytes(&mut iv);
+        let block = algorithm.block_len();
+        let rest = plaintext.len() % block;
+        let mut last = vec![0u8; block];
+        last[..rest].copy_from_slice(&plaintext[plaintext.len() - rest..]);
+        rng.fill_bytes(&mut last[rest..block - 1]);
+        last[block - 1] = (block - rest) as u8;
+        self.seal_in_place_with(algorithm, salt, iv, plaintext, last)
+    }
+
+    /// [`Keys::seal_in_place`] with a given salt, IV and padded final block (`last`:
+    /// the plaintext's trailing partial block followed by its padding).
+    pub fn seal_in_place_with(
+        &self,
+        algorithm: Algorithm,
+        salt: Vec<u8>,
+        iv: Vec<u8>,
+        plaintext: &mut [u8],
+        mut last: Vec<u8>,
+    ) -> SealedInPlace {
+        let block = algorithm.block_len();
+        assert_eq!(iv.len(), block, "IV size must match the cipher block");
+        assert_eq!(last.len(), block, "one final block");
+        let whole_len = plaintext.len() - plaintext.len() % block;
+        let whole = &mut plaintext[..whole_len];
+        self.encrypt_in_place(algorithm, &salt, &iv, whole);
+        // CBC goes on from the last ciphertext block: a new chain with it as the IV.
+        let chain = if whole_len == 0 {
+            &iv[..]
+        } else {
+            &whole[whole_len - block..]
+        };
+        let chain = chain.to_vec();
+        self.encrypt_in_place(algorithm, &salt, &chain, &mut last);
+        SealedInPlace {
+            salt,
+            iv,
+            whole_len,
+            last,
+        }
+    }
+
+    /// The salt values sealed with this password carry.
+    fn seal_salt(&self, algorithm: Algorithm) -> Vec<u8> {
+        match algorithm {
+            // The salt is written but plays no part in the Triple DES key.
+            Algorithm::TripleDes => {
+                let mut salt = vec![0u8; algorithm.salt_len()];
+                rand::thread_rng().fill_bytes(&mut salt);
+                salt
+            }
+            Algorithm::Aes256 => self
+                .seal_salt
+                .get_or_init(|| {
+                    let mut salt = vec![0u8; algorithm.salt_len()];
+                    rand::thread_rng().fill_bytes(&mut salt);
+                    salt
+                })
+                .clone(),
+        }
+    }
+
+    /// CBC-encrypts whole blocks in place (sizes checked by the caller).
+    fn encrypt_in_place(&self, algorithm: Algorithm, salt: &[u8], iv: &[u8], body: &mut [u8]) {
+        let len = body.len();
+        match algorithm {
+            Algorithm::TripleDes => {
+                cbc::Encryptor::inner_iv_slice_init(self.tdes(), iv)
+                    .expect("IV size checked by the caller")
+                    .encrypt_padded_mut::<NoPadding>(body, len)
+                    .expect("whole blocks checked by the caller");
+            }
+            Algorithm::Aes256 => {
+                cbc::Encryptor::inner_iv_slice_init(self.aes(salt), iv)
+                    .expect("IV size checked by the caller")
+                    .encrypt_padded_mut::<NoPadding>(body, len)
+                    .expect("whole blocks checked by the caller");
+            }
         }
     }
 
@@ -347,6 +416,26 @@ impl<'a> Keys<'a> {
         Ok(buf)
     }
 
+    /// Decrypts a package-form CipherValue (IV || ciphertext) where it lies: the
+    /// plaintext's range in `cipher_value` (after the IV block, before the padding).
+    pub fn open_in_place(
+        &self,
+        algorithm: Algorithm,
+        salt: &[u8],
+        cipher_value: &mut [u8],
+    ) -> Result<std::ops::Range<usize>, CryptoError> {
+        let block = algorithm.block_len();
+        if cipher_value.len() < 2 * block || !cipher_value.len().is_multiple_of(block) {
+            return Err(CryptoError::BadLength {
+                len: cipher_value.len(),
+                block,
+            });
+        }
+        let (iv, body) = cipher_value.split_at_mut(block);
+        self.decrypt_in_place(algorithm, salt, iv, body);
+        Ok(block..block + unpadded_len(body, block)?)
+    }
+
     /// [`Keys::open`] of a CipherValue handed over: decrypted in its own buffer (a
     /// level 3 package's is as large as the package), the IV block dropped after.
     pub fn open_vec(
@@ -356,18 +445,9 @@ impl<'a> Keys<'a> {
         cipher_value: Vec<u8>,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let mut buf = Zeroizing::new(cipher_value);
-        let block = algorithm.block_len();
-        if buf.len() < 2 * block || !buf.len().is_multiple_of(block) {
-            return Err(CryptoError::BadLength {
-                len: buf.len(),
-                block,
-            });
-        }
-        let (iv, body) = buf.split_at_mut(block);
-        self.decrypt_in_place(algorithm, salt, iv, body);
-        let end = block + unpadded_len(body, block)?;
-        buf.copy_within(block..end, 0);
-        buf.truncate(end - block);
+        let plain = self.open_in_place(algorithm, salt, &mut buf)?;
+        buf.copy_within(plain.clone(), 0);
+        buf.truncate(plain.len());
         Ok(buf)
     }
 
@@ -447,142 +527,4 @@ pub fn open_detached(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    #[test]
-    fn tripledes_reference_keys_from_spec() {
-        assert_eq!(
-            hex(&*derive_tripledes_key("banana")),
-            "975011ae163499a9b4c789fec4d6f1bae29d03b81c79ba11"
-        );
-        assert_eq!(
-            hex(&*derive_tripledes_key("ssis123")),
-            "60a8b283d275564731c89b3c92fcb672852543296ba29f7d"
-        );
-    }
-
-    #[test]
-    fn round_trip_both_ciphers_both_paddings() {
-        for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
-            for padding in [Padding::Iso10126, Padding::Pkcs7] {
-                for len in [0usize, 1, 7, 8, 15, 16, 17, 100] {
-                    let pt: Vec<u8> = (0..len as u8).collect();
-                    let s = seal(alg, "pässwörd", &pt, padding);
-                    assert_eq!(&s.cipher_value[..s.iv.len()], &s.iv[..]);
-                    let back = open(alg, "pässwörd", &s.salt, &s.cipher_value).unwrap();
-                    assert_eq!(&back[..], &pt[..]);
-                    let back2 =
-                        open_detached(alg, "pässwörd", &s.salt, &s.iv, s.ciphertext()).unwrap();
-                    assert_eq!(&back2[..], &pt[..]);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn truncated_cipher_value_is_a_length_error() {
-        let s = seal(
-            Algorithm::TripleDes,
-            "pw",
-            b"hello world",
-            Padding::Iso10126,
-        );
-        let cut = &s.cipher_value[..s.cipher_value.len() - 3];
-        assert!(matches!(
-            open(Algorithm::TripleDes, "pw", &s.salt, cut),
-            Err(CryptoError::BadLength { .. })
-        ));
-    }
-
-    /// One `Keys` seals and opens many values; each value still opens alone with
-    /// the password, as SSIS opens it.
-    #[test]
-    fn keys_set_up_once_serve_every_value() {
-        for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
-            let keys = Keys::new("pässwörd");
-            let sealed: Vec<Sealed> = (0..20usize)
-                .map(|n| keys.seal(alg, &vec![n as u8; n * 3], Padding::Iso10126))
-                .collect();
-            let ivs: std::collections::HashSet<&[u8]> = sealed.iter().map(|s| &s.iv[..]).collect();
-            assert_eq!(ivs.len(), sealed.len(), "every value gets its own IV");
-            let opener = Keys::new("pässwörd");
-            for (n, s) in sealed.iter().enumerate() {
-                let want = vec![n as u8; n * 3];
-                assert_eq!(
-                    &opener.open(alg, &s.salt, &s.cipher_value).unwrap()[..],
-                    &want[..]
-                );
-                assert_eq!(
-                    &open(alg, "pässwörd", &s.salt, &s.cipher_value).unwrap()[..],
-                    &want[..]
-                );
-            }
-        }
-    }
-
-    /// The AES key follows the salt: values sealed elsewhere with their own salts open
-    /// through one `Keys`, whatever the order.
-    #[test]
-    fn aes_keys_follow_the_salt() {
-        let values: Vec<Sealed> = (0..6u8)
-            .map(|n| seal(Algorithm::Aes256, "pw", &[n; 5], Padding::Iso10126))
-            .collect();
-        let keys = Keys::new("pw");
-        for i in [0, 1, 0, 2, 2, 5, 3, 4, 1] {
-            let s = &values[i];
-            assert_eq!(
-                &keys
-                    .open(Algorithm::Aes256, &s.salt, &s.cipher_value)
-                    .unwrap()[..],
-                &[i as u8; 5]
-            );
-        }
-    }
-
-    /// A CipherValue handed over opens in its own buffer to what `open` gives.
-    #[test]
-    fn open_vec_equals_open() {
-        for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
-            for len in [0usize, 1, 7, 8, 15, 16, 17, 1000] {
-                let pt: Vec<u8> = (0..len).map(|i| i as u8).collect();
-                let s = seal(alg, "pw", &pt, Padding::Iso10126);
-                let keys = Keys::new("pw");
-                let owned = keys.open_vec(alg, &s.salt, s.cipher_value.clone()).unwrap();
-                assert_eq!(&owned[..], &pt[..]);
-                let cut = s.cipher_value[..s.cipher_value.len() - 1].to_vec();
-                assert!(matches!(
-                    keys.open_vec(alg, &s.salt, cut),
-                    Err(CryptoError::BadLength { .. })
-                ));
-            }
-        }
-    }
-
-    /// Deterministic sealing through `Keys` is the one-value function's.
-    #[test]
-    fn keys_seal_with_matches_seal_with() {
-        for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
-            let salt = vec![7u8; alg.salt_len()];
-            let iv = vec![9u8; alg.block_len()];
-            let keys = Keys::new("pw");
-            for len in [0usize, 1, 8, 23, 64] {
-                let pt = vec![0x41u8; len];
-                let a = keys.seal_with(alg, &salt, &iv, &pt, Padding::Pkcs7);
-                let b = seal_with(alg, "pw", &salt, &iv, &pt, Padding::Pkcs7);
-                assert_eq!(a.cipher_value, b.cipher_value);
-            }
-        }
-        assert_eq!(format!("{:?}", Keys::new("secret")), "Keys { .. }");
-    }
-
-    #[test]
-    fn unknown_uri_is_named() {
-        let e = Algorithm::from_uri("http://example.com/rot13").unwrap_err();
-        assert!(e.to_string().contains("rot13"));
-    }
-}
+mod tests;

@@ -250,25 +250,29 @@ fn open_scanned<'a>(
             // Taken, not cloned: it is as large as the package.
             let node = outer.root_encrypted.take().expect("EncryptedData root");
             let password = password.ok_or(PackageError::NeedsPassword)?;
-            let plain =
-                Keys::new(password).open_vec(node.algorithm, &node.salt, node.cipher_value)?;
-            let root = outer.root.outer;
-            let mut doc = Vec::with_capacity(text.len() * 3 / 4 + 64);
-            doc.extend_from_slice(&text[..root.start]);
-            doc.extend_from_slice(&plain);
-            doc.extend_from_slice(&text[root.end..]);
+            // Decrypted where it was decoded, and the document built around it in that
+            // buffer (the scan left room): a level 3 package is not copied. Zeroized
+            // unless it opens.
+            let mut doc = Zeroizing::new(node.cipher_value);
+            let plain = Keys::new(password).open_in_place(node.algorithm, &node.salt, &mut doc)?;
             // Garbage from a wrong key that slipped past the padding check is not XML.
-            if !plain.starts_with(b"<") {
+            if !doc[plain.clone()].starts_with(b"<") {
                 return Err(PackageError::WrongPassword);
             }
-            let inner = scan::scan(&doc).map_err(|e| decrypted_error(&plain, e, "package"))?;
+            let root = outer.root.outer;
+            doc.truncate(plain.end);
+            doc.splice(..plain.start, text[..root.start].iter().copied());
+            doc.extend_from_slice(&text[root.end..]);
+            let inner = scan::scan(&doc).map_err(|e| {
+                decrypted_error(&doc[root.start..root.start + plain.len()], e, "package")
+            })?;
             if !matches!(inner.root_kind, RootKind::Dts(_)) {
                 return Err(PackageError::WrongPassword);
             }
             Ok(Opened {
                 input,
                 encoding,
-                doc: Cow::Owned(doc),
+                doc: Cow::Owned(std::mem::take(&mut *doc)),
                 scan: inner,
                 level: ProtectionLevel::EncryptAllWithPassword,
                 whole_algorithm: Some(node.algorithm),
@@ -317,10 +321,15 @@ pub fn rewrite(input: &[u8], options: &Options<'_>) -> Result<Rewritten, Package
 pub fn rewrite_owned(input: Vec<u8>, options: &Options<'_>) -> Result<Rewritten, PackageError> {
     let opened = open(&input, options.decrypt_password)?;
     let plan = opened.plan(options)?;
-    if let (Cow::Owned(decrypted), Some(edits)) = (&opened.doc, &plan.edits) {
-        // Level 3 or UTF-16: the edits apply to the decrypted or decoded document.
-        let bytes = apply_edits(decrypted, edits)?;
-        return plan.finish(bytes);
+    if let (Cow::Owned(_), Some(edits)) = (&opened.doc, &plan.edits) {
+        // Level 3 or UTF-16: the edits apply to the decrypted or decoded document,
+        // in its own buffer.
+        let Cow::Owned(mut decrypted) = opened.doc else {
+            unreachable!("matched just above")
+        };
+        drop(input);
+        apply_edits_in_place(&mut decrypted, edits)?;
+        return plan.finish(decrypted);
     }
     drop(opened);
     let mut bytes = input;
@@ -353,11 +362,18 @@ impl Plan<'_> {
         let mut ciphers_out = self.ciphers_out;
         if let Some((root, epilog, algorithm, keys)) = &self.seal {
             let root_end = bytes.len() - epilog;
-            let plain = &bytes[root.start..root_end];
-            let mut whole = Vec::with_capacity(root.start + plain.len() * 4 / 3 + 512 + epilog);
+            let plain_len = root_end - root.start;
+            let mut whole = Vec::with_capacity(root.start + plain_len * 4 / 3 + 512 + epilog);
             whole.extend_from_slice(&bytes[..root.start]);
-            encrypted::write_encrypted_data(&mut whole, *algorithm, keys, plain);
-            whole.extend_from_slice(&bytes[root_end..]);
+            // `bytes` is ours and replaced by `whole`: the root is encrypted in it.
+            let (head, tail) = bytes.split_at_mut(root_end);
+            encrypted::write_encrypted_package(
+                &mut whole,
+                *algorithm,
+                keys,
+                &mut head[root.start..],
+            );
+            whole.extend_from_slice(tail);
             bytes = whole;
             ciphers_out.push(*algorithm);
         }

@@ -585,7 +585,14 @@ fn close_element(
     }
 
     if let Some(parts) = frame.encrypted.as_ref() {
-        let node = encrypted_node(doc, element.outer, parts)?;
+        // A level 3 package's document is built around its decrypted root, in the
+        // buffer the CipherValue decodes into: room for what surrounds the root.
+        let spare = if depth == 0 {
+            element.outer.start + (doc.len() - element.outer.end)
+        } else {
+            0
+        };
+        let node = encrypted_node(doc, element.outer, parts, spare)?;
         if depth == 0 {
             scan.root_encrypted = Some(node);
         } else {
