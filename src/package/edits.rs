@@ -1,7 +1,11 @@
-//! A package's new bytes from its old ones and the spans re-protection replaces.
+//! A package's new bytes from its old ones and the spans re-protection replaces, and
+//! the replacements made of a sensitive element's own bytes.
 
-use super::xml::Span;
+use super::scan::{self, Element};
+use super::xml::{self, Span};
 use super::PackageError;
+use std::borrow::Cow;
+use zeroize::Zeroizing;
 
 /// Replaces non-overlapping spans; everything between them is copied untouched.
 /// Overlapping spans (which a well-formed package never yields) are an error, not a
@@ -77,4 +81,57 @@ pub(super) fn apply_edits_in_place(
     }
     doc.truncate(new_len);
     Ok(())
+}
+
+const DTS_DECLARATION: &[u8] = b" xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\"";
+
+/// Encrypted elements carry their own `xmlns:DTS` (first, right after the name);
+/// inside the package the root already declares it.
+pub(super) fn strip_dts_namespace(element: &[u8]) -> Cow<'_, [u8]> {
+    let name_end = element
+        .iter()
+        .position(|b| xml::is_xml_whitespace(b) || *b == b'>' || *b == b'/')
+        .unwrap_or(element.len());
+    if element[name_end..].starts_with(DTS_DECLARATION) {
+        let mut out = Vec::with_capacity(element.len());
+        out.extend_from_slice(&element[..name_end]);
+        out.extend_from_slice(&element[name_end + DTS_DECLARATION.len()..]);
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(element)
+    }
+}
+
+pub(super) fn add_dts_namespace(element: &[u8]) -> Zeroizing<Vec<u8>> {
+    let name_end = element
+        .iter()
+        .position(|b| xml::is_xml_whitespace(b) || *b == b'>' || *b == b'/')
+        .unwrap_or(element.len());
+    let mut out = Zeroizing::new(Vec::with_capacity(element.len() + DTS_DECLARATION.len()));
+    out.extend_from_slice(&element[..name_end]);
+    if !element[name_end..].starts_with(DTS_DECLARATION) {
+        out.extend_from_slice(DTS_DECLARATION);
+    }
+    out.extend_from_slice(&element[name_end..]);
+    out
+}
+
+/// The element with its content removed, as DontSaveSensitive stores it.
+pub(super) fn blank_element(element: &[u8]) -> Result<Vec<u8>, PackageError> {
+    let s = scan::scan(element).map_err(|_| PackageError::WrongPassword)?;
+    let root: Element = s.root;
+    let mut out = Vec::with_capacity(element.len());
+    out.extend_from_slice(&element[..root.content.start]);
+    out.extend_from_slice(&element[root.content.end..]);
+    Ok(out)
+}
+
+pub(super) fn wrap_stub(encrypted: Vec<u8>, needs_stub: bool) -> Vec<u8> {
+    if !needs_stub {
+        return encrypted;
+    }
+    let mut out = b"<DTS:Property DTS:Name=\"ParameterValue\">".to_vec();
+    out.extend_from_slice(&encrypted);
+    out.extend_from_slice(b"</DTS:Property>");
+    out
 }

@@ -21,9 +21,12 @@ pub use scan::{DPAPI_PREFIX, DTS_NS, XMLENC_NS};
 pub use text::TextEncoding;
 
 use crate::crypto::{Algorithm, CryptoError, Keys};
-use edits::{apply_edits, apply_edits_in_place};
+use edits::{
+    add_dts_namespace, apply_edits, apply_edits_in_place, blank_element, strip_dts_namespace,
+    wrap_stub,
+};
 use encrypted::{encrypted_data_xml, EncryptedNode};
-use scan::{Element, LevelMarker, NodeKind, RootKind, Scan};
+use scan::{LevelMarker, NodeKind, RootKind, Scan};
 use std::borrow::Cow;
 use std::fmt;
 use xml::Span;
@@ -630,59 +633,6 @@ fn decrypted_error(plain: &[u8], error: PackageError, what: &str) -> PackageErro
     } else {
         PackageError::WrongPassword
     }
-}
-
-const DTS_DECLARATION: &[u8] = b" xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\"";
-
-/// Encrypted elements carry their own `xmlns:DTS` (first, right after the name);
-/// inside the package the root already declares it.
-fn strip_dts_namespace(element: &[u8]) -> Cow<'_, [u8]> {
-    let name_end = element
-        .iter()
-        .position(|b| xml::is_xml_whitespace(b) || *b == b'>' || *b == b'/')
-        .unwrap_or(element.len());
-    if element[name_end..].starts_with(DTS_DECLARATION) {
-        let mut out = Vec::with_capacity(element.len());
-        out.extend_from_slice(&element[..name_end]);
-        out.extend_from_slice(&element[name_end + DTS_DECLARATION.len()..]);
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(element)
-    }
-}
-
-fn add_dts_namespace(element: &[u8]) -> Zeroizing<Vec<u8>> {
-    let name_end = element
-        .iter()
-        .position(|b| xml::is_xml_whitespace(b) || *b == b'>' || *b == b'/')
-        .unwrap_or(element.len());
-    let mut out = Zeroizing::new(Vec::with_capacity(element.len() + DTS_DECLARATION.len()));
-    out.extend_from_slice(&element[..name_end]);
-    if !element[name_end..].starts_with(DTS_DECLARATION) {
-        out.extend_from_slice(DTS_DECLARATION);
-    }
-    out.extend_from_slice(&element[name_end..]);
-    out
-}
-
-/// The element with its content removed, as DontSaveSensitive stores it.
-fn blank_element(element: &[u8]) -> Result<Vec<u8>, PackageError> {
-    let s = scan::scan(element).map_err(|_| PackageError::WrongPassword)?;
-    let root: Element = s.root;
-    let mut out = Vec::with_capacity(element.len());
-    out.extend_from_slice(&element[..root.content.start]);
-    out.extend_from_slice(&element[root.content.end..]);
-    Ok(out)
-}
-
-fn wrap_stub(encrypted: Vec<u8>, needs_stub: bool) -> Vec<u8> {
-    if !needs_stub {
-        return encrypted;
-    }
-    let mut out = b"<DTS:Property DTS:Name=\"ParameterValue\">".to_vec();
-    out.extend_from_slice(&encrypted);
-    out.extend_from_slice(b"</DTS:Property>");
-    out
 }
 
 fn level_edit(scan: &Scan, level: ProtectionLevel) -> Result<(Span, Vec<u8>), PackageError> {
