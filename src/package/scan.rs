@@ -121,7 +121,8 @@ const METADATA: &[&str] = &[
 struct Frame {
     start: usize,
     content_start: usize,
-    qname: Vec<u8>,
+    /// The element's name, where it lies in the document.
+    qname: Span,
     /// `DTS:Name` of a `DTS:Property`.
     property_name: Option<String>,
     object_name: Option<String>,
@@ -288,7 +289,7 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
             doc.len(),
             format!(
                 "the file ends before </{}> (truncated?)",
-                String::from_utf8_lossy(&open.qname)
+                String::from_utf8_lossy(open.qname.slice(doc))
             ),
         ));
     }
@@ -334,20 +335,21 @@ fn open_element(
     // (real tags carry under a dozen) and a set takes over past that.
     let mut attrs = Interesting::default();
     let mut seen = xml::SeenNames::default();
-    for a in e.attributes().with_checks(false) {
-        let a = a.map_err(|err| err_at(doc, before, format!("bad attribute: {err}")))?;
-        if !seen.insert(a.key.into_inner()) {
+    let tag: &[u8] = e;
+    for a in xml::Attributes::new(tag, e.name().as_ref().len()) {
+        let (key, v) = a.map_err(|err| err_at(doc, before, format!("bad attribute: {err}")))?;
+        if !seen.insert(key) {
             return Err(err_at(
                 doc,
                 before,
                 format!(
                     "bad attribute: duplicated attribute `{}` (given twice in one tag)",
-                    String::from_utf8_lossy(a.key.into_inner())
+                    String::from_utf8_lossy(key)
                 ),
             ));
         }
-        check_references(&a.value).map_err(|m| err_at(doc, before, m))?;
-        let slot = match a.key.as_ref() {
+        check_references(v).map_err(|m| err_at(doc, before, m))?;
+        let slot = match key {
             b"xmlns" => &mut attrs.xmlns,
             b"Salt" => &mut attrs.salt,
             b"IV" => &mut attrs.iv,
@@ -358,13 +360,15 @@ fn open_element(
             b"Encrypted" => &mut attrs.encrypted,
             _ => continue,
         };
-        if let std::borrow::Cow::Borrowed(v) = a.value {
-            let start = offset_in(doc, v);
-            *slot = Some(Span::new(start, start + v.len()));
-        }
+        let start = offset_in(doc, v);
+        *slot = Some(Span::new(start, start + v.len()));
     }
     let value = |span: Option<Span>| span.map(|s| s.slice(doc));
-    let qname = e.name().as_ref().to_vec();
+    let qname = {
+        let name = e.name();
+        let start = offset_in(doc, name.as_ref());
+        Span::new(start, start + name.as_ref().len())
+    };
     let mut frame = Frame {
         start: before,
         content_start: after,
@@ -376,13 +380,15 @@ fn open_element(
 
     if parent.is_some_and(|p| p.opaque) {
         frame.opaque = true;
-        if local(&frame.qname) == b"CipherValue" && stack.iter().any(|f| f.encrypted.is_some()) {
+        if local(frame.qname.slice(doc)) == b"CipherValue"
+            && stack.iter().any(|f| f.encrypted.is_some())
+        {
             frame.in_cipher_value = true;
         }
         return Ok(frame);
     }
 
-    let name = frame.qname.as_slice();
+    let name = frame.qname.slice(doc);
     let local_name = local(name);
     let is_encrypted_data =
         local_name == b"EncryptedData" && value(attrs.xmlns) == Some(XMLENC_NS.as_bytes());
@@ -597,6 +603,7 @@ fn close_element(
             scan.root_encrypted = Some(node);
         } else {
             record(
+                doc,
                 scan,
                 stack,
                 &frame,
@@ -611,12 +618,19 @@ fn close_element(
         return Ok(());
     }
     match frame.pending {
-        Some(Pending::Clear { needs_stub }) => {
-            record(scan, stack, &frame, element, NodeKind::Clear, needs_stub)
-        }
+        Some(Pending::Clear { needs_stub }) => record(
+            doc,
+            scan,
+            stack,
+            &frame,
+            element,
+            NodeKind::Clear,
+            needs_stub,
+        ),
         Some(Pending::UserKey) => {
             let span = frame.user_key_attribute.expect("set with UserKey");
             record(
+                doc,
                 scan,
                 stack,
                 &frame,
@@ -637,7 +651,7 @@ fn close_element(
             if !holds_node {
                 let content = element.content.slice(doc);
                 if content.iter().any(|b| !xml::is_xml_whitespace(b)) {
-                    record(scan, stack, &frame, element, NodeKind::Clear, true)
+                    record(doc, scan, stack, &frame, element, NodeKind::Clear, true)
                 }
             }
         }
@@ -647,6 +661,7 @@ fn close_element(
 }
 
 fn record(
+    doc: &[u8],
     scan: &mut Scan,
     stack: &[Frame],
     frame: &Frame,
@@ -662,7 +677,7 @@ fn record(
     let own = frame
         .property_name
         .clone()
-        .unwrap_or_else(|| String::from_utf8_lossy(local(&frame.qname)).into_owned());
+        .unwrap_or_else(|| String::from_utf8_lossy(local(frame.qname.slice(doc))).into_owned());
     if matches!(kind, NodeKind::Encrypted(_)) {
         label.push("(encrypted value)".into());
     } else {

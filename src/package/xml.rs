@@ -4,6 +4,8 @@
 //! expand an entity beyond XML's five and character references, and bound size and
 //! depth, so a hostile file costs bounded memory and time.
 
+use quick_xml::events::attributes::AttrError;
+
 /// Largest package we load (SSIS packages of hundreds of MB exist; GBs do not).
 pub const MAX_PACKAGE_BYTES: usize = 1 << 30;
 /// Deepest element nesting we accept. Real packages nest a few dozen levels.
@@ -92,6 +94,70 @@ pub fn unescape(raw: &[u8]) -> String {
 
 pub fn is_xml_whitespace(b: &u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// A start tag's attributes, `(name, value)` borrowed from the tag, read by
+/// quick-xml's XML rules (`name="value"` or `name='value'`, whitespace allowed around
+/// `=`) and failing with its errors at its positions (from the tag's name on). Its own
+/// iterator walks every value a byte at a time, a third of the scan's time on real
+/// packages; values are found here with memchr. Reading stops at the first error.
+pub(super) struct Attributes<'a> {
+    /// The tag from its name to before `>` (or `/>`), as quick-xml hands it over.
+    tag: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Attributes<'a> {
+    /// `name_len`: where the attributes begin (after the element's name).
+    pub(super) fn new(tag: &'a [u8], name_len: usize) -> Self {
+        Self { tag, at: name_len }
+    }
+
+    fn fail(&mut self, error: AttrError) -> Option<<Self as Iterator>::Item> {
+        self.at = self.tag.len();
+        Some(Err(error))
+    }
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = Result<(&'a [u8], &'a [u8]), AttrError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let tag = self.tag;
+        let len = tag.len();
+        let non_blank = |from: usize| (from..len).find(|&i| !is_xml_whitespace(&tag[i]));
+        let Some(start) = non_blank(self.at) else {
+            self.at = len;
+            return None;
+        };
+        // The name runs to `=` or whitespace; its first byte is part of it whatever it
+        // is, as in quick-xml.
+        let name_end = (start + 1..len)
+            .find(|&i| tag[i] == b'=' || is_xml_whitespace(&tag[i]))
+            .unwrap_or(len);
+        let eq = if name_end < len && tag[name_end] == b'=' {
+            name_end
+        } else {
+            match non_blank(name_end) {
+                Some(i) if tag[i] == b'=' => i,
+                Some(i) => return self.fail(AttrError::ExpectedEq(i)),
+                None => return self.fail(AttrError::ExpectedEq(len)),
+            }
+        };
+        let Some(open) = non_blank(eq + 1) else {
+            return self.fail(AttrError::ExpectedValue(len));
+        };
+        let quote = tag[open];
+        if quote != b'"' && quote != b'\'' {
+            return self.fail(AttrError::UnquotedValue(open));
+        }
+        let Some(close) = memchr::memchr(quote, &tag[open + 1..]) else {
+            return self.fail(AttrError::ExpectedQuote(len, quote));
+        };
+        let close = open + 1 + close;
+        self.at = close + 1;
+        Some(Ok((&tag[start..name_end], &tag[open + 1..close])))
+    }
 }
 
 /// Most bytes of enclosing object names one label keeps.
@@ -205,6 +271,59 @@ mod tests {
                 assert!(!seen.insert(names[dup].as_bytes()), "a{dup} of {len} seen");
                 assert!(seen.insert(b"other"));
             }
+        }
+    }
+
+    /// Attributes read as quick-xml reads them, errors and positions included, on
+    /// well-formed and broken tags alike.
+    #[test]
+    fn attributes_as_quick_xml_reads_them() {
+        let tags: &[&str] = &[
+            "a",
+            "a ",
+            "a b=\"1\"",
+            "a b='1' c=\"2\"",
+            "a  b = \"x y\"\tc\n=\r'z'  ",
+            "a b=\"it's\" c='say \"hi\"'",
+            "a b=\"\"",
+            "a b",
+            "a b ",
+            "a b c=\"1\"",
+            "a b=",
+            "a b= ",
+            "a b=1",
+            "a b=\"1",
+            "a b='1\"",
+            "a =\"1\"",
+            "a ==\"1\"",
+            "a b==\"1\"",
+            "a b\"c=\"1\"",
+            "a b=\"1\"c=\"2\"",
+            "a b=\"1\" b=\"2\"",
+            "a b=\"<&>\"",
+            "a b=\"1\" /",
+            "DTS:Executable DTS:refId=\"Package\" DTS:ObjectName=\"x\"",
+        ];
+        for tag in tags {
+            let bytes = tag.as_bytes();
+            let name_len = bytes
+                .iter()
+                .position(is_xml_whitespace)
+                .unwrap_or(bytes.len());
+            let ours: Vec<_> = Attributes::new(bytes, name_len)
+                .map(|a| a.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                .collect();
+            let mut theirs = Vec::new();
+            for a in
+                quick_xml::events::attributes::Attributes::new(tag, name_len).with_checks(false)
+            {
+                let stop = a.is_err();
+                theirs.push(a.map(|a| (a.key.as_ref().to_vec(), a.value.to_vec())));
+                if stop {
+                    break;
+                }
+            }
+            assert_eq!(ours, theirs, "{tag}");
         }
     }
 
