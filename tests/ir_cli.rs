@@ -595,3 +595,73 @@ fn azure_cli_end_to_end() {
         "{err}"
     );
 }
+
+#[test]
+fn sensitive_values_are_securestrings_the_factory_never_shows() {
+    let adf = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let pw_file = dir.path().join("param.pw");
+    std::fs::write(&pw_file, "param-pass-sentinel\n").unwrap();
+    let mut env = adf.env();
+    env.push(("PKG_PW".into(), "conn-pass-sentinel".into()));
+    env.push(("SET_PW".into(), "set-pass-sentinel".into()));
+    let param = format!("DbPassword=file:{}", pw_file.display());
+    let o = dtutil(
+        &[
+            "ir",
+            "run",
+            r"FILES\Finance\Load",
+            "--connection",
+            "OLEDB.Password=env:PKG_PW",
+            "--connection",
+            "Src.ConnectionString=Data Source=db1;Password=cs-pass-sentinel;",
+            "--connection",
+            "Src.ServerName=db1",
+            "--param-sensitive",
+            &param,
+            "--param",
+            "Batch=env:NOT_READ",
+            "--set-sensitive",
+            r"\Package.Variables[User::Pw].Value=env:SET_PW",
+        ],
+        &env,
+    );
+    ok(&o);
+    no_secrets(&o);
+    let (out, err) = text(&o);
+    for s in ["conn-pass", "cs-pass", "param-pass", "set-pass"] {
+        assert!(!out.contains(s) && !err.contains(s), "{s}:\n{out}\n{err}");
+    }
+    let (name, props) = adf.state.pipelines()[0].clone();
+    let tp = &props["activities"][0]["typeProperties"];
+    let secure = |v: &str| serde_json::json!({"type": "SecureString", "value": v});
+    assert_eq!(
+        tp["packageConnectionManagers"]["OLEDB"]["Password"]["value"],
+        secure("conn-pass-sentinel")
+    );
+    assert_eq!(
+        tp["packageConnectionManagers"]["Src"]["ConnectionString"]["value"],
+        secure("Data Source=db1;Password=cs-pass-sentinel;")
+    );
+    assert_eq!(
+        tp["packageConnectionManagers"]["Src"]["ServerName"]["value"],
+        "db1"
+    );
+    assert_eq!(
+        tp["packageParameters"]["DbPassword"]["value"],
+        secure("param-pass-sentinel"),
+        "a file's one trailing newline is not part of the value"
+    );
+    assert_eq!(tp["packageParameters"]["Batch"]["value"], "env:NOT_READ");
+    let o = &tp["propertyOverrides"][r"\Package.Variables[User::Pw].Value"];
+    assert_eq!(o["value"], secure("set-pass-sentinel"));
+    assert_eq!(o["isSensitive"], true);
+    // What anyone who may read the factory gets back: the masks, never the values.
+    let shown = adf.state.pipeline_shown(&name).unwrap().to_string();
+    assert!(!shown.contains("-pass-sentinel"), "{shown}");
+    assert_eq!(
+        shown.matches(testservers::adf::model::MASK).count(),
+        4,
+        "{shown}"
+    );
+}

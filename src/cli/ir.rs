@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
-use crate::plan::ir::{IrAction, IrPlan, PackageRef, RunRequest, Since, StopTarget};
+use crate::plan::ir::{IrAction, IrPlan, PackageRef, RunRequest, RunValue, Since, StopTarget};
 use crate::plan::{Command, SecretSpec};
 
 use super::clap_error;
@@ -73,15 +73,27 @@ struct Run {
     /// A configuration file (.dtsConfig) for the run.
     #[arg(long, value_name = "PATH")]
     config: Option<String>,
-    /// A parameter value: NAME=VALUE ($Project::NAME for a project parameter).
+    /// A parameter value: NAME=VALUE ($Project::NAME for a project parameter), kept in the
+    /// pipeline as plain text.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// A sensitive parameter: NAME=VALUE, VALUE as env:NAME, file:PATH or the text; sent
+    /// as a SecureString (the factory never shows it again).
+    #[arg(long = "param-sensitive", value_name = "NAME=VALUE")]
+    sensitive_params: Vec<String>,
     /// A property override: PROPERTY_PATH=VALUE.
     #[arg(long = "set", value_name = "PROPERTY_PATH=VALUE")]
     sets: Vec<String>,
-    /// A connection manager property: MANAGER.PROPERTY=VALUE.
+    /// A sensitive property override (VALUE as for --param-sensitive).
+    #[arg(long = "set-sensitive", value_name = "PROPERTY_PATH=VALUE")]
+    sensitive_sets: Vec<String>,
+    /// A connection manager property: MANAGER.PROPERTY=VALUE. A Password property, or a
+    /// ConnectionString holding a password or key, is sensitive (as --connection-sensitive).
     #[arg(long = "connection", value_name = "MANAGER.PROPERTY=VALUE")]
     connections: Vec<String>,
+    /// A sensitive connection manager property (VALUE as for --param-sensitive).
+    #[arg(long = "connection-sensitive", value_name = "MANAGER.PROPERTY=VALUE")]
+    sensitive_connections: Vec<String>,
     /// 32- or 64-bit runtime.
     #[arg(long, value_parser = ["x64", "x86"])]
     runtime: Option<String>,
@@ -147,30 +159,48 @@ fn run_request(r: Run) -> Result<RunRequest> {
         (None, Some(f)) => PackageRef::File(f),
         (None, None) => unreachable!("clap requires one"),
     };
+    let sensitive = |v: &str| RunValue::Sensitive(SecretSpec::parse(v));
     let mut connections = Vec::new();
-    for c in &r.connections {
+    let all_connections = r
+        .connections
+        .iter()
+        .map(|c| (c, false))
+        .chain(r.sensitive_connections.iter().map(|c| (c, true)));
+    for (c, marked) in all_connections {
         let (lhs, value) = pair("--connection", c)?;
         let (manager, property) = lhs.rsplit_once('.').ok_or_else(|| {
             Error::command_line(format!(
                 "--connection `{lhs}`: expected MANAGER.PROPERTY=VALUE"
             ))
         })?;
+        let value = if marked || secret_property(property, &value) {
+            sensitive(&value)
+        } else {
+            RunValue::Plain(value)
+        };
         connections.push((manager.to_string(), property.to_string(), value));
     }
+    let values =
+        |plain: &[String], secret: &[String], flag: &str| -> Result<Vec<(String, RunValue)>> {
+            let mut out = Vec::new();
+            for p in plain {
+                let (k, v) = pair(flag, p)?;
+                out.push((k, RunValue::Plain(v)));
+            }
+            for p in secret {
+                let (k, v) = pair(&format!("{flag}-sensitive"), p)?;
+                out.push((k, sensitive(&v)));
+            }
+            Ok(out)
+        };
+    let params = values(&r.params, &r.sensitive_params, "--param")?;
+    let property_overrides = values(&r.sets, &r.sensitive_sets, "--set")?;
     Ok(RunRequest {
         package,
         package_password: r.package_password.as_deref().map(SecretSpec::parse),
         config: r.config,
-        params: r
-            .params
-            .iter()
-            .map(|p| pair("--param", p))
-            .collect::<Result<_>>()?,
-        property_overrides: r
-            .sets
-            .iter()
-            .map(|p| pair("--set", p))
-            .collect::<Result<_>>()?,
+        params,
+        property_overrides,
         connections,
         runtime: r.runtime,
         logging_level: r.logging_level,
@@ -180,6 +210,14 @@ fn run_request(r: Run) -> Result<RunRequest> {
         wait: r.wait,
         timeout_secs: r.timeout,
     })
+}
+
+/// A connection manager property SSIS always treats as sensitive (`Password`), or a
+/// connection string that carries a secret (`Password=`, `AccountKey=`...).
+fn secret_property(property: &str, value: &str) -> bool {
+    property.eq_ignore_ascii_case("Password")
+        || (property.eq_ignore_ascii_case("ConnectionString")
+            && crate::redact::connection_string(value) != crate::redact::for_display(value))
 }
 
 /// `dtutil ir --help`

@@ -9,14 +9,56 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::plan::ir::{PackageRef, RunRequest};
+use crate::plan::ir::{PackageRef, RunRequest, RunValue};
 
 /// A run's settings with its secrets resolved.
+#[derive(Default)]
 pub struct Secrets {
     pub package_password: Option<Zeroizing<String>>,
     pub execution_password: Option<Zeroizing<String>>,
     /// Storage account keys (base64) by account, for the Azure Files paths of the run.
     pub share_keys: Vec<(String, Zeroizing<String>)>,
+    /// The sensitive values of `--param`, `--set` and `--connection`, by position in the
+    /// request's lists (`None` for a plain value).
+    pub params: Vec<Option<Zeroizing<String>>>,
+    pub property_overrides: Vec<Option<Zeroizing<String>>>,
+    pub connections: Vec<Option<Zeroizing<String>>>,
+}
+
+impl Secrets {
+    /// Resolves the request's sensitive values (env:, file: or the text).
+    pub fn resolve_values(&mut self, req: &RunRequest) -> Result<()> {
+        fn one(v: &RunValue, what: String) -> Result<Option<Zeroizing<String>>> {
+            match v {
+                RunValue::Plain(_) => Ok(None),
+                RunValue::Sensitive(spec) => crate::ops::secrets::resolve(spec, &what).map(Some),
+            }
+        }
+        self.params = (req.params.iter())
+            .map(|(n, v)| one(v, format!("--param-sensitive {n}")))
+            .collect::<Result<_>>()?;
+        self.property_overrides = (req.property_overrides.iter())
+            .map(|(n, v)| one(v, format!("--set-sensitive {n}")))
+            .collect::<Result<_>>()?;
+        self.connections = (req.connections.iter())
+            .map(|(m, p, v)| one(v, format!("--connection {m}.{p}")))
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+}
+
+/// A plain value as a string; a sensitive one as a SecureString holding its resolved
+/// text (empty without secrets, for the hash).
+fn run_value(v: &RunValue, resolved: Option<&Option<Zeroizing<String>>>) -> Value {
+    match v {
+        RunValue::Plain(s) => json!(s),
+        RunValue::Sensitive(_) => secure(
+            resolved
+                .and_then(Option::as_ref)
+                .map(|z| z.as_str())
+                .unwrap_or(""),
+        ),
+    }
 }
 
 /// The storage account of an Azure Files path, and the path as the IR opens it
@@ -138,12 +180,13 @@ fn type_properties(req: &RunRequest, ir: &str, secrets: Option<&Secrets>) -> Res
         "packageLocation": location,
     });
     let (mut project, mut package) = (Map::new(), Map::new());
-    for (name, value) in &req.params {
+    for (i, (name, value)) in req.params.iter().enumerate() {
+        let value = run_value(value, secrets.and_then(|s| s.params.get(i)));
         if let Some(p) = name.strip_prefix("$Project::") {
-            project.insert(p.to_string(), json!({"value": value}));
+            project.insert(p.to_string(), json!({ "value": value }));
         } else {
             let p = name.strip_prefix("$Package::").unwrap_or(name);
-            package.insert(p.to_string(), json!({"value": value}));
+            package.insert(p.to_string(), json!({ "value": value }));
         }
     }
     if !project.is_empty() {
@@ -154,18 +197,21 @@ fn type_properties(req: &RunRequest, ir: &str, secrets: Option<&Secrets>) -> Res
     }
     if !req.connections.is_empty() {
         let mut cms = Map::new();
-        for (manager, property, value) in &req.connections {
+        for (i, (manager, property, value)) in req.connections.iter().enumerate() {
+            let value = run_value(value, secrets.and_then(|s| s.connections.get(i)));
             let entry = cms
                 .entry(manager.clone())
                 .or_insert_with(|| Value::Object(Map::new()));
-            entry[property.as_str()] = json!({"value": value});
+            entry[property.as_str()] = json!({ "value": value });
         }
         tp["packageConnectionManagers"] = Value::Object(cms);
     }
     if !req.property_overrides.is_empty() {
         let mut o = Map::new();
-        for (p, v) in &req.property_overrides {
-            o.insert(p.clone(), json!({"value": v, "isSensitive": false}));
+        for (i, (p, v)) in req.property_overrides.iter().enumerate() {
+            let sensitive = matches!(v, RunValue::Sensitive(_));
+            let v = run_value(v, secrets.and_then(|s| s.property_overrides.get(i)));
+            o.insert(p.clone(), json!({"value": v, "isSensitive": sensitive}));
         }
         tp["propertyOverrides"] = Value::Object(o);
     }
@@ -245,11 +291,15 @@ mod tests {
             package_password: pw.map(SecretSpec::parse),
             config: None,
             params: vec![
-                ("$Project::Region".into(), "EU".into()),
-                ("Batch".into(), "7".into()),
+                ("$Project::Region".into(), RunValue::Plain("EU".into())),
+                ("Batch".into(), RunValue::Plain("7".into())),
             ],
             property_overrides: vec![],
-            connections: vec![("Src".into(), "ServerName".into(), "db1".into())],
+            connections: vec![(
+                "Src".into(),
+                "ServerName".into(),
+                RunValue::Plain("db1".into()),
+            )],
             runtime: None,
             logging_level: None,
             log_path: None,
@@ -266,11 +316,13 @@ mod tests {
             package_password: Some(Zeroizing::new("one".into())),
             execution_password: None,
             share_keys: vec![],
+            ..Secrets::default()
         };
         let s2 = Secrets {
             package_password: Some(Zeroizing::new("two".into())),
             execution_password: None,
             share_keys: vec![],
+            ..Secrets::default()
         };
         let (n1, a1, b1) = pipeline(&req(Some("x")), "SsisIr", &s1).unwrap();
         let (n2, _, _) = pipeline(&req(Some("y")), "SsisIr", &s2).unwrap();
@@ -292,6 +344,50 @@ mod tests {
         );
         let (n3, _, _) = pipeline(&req(None), "SsisIr", &s1).unwrap();
         assert_ne!(n1, n3);
+    }
+
+    #[test]
+    fn sensitive_values_go_as_securestrings_and_never_into_the_name() {
+        let mut r = req(None);
+        r.params.push((
+            "DbPassword".into(),
+            RunValue::Sensitive(SecretSpec::parse("x")),
+        ));
+        r.property_overrides.push((
+            r"\Package.Variables[User::Pw].Value".into(),
+            RunValue::Sensitive(SecretSpec::parse("x")),
+        ));
+        r.connections.push((
+            "OLEDB".into(),
+            "Password".into(),
+            RunValue::Sensitive(SecretSpec::parse("x")),
+        ));
+        let with = |v: &str| {
+            let mut s = Secrets::default();
+            s.resolve_values(&r).unwrap();
+            for slot in [&mut s.params, &mut s.property_overrides, &mut s.connections] {
+                for x in slot.iter_mut().flatten() {
+                    *x = Zeroizing::new(v.to_string());
+                }
+            }
+            pipeline(&r, "SsisIr", &s).unwrap()
+        };
+        let (n1, _, b1) = with("pw-one");
+        let (n2, _, _) = with("pw-two");
+        assert_eq!(
+            n1, n2,
+            "a sensitive value never changes the pipeline's name"
+        );
+        let tp = &b1["properties"]["activities"][0]["typeProperties"];
+        let secure = json!({"type": "SecureString", "value": "pw-one"});
+        assert_eq!(tp["packageParameters"]["DbPassword"]["value"], secure);
+        assert_eq!(tp["packageParameters"]["Batch"]["value"], "7");
+        assert_eq!(
+            tp["packageConnectionManagers"]["OLEDB"]["Password"]["value"],
+            secure
+        );
+        let o = &tp["propertyOverrides"][r"\Package.Variables[User::Pw].Value"];
+        assert_eq!((&o["value"], &o["isSensitive"]), (&secure, &json!(true)));
     }
 
     #[test]
@@ -322,6 +418,7 @@ mod tests {
             package_password: None,
             execution_password: None,
             share_keys: vec![("acct".into(), Zeroizing::new(k.into()))],
+            ..Secrets::default()
         };
         let (n1, _, b1) = pipeline(&r, "SsisIr", &keys("a2V5MQ==")).unwrap();
         let (n2, _, _) = pipeline(&r, "SsisIr", &keys("a2V5Mg==")).unwrap();

@@ -84,7 +84,7 @@ pub fn run(
     store_var: &dyn Fn(&str) -> Option<String>,
     printer: &mut Printer,
 ) -> Result<ExitCode> {
-    let secrets = Secrets {
+    let mut secrets = Secrets {
         share_keys: share_keys(req, store_var)?,
         package_password: secrets::resolve_opt(
             req.package_password.as_ref(),
@@ -94,7 +94,9 @@ pub fn run(
             req.execution_password.as_ref(),
             "--execution-password",
         )?,
+        ..Secrets::default()
     };
+    secrets.resolve_values(req)?;
     let ir = get_ir(arm)?;
     let state = str_at(&ir, "/properties/state");
     if state != "Started" {

@@ -74,17 +74,27 @@ pub enum PackageRef {
     File(String),
 }
 
+/// A value of `--param`, `--set` or `--connection`. A sensitive one is read when the
+/// run starts (env:NAME, file:PATH or the text) and sent as a SecureString, which the
+/// factory keeps encrypted and never shows again; a plain one is kept in the pipeline as
+/// is, readable by anyone who may read the factory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunValue {
+    Plain(String),
+    Sensitive(SecretSpec),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRequest {
     pub package: PackageRef,
     pub package_password: Option<SecretSpec>,
     pub config: Option<String>,
     /// `--param NAME=VALUE` (`$Project::` names go to the project parameters).
-    pub params: Vec<(String, String)>,
+    pub params: Vec<(String, RunValue)>,
     /// `--set PROPERTY_PATH=VALUE`
-    pub property_overrides: Vec<(String, String)>,
+    pub property_overrides: Vec<(String, RunValue)>,
     /// `--connection MANAGER.PROPERTY=VALUE`
-    pub connections: Vec<(String, String, String)>,
+    pub connections: Vec<(String, String, RunValue)>,
     pub runtime: Option<String>,
     pub logging_level: Option<String>,
     pub log_path: Option<String>,

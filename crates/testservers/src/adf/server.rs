@@ -69,6 +69,12 @@ impl State {
             .collect()
     }
 
+    /// A pipeline as GET answers it, SecureStrings masked (for tests).
+    pub fn pipeline_shown(&self, name: &str) -> Option<Value> {
+        let f = self.factory.lock().unwrap();
+        f.pipeline(name).ok().map(|p| f.pipeline_json(p))
+    }
+
     /// The status of every run, by id (for tests).
     pub fn run_statuses(&self) -> Vec<(String, String)> {
         let now = SystemTime::now();

@@ -155,7 +155,17 @@ def main():
                     "packagePath": f"{store}/Finance/{package}",
                     "typeProperties": {"packagePassword": {"type": "SecureString", "value": "pkg-pass-123"}},
                 },
-                "packageParameters": {"Region": {"value": "EU"}},
+                "packageParameters": {
+                    "Region": {"value": "EU"},
+                    "DbPassword": {"value": {"type": "SecureString", "value": "param-pass-123"}},
+                },
+                "packageConnectionManagers": {
+                    "OLEDB": {"Password": {"value": {"type": "SecureString", "value": "conn-pass-123"}}},
+                },
+                "propertyOverrides": {
+                    "\\Package.Variables[User::Pw].Value": {
+                        "value": {"type": "SecureString", "value": "set-pass-123"}, "isSensitive": True},
+                },
             },
         }
 
@@ -170,7 +180,14 @@ def main():
         act = got["properties"]["activities"][0]
         assert act["type"] == "ExecuteSSISPackage", act["type"]
         assert act["typeProperties"]["packageLocation"]["typeProperties"]["packagePassword"]["value"] == MASK
-        assert "pkg-pass-123" not in json.dumps(got)
+        tp = act["typeProperties"]
+        assert tp["packageParameters"]["Region"]["value"] == "EU"
+        # dtutil ir run's sensitive values: SecureStrings nested in each value, masked too.
+        assert tp["packageParameters"]["DbPassword"]["value"] == {"type": "SecureString", "value": MASK}
+        assert tp["packageConnectionManagers"]["OLEDB"]["Password"]["value"]["value"] == MASK
+        assert tp["propertyOverrides"]["\\Package.Variables[User::Pw].Value"]["value"]["value"] == MASK
+        for secret in ("pkg-pass-123", "param-pass-123", "conn-pass-123", "set-pass-123"):
+            assert secret not in json.dumps(got), secret
         names = [x.name for x in client.pipelines.list_by_factory(rg, f)]
         assert "Pipeline_SSMS_Load" in names, names
 
