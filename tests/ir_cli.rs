@@ -665,3 +665,32 @@ fn sensitive_values_are_securestrings_the_factory_never_shows() {
         "{shown}"
     );
 }
+
+#[test]
+fn endless_run_paging_is_an_error_not_a_hang() {
+    use testservers::adf::HostilePaging;
+    for (mode, says, max_queries) in [
+        (HostilePaging::RepeatToken, "returned before", 2),
+        (HostilePaging::Endless, "after 200 pages", 200),
+    ] {
+        let adf = start(|c| c.hostile_paging = Some(mode));
+        for args in [
+            &["ir", "running"][..],
+            &["ir", "stop", "--package", r"FILES\Finance\Load"][..],
+        ] {
+            let before = adf.state.queries.load(std::sync::atomic::Ordering::SeqCst);
+            let t = Instant::now();
+            let o = dtutil(args, &adf.env());
+            let (out, err) = text(&o);
+            assert_eq!(o.status.code(), Some(1), "{mode:?} {args:?}\n{out}\n{err}");
+            assert!(err.contains(says), "{mode:?}: {err}");
+            assert!(
+                !err.contains("same-token") && !err.contains("endless-"),
+                "{err}"
+            );
+            let queries = adf.state.queries.load(std::sync::atomic::Ordering::SeqCst) - before;
+            assert_eq!(queries, max_queries, "{mode:?}");
+            assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+        }
+    }
+}

@@ -212,8 +212,15 @@ struct Active {
     package: String,
 }
 
+/// ADF answers up to 100 runs a page: 200 pages are more runs than a factory may have
+/// going at once, so more means ARM (or a proxy) is paging without end.
+const MAX_PAGES: usize = 200;
+/// The whole listing, however many pages and pipelines it takes.
+const MAX_LISTING: Duration = Duration::from_secs(300);
+
 /// Runs that are Queued, InProgress or Canceling, updated within `since`, whose
-/// pipeline's Execute SSIS Package activity connects via this IR.
+/// pipeline's Execute SSIS Package activity connects via this IR. Bounded: a repeated
+/// continuation token, more than [`MAX_PAGES`] pages or [`MAX_LISTING`] are errors.
 fn active_runs(arm: &Arm, since: Since) -> Result<Vec<Active>> {
     let now = SystemTime::now();
     let mut body = json!({
@@ -224,7 +231,27 @@ fn active_runs(arm: &Arm, since: Since) -> Result<Vec<Active>> {
     });
     let mut pipelines: HashMap<String, Option<String>> = HashMap::new();
     let mut out = Vec::new();
-    for _page in 0..10_000 {
+    let mut tokens_seen = std::collections::HashSet::new();
+    let started = std::time::Instant::now();
+    let over_time = || {
+        (started.elapsed() > MAX_LISTING).then(|| {
+            Error::failure(format!(
+                "listing the runs of factory '{}' took more than {}: stopped (ARM is too slow, or a proxy is misbehaving); try a shorter --since",
+                arm.ir.factory,
+                human(MAX_LISTING)
+            ))
+        })
+    };
+    for page_number in 1.. {
+        if page_number > MAX_PAGES {
+            return Err(Error::failure(format!(
+                "ARM's run query of factory '{}' still had more after {MAX_PAGES} pages: stopped, as no factory has that many runs going (ARM or a proxy is paging without end); try a shorter --since",
+                arm.ir.factory
+            )));
+        }
+        if let Some(e) = over_time() {
+            return Err(e);
+        }
         let page = arm.call("POST", "/queryPipelineRuns", Some(&body), Target::Factory)?;
         for run in page
             .get("value")
@@ -234,6 +261,9 @@ fn active_runs(arm: &Arm, since: Since) -> Result<Vec<Active>> {
         {
             let name = str_at(run, "/pipelineName").to_string();
             if !pipelines.contains_key(&name) {
+                if let Some(e) = over_time() {
+                    return Err(e);
+                }
                 let path = format!("/pipelines/{}", encode(&name));
                 // A pipeline deleted since its run started has nothing to tell.
                 let package = match arm.call("GET", &path, None, Target::Pipeline(&name)) {
@@ -257,7 +287,15 @@ fn active_runs(arm: &Arm, since: Since) -> Result<Vec<Active>> {
             }
         }
         match page.get("continuationToken").and_then(Value::as_str) {
-            Some(t) if !t.is_empty() => body["continuationToken"] = json!(t),
+            Some(t) if !t.is_empty() => {
+                if !tokens_seen.insert(t.to_string()) {
+                    return Err(Error::failure(format!(
+                        "ARM's run query of factory '{}' returned a continuation token it had returned before (page {page_number}): stopped, as the listing would never end (ARM or a proxy is misbehaving)",
+                        arm.ir.factory
+                    )));
+                }
+                body["continuationToken"] = json!(t)
+            }
             _ => break,
         }
     }

@@ -55,6 +55,17 @@ pub struct Config {
     /// Serve the IMDS and App Service managed-identity endpoints.
     pub managed_identity: bool,
     pub log_requests: bool,
+    /// A broken ARM or proxy, for clients' bounds: every run query is answered with an
+    /// empty page and a continuation token.
+    pub hostile_paging: Option<HostilePaging>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostilePaging {
+    /// The same token every time.
+    RepeatToken,
+    /// A new token every time, never an end.
+    Endless,
 }
 
 impl Default for Config {
@@ -79,6 +90,7 @@ impl Default for Config {
             page_size: 100,
             managed_identity: false,
             log_requests: false,
+            hostile_paging: None,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct State {
     pub base_url: String,
     requests: AtomicU64,
     throttled: AtomicU64,
+    /// Run queries answered (for tests).
+    pub queries: AtomicU64,
 }
 
 impl State {
@@ -49,6 +51,7 @@ impl State {
             base_url,
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
+            queries: AtomicU64::new(0),
         }
     }
 
@@ -562,7 +565,16 @@ fn arm(
             state.runs.lock().unwrap().push(run);
             Answer::json(200, json!({"runId": run_id}))
         }
+        ("POST", ["querypipelineruns"]) if state.cfg.hostile_paging.is_some() => {
+            let n = state.queries.fetch_add(1, Ordering::SeqCst);
+            let token = match state.cfg.hostile_paging {
+                Some(super::HostilePaging::Endless) => format!("endless-{n}"),
+                _ => "same-token".to_string(),
+            };
+            Answer::json(200, json!({"value": [], "continuationToken": token}))
+        }
         ("POST", ["querypipelineruns"]) => {
+            state.queries.fetch_add(1, Ordering::SeqCst);
             let q = match Query::parse(
                 &body,
                 &[
