@@ -60,6 +60,24 @@ pub fn connection_string(text: &str) -> String {
     for_display(&secrets(text)).into_owned()
 }
 
+/// Text a server sent (an error's code or message), fit to go into one of dtutil's
+/// messages: every secret the process holds for that exchange (`known`: the bearer
+/// token, a client secret) and every secret-looking value replaced, newlines and all
+/// other control characters escaped ([`inline`]), so a server can neither make dtutil
+/// print a secret it echoes nor forge lines of dtutil's output; at most 1000 characters.
+pub fn server_text(text: &str, known: &[&str]) -> String {
+    let mut text = text.to_string();
+    for k in known.iter().filter(|k| k.len() >= 6) {
+        text = text.replace(k, "<redacted>");
+    }
+    let mut shown = inline(&secrets(&text));
+    if let Some((cut, _)) = shown.char_indices().nth(1000) {
+        shown.truncate(cut);
+        shown.push_str("...");
+    }
+    shown
+}
+
 /// `text` with every secret replaced but nothing else changed (control characters
 /// stay, for each output to escape its own way): connection-string secrets (also
 /// inside quoted values and expressions: `ConnectionString = "..;Password=x;"`), the

@@ -694,3 +694,31 @@ fn endless_run_paging_is_an_error_not_a_hang() {
         }
     }
 }
+
+#[test]
+fn a_server_can_neither_echo_a_secret_nor_forge_lines() {
+    let adf = start(|c| c.hostile_errors = true);
+    for env in [adf.env(), adf.client_env(SECRET)] {
+        for json in [false, true] {
+            let mut args = vec!["ir", "status"];
+            if json {
+                args.push("--json");
+            }
+            let o = dtutil(&args, &env);
+            let (out, err) = text(&o);
+            assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+            no_secrets(&o);
+            assert!(err.contains("<redacted>"), "{err}");
+            for text in [&out, &err] {
+                assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+                assert!(
+                    !text
+                        .lines()
+                        .any(|l| l.starts_with("The operation completed")
+                            || l.starts_with("ForgedCode")),
+                    "a server's text began a line:\n{text}"
+                );
+            }
+        }
+    }
+}

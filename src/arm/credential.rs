@@ -135,6 +135,23 @@ impl Credential {
         }
     }
 
+    /// Every secret this credential holds (its secret, header, tokens issued so far), to
+    /// be redacted from whatever a server answers.
+    pub fn known_secrets(&self) -> Vec<Zeroizing<String>> {
+        let mut out: Vec<Zeroizing<String>> = (self.cache.lock().unwrap().values())
+            .map(|(t, _)| t.clone())
+            .collect();
+        match &self.kind {
+            Kind::Static(t) => out.push(t.clone()),
+            Kind::ClientSecret { secret, .. } => out.push(secret.clone()),
+            Kind::Managed {
+                header: Some(h), ..
+            } => out.push(h.clone()),
+            _ => {}
+        }
+        out
+    }
+
     /// A bearer token for `scope` (cached until five minutes before it expires).
     pub fn token(&self, http: &Http, scope: &str) -> Result<Zeroizing<String>> {
         if let Some((t, until)) = self.cache.lock().unwrap().get(scope) {
@@ -175,7 +192,7 @@ impl Credential {
                     ("client_secret", secret),
                     ("scope", scope),
                 ]);
-                token_post(http, authority, tenant, &body)
+                token_post(http, authority, tenant, &body, &[secret])
             }
             Kind::Workload {
                 authority,
@@ -203,7 +220,7 @@ impl Credential {
                     ("client_assertion", &assertion),
                     ("scope", scope),
                 ]);
-                token_post(http, authority, tenant, &body)
+                token_post(http, authority, tenant, &body, &[&assertion])
             }
             Kind::Managed {
                 endpoint,
@@ -227,7 +244,8 @@ impl Credential {
                     url.push_str(&format!("&client_id={}", enc(id)));
                 }
                 let answer = http.send("GET", &url, &hdr, None)?;
-                token_from(answer.status, &answer.json(), &origin_of(endpoint))
+                let known: Vec<&str> = header.iter().map(|h| h.as_str()).collect();
+                token_from(answer.status, &answer.json(), &origin_of(endpoint), &known)
             }
             Kind::AzureCli => az_token(scope),
         }
@@ -253,6 +271,7 @@ fn token_post(
     authority: &str,
     tenant: &str,
     body: &str,
+    known: &[&str],
 ) -> Result<(Zeroizing<String>, Duration)> {
     let url = format!(
         "{authority}/{}/oauth2/v2.0/token",
@@ -264,11 +283,17 @@ fn token_post(
         &[("Content-Type", "application/x-www-form-urlencoded")],
         Some(body.as_bytes()),
     )?;
-    token_from(answer.status, &answer.json(), authority)
+    token_from(answer.status, &answer.json(), authority, known)
 }
 
-/// `access_token` and `expires_in` (a number or a string), or the authority's error.
-fn token_from(status: u16, v: &Value, from: &str) -> Result<(Zeroizing<String>, Duration)> {
+/// `access_token` and `expires_in` (a number or a string), or the authority's error
+/// (with `known` secrets redacted).
+fn token_from(
+    status: u16,
+    v: &Value,
+    from: &str,
+    known: &[&str],
+) -> Result<(Zeroizing<String>, Duration)> {
     if let Some(t) = v.get("access_token").and_then(Value::as_str) {
         if (200..300).contains(&status) {
             let secs = match v.get("expires_in") {
@@ -286,8 +311,11 @@ fn token_from(status: u16, v: &Value, from: &str) -> Result<(Zeroizing<String>, 
         .and_then(Value::as_str)
         .map(|d| d.split(" Trace ID:").next().unwrap_or(d).trim().to_string())
         .unwrap_or_default();
+    let shown = |t: &str| crate::redact::server_text(t, known);
     Err(Error::failure(format!(
-        "{from} answered HTTP {status} {error}: {description}"
+        "{from} answered HTTP {status} {}: {}",
+        shown(error),
+        shown(&description)
     )))
 }
 
@@ -388,11 +416,11 @@ mod tests {
     fn token_answers() {
         let ok = serde_json::json!({"access_token": "t", "expires_in": "60"});
         assert_eq!(
-            token_from(200, &ok, "x").unwrap().1,
+            token_from(200, &ok, "x", &[]).unwrap().1,
             Duration::from_secs(60)
         );
         let bad = serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided. Trace ID: 1"});
-        let e = token_from(401, &bad, "https://a").unwrap_err();
+        let e = token_from(401, &bad, "https://a", &[]).unwrap_err();
         assert_eq!(
             e.message,
             "https://a answered HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided."

@@ -92,6 +92,12 @@ pub fn secret(
         .pointer("/error/message")
         .and_then(Value::as_str)
         .unwrap_or("");
+    let known = credential.known_secrets();
+    let known: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
+    let (code, message) = (
+        crate::redact::server_text(code, &known),
+        crate::redact::server_text(message, &known),
+    );
     let kv = if code.is_empty() {
         format!("HTTP {}", answer.status)
     } else {

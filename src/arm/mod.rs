@@ -195,6 +195,13 @@ impl Arm {
             .pointer("/error/message")
             .and_then(Value::as_str)
             .unwrap_or("");
+        let known = self.credential.known_secrets();
+        let known: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
+        let (code, message) = (
+            crate::redact::server_text(code, &known),
+            crate::redact::server_text(message, &known),
+        );
+        let (code, message) = (code.as_str(), message.as_str());
         let arm = if code.is_empty() {
             format!("HTTP {status}")
         } else {

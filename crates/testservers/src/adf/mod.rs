@@ -58,6 +58,9 @@ pub struct Config {
     /// A broken ARM or proxy, for clients' bounds: every run query is answered with an
     /// empty page and a continuation token.
     pub hostile_paging: Option<HostilePaging>,
+    /// A hostile ARM: every request is answered 400 with an error that echoes the
+    /// bearer token and holds newlines and terminal escapes.
+    pub hostile_errors: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +94,7 @@ impl Default for Config {
             managed_identity: false,
             log_requests: false,
             hostile_paging: None,
+            hostile_errors: false,
         }
     }
 }

@@ -377,6 +377,17 @@ fn arm(
         Ok(w) => w,
         Err(a) => return a,
     };
+    if state.cfg.hostile_errors {
+        // A hostile or broken ARM: echoes the caller's token and tries to forge lines.
+        let token = authorization
+            .strip_prefix("Bearer ")
+            .unwrap_or(authorization);
+        return AdfError::bad_request(
+            "Bad\u{1b}[2J\nForgedCode",
+            format!("your token is {token}\r\nThe operation completed successfully.\n\u{1b}]0;pwned\u{7}"),
+        )
+        .into();
+    }
     if state.throttled.fetch_add(1, Ordering::Relaxed) < state.cfg.throttle {
         let mut a: Answer = AdfError::new(
             429,
