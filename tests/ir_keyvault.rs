@@ -241,16 +241,35 @@ fn store_secrets_come_from_key_vault() {
     );
 }
 
+/// One unreadable vault secret fails only the commands that need it: the others work,
+/// and the failing one names the secret (never a value) and the fix.
 #[test]
 fn a_missing_vault_secret_is_a_clear_error() {
     let w = world("no-such-secret");
-    let o = w.run(&["/FDi", r"DTS;\", "--ir", &w.adf.ir_id()], &w.env());
+    let id = w.adf.ir_id();
+    let ir = id.as_str();
+    let env = w.env();
+    // Listing the stores, and the stores whose secrets are readable, work.
+    let out = w.ok(&["/FDi", r"DTS;\", "--ir", ir], &env);
+    assert!(out.contains("VAULTED") && out.contains("FILES"), "{out}");
+    w.ok(
+        &["/FILE", "p.dtsx", "/COPY", r"DTS;FILES\Load", "--ir", ir],
+        &env,
+    );
+    w.ok(
+        &["/FILE", "p.dtsx", "/COPY", r"DTS;MI\Load", "--ir", ir],
+        &env,
+    );
+    // The store whose secret is missing says which secret and what to do.
+    let o = w.run(&["/FDi", r"DTS;VAULTED", "--ir", ir], &env);
     assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
     let (_, err) = text(&o);
     assert!(
         err.contains("has no secret `no-such-secret`")
             && err.contains("package store VAULTED")
-            && err.contains("SecretNotFound"),
+            && err.contains("SecretNotFound")
+            && err.contains("AZURE_STORAGE_KEY_VAULTED")
+            && err.contains("the other package stores are not affected"),
         "{err}"
     );
     // The vault answers its own secrets only to a token for Key Vault.
@@ -286,4 +305,65 @@ fn a_missing_vault_secret_is_a_clear_error() {
         .get("www-authenticate")
         .and_then(|h| h.to_str().ok())
         .is_some_and(|h| h.contains("resource=\"https://vault.azure.net\"")));
+}
+
+/// Each managed instance signs in with its own login from Key Vault: two stores, one
+/// user name, two passwords (one store's login never goes to another).
+#[test]
+fn each_managed_instance_signs_in_with_its_own_vault_login() {
+    const PW_A: &str = "Mi-A-Vault-Sentinel-91c4";
+    const PW_B: &str = "Mi-B-Vault-Sentinel-0d7e";
+    let a = msdb_support::TestServer::start(false, &[&format!("ssisadmin:{PW_A}")]);
+    let b = msdb_support::TestServer::start(false, &[&format!("ssisadmin:{PW_B}")]);
+    let (server_a, server_b) = (a.server(), b.server());
+    let adf = start(move |c| {
+        c.stores = vec![
+            ("MI_A".into(), format!("sqlmi:{server_a}")),
+            ("MI_B".into(), format!("sqlmi:{server_b}")),
+        ];
+        c.secrets = vec![
+            ("kv-ssis".into(), "a-password".into(), PW_A.into()),
+            ("kv-ssis".into(), "b-password".into(), PW_B.into()),
+        ];
+        c.store_secrets = vec![
+            ("MI_A".into(), "kv-ssis".into(), "a-password".into()),
+            ("MI_B".into(), "kv-ssis".into(), "b-password".into()),
+        ];
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"),
+        dir.path().join("p.dtsx"),
+    )
+    .unwrap();
+    let mut env = adf.client_env(SECRET);
+    env.push(("DTUTIL_SQL_ENCRYPT".into(), "off".into()));
+    let id = adf.ir_id();
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new(BIN);
+        c.current_dir(dir.path()).args(args).arg("--ir").arg(&id);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AZURE_") || k.starts_with("DTUTIL_") || k.starts_with("IDENTITY_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("PATH", "/nonexistent-dtutil-test-path");
+        c.envs(env.iter().cloned());
+        let o = c.output().unwrap();
+        let (out, err) = text(&o);
+        for secret in [PW_A, PW_B, SECRET] {
+            assert!(
+                !out.contains(secret) && !err.contains(secret),
+                "{args:?} printed a secret"
+            );
+        }
+        assert_eq!(o.status.code(), Some(0), "{args:?}\n{out}\n{err}");
+        out
+    };
+    run(&["/FILE", "p.dtsx", "/COPY", r"DTS;MI_A\Load"]);
+    run(&["/FILE", "p.dtsx", "/COPY", r"DTS;MI_B\Load"]);
+    let out = run(&["/DTS", r"MI_B\Load", "/EXISTS"]);
+    assert!(out.contains("The specified package exists."), "{out}");
+    let out = run(&["/DTS", r"MI_A\Load", "/COPY", r"DTS;MI_B\FromA"]);
+    assert!(out.contains("completed successfully"), "{out}");
 }

@@ -16,8 +16,54 @@ use crate::arm::Arm;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::azfiles::account_suffix;
-use crate::store::dts::{DtsConfig, Root, RootKind};
+use crate::store::dts::{DtsConfig, Root, RootAccess, RootKind};
 use crate::store::StoreConfig;
+
+/// Whether the environment names a credential for this store (then its Key Vault
+/// secret is left unread).
+fn env_gives(kind: &StoreKind, env: &StoreConfig) -> bool {
+    let named = |var: &str| env.var(var).is_some_and(|v| !v.trim().is_empty());
+    match kind {
+        StoreKind::AzureFiles { unc } => vault::unc_account(unc).is_some_and(|account| {
+            let suffix = account_suffix(&account);
+            [
+                "AZURE_STORAGE_CONNECTION_STRING",
+                "AZURE_STORAGE_KEY",
+                "AZURE_STORAGE_SAS_TOKEN",
+            ]
+            .iter()
+            .any(|v| named(&format!("{v}_{suffix}")))
+                || env
+                    .var("AZURE_STORAGE_ACCOUNT")
+                    .is_some_and(|a| a.trim().eq_ignore_ascii_case(&account))
+        }),
+        StoreKind::SqlMi { .. } => {
+            named("DTUTIL_STORE_SQL_USER") || named("DTUTIL_SQL_ACCESS_TOKEN")
+        }
+        StoreKind::Other { .. } => false,
+    }
+}
+
+/// Why a store whose Key Vault secret could not be read cannot be used: `why` names
+/// the secret and the vault (never a value); the fix is to let the credential read it,
+/// or to give the store's credential in the environment instead.
+fn unreadable(store: &stores::PackageStore, why: &str) -> String {
+    let instead = match &store.kind {
+        StoreKind::AzureFiles { unc } => match vault::unc_account(unc) {
+            Some(account) => format!(
+                "AZURE_STORAGE_KEY_{0} (or AZURE_STORAGE_SAS_TOKEN_{0})",
+                account_suffix(&account)
+            ),
+            None => "AZURE_STORAGE_KEY_<ACCOUNT>".into(),
+        },
+        StoreKind::SqlMi { .. } => "DTUTIL_STORE_SQL_USER and DTUTIL_STORE_SQL_PASSWORD".into(),
+        StoreKind::Other { .. } => "its credential".into(),
+    };
+    format!(
+        "package store {} cannot be used: its linked service {} keeps its credential in Key Vault, which could not be read: {why}. Let the credential dtutil signs in with read that secret, or set {instead} in the environment for this store; the other package stores are not affected",
+        store.name, store.linked_service
+    )
+}
 
 /// Whether an IR is named (`--ir`, else `DTUTIL_IR`).
 pub fn wanted(flag: Option<&str>, config: &Config) -> bool {
@@ -33,57 +79,35 @@ pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> 
     let get = |name: &str| config.arm.get(name);
     let arm = Arm::new(ir_id(flag, &get)?, &get, &config.stores.azure_retry)?;
     let ir = get_ir(&arm)?;
-    let mut list = stores::list(&arm, &ir)?;
-    let mut vault_vars: Vec<(String, Zeroizing<String>)> = Vec::new();
-    for s in &mut list {
-        let Some(kv) = s.key_vault_secret.clone() else {
-            continue;
-        };
-        let named = |var: &str| {
-            config.stores.var(var).is_some_and(|v| !v.trim().is_empty())
-                || vault_vars.iter().any(|(n, _)| n == var)
-        };
-        let env_gives = match &s.kind {
-            StoreKind::AzureFiles { unc } => vault::unc_account(unc).is_some_and(|account| {
-                let suffix = account_suffix(&account);
-                [
-                    "AZURE_STORAGE_CONNECTION_STRING",
-                    "AZURE_STORAGE_KEY",
-                    "AZURE_STORAGE_SAS_TOKEN",
-                ]
-                .iter()
-                .any(|v| named(&format!("{v}_{suffix}")))
-                    || config
-                        .stores
-                        .var("AZURE_STORAGE_ACCOUNT")
-                        .is_some_and(|a| a.trim().eq_ignore_ascii_case(&account))
-            }),
-            StoreKind::SqlMi { .. } => {
-                named("DTUTIL_STORE_SQL_USER") || named("DTUTIL_SQL_ACCESS_TOKEN")
-            }
-            StoreKind::Other { .. } => false,
-        };
-        if env_gives {
-            continue;
-        }
-        let secret = vault::read(&arm, s, &kv)?;
-        let resolved = vault::resolve(s, &kv, secret)?;
-        s.kind = resolved.kind;
-        let fresh: Vec<_> = resolved
-            .vars
-            .into_iter()
-            .filter(|(name, _)| !named(name))
-            .collect();
-        vault_vars.extend(fresh);
-    }
+    let list = stores::list(&arm, &ir)?;
     let mut roots = Vec::new();
-    for s in &list {
+    for mut s in list {
+        let mut access = RootAccess::default();
+        if let Some(kv) = s.key_vault_secret.clone() {
+            if !env_gives(&s.kind, &config.stores) {
+                // Read now, but a failure is this store's alone: said by the commands
+                // that use it, while the other stores work.
+                match vault::read(&arm, &s, &kv).and_then(|secret| vault::resolve(&s, &kv, secret))
+                {
+                    Ok(resolved) => {
+                        s.kind = resolved.kind;
+                        access.vars = resolved.vars;
+                    }
+                    Err(e) => access.unavailable = Some(unreadable(&s, &e.to_string())),
+                }
+            }
+        }
         let kind = match &s.kind {
             StoreKind::AzureFiles { unc } => RootKind::FileSystem {
                 store_path: unc.clone(),
             },
             StoreKind::SqlMi { server } => RootKind::Sql {
                 server: server.clone(),
+            },
+            // Only the unreadable secret would have said where the store is: never
+            // opened (`unavailable` is said first), so any kind serves.
+            StoreKind::Other { .. } if access.unavailable.is_some() => RootKind::FileSystem {
+                store_path: String::new(),
             },
             StoreKind::Other { what } => {
                 return Err(Error::failure(format!(
@@ -92,10 +116,14 @@ pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> 
                 )))
             }
         };
-        roots.push(Root {
-            name: s.name.clone(),
-            kind,
-        });
+        roots.push((
+            Root {
+                name: s.name.clone(),
+                kind,
+                access,
+            },
+            matches!(s.kind, StoreKind::SqlMi { .. }),
+        ));
     }
     let origin = format!(
         "the package stores of Azure-SSIS IR {} (factory {})",
@@ -106,23 +134,27 @@ pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> 
             "{origin}: the IR has no package stores"
         )));
     }
+    // A managed instance without a SQL login of its own (or in the environment) takes
+    // an Azure AD token; a credential that cannot give one (an ARM-only token) leaves
+    // the msdb root to say what it needs when it is used.
+    let env_login = config.stores.var("DTUTIL_STORE_SQL_USER").is_some()
+        || config.stores.var("DTUTIL_SQL_ACCESS_TOKEN").is_some();
+    let wants_token = !env_login
+        && roots.iter().any(|(root, is_mi)| {
+            *is_mi
+                && root.access.unavailable.is_none()
+                && !root
+                    .access
+                    .vars
+                    .iter()
+                    .any(|(name, _)| name == "DTUTIL_STORE_SQL_USER")
+        });
     let mut stores_config = config.stores.clone().with_package_store_roots(DtsConfig {
-        roots,
+        roots: roots.into_iter().map(|(root, _)| root).collect(),
         origin,
         builtin: false,
     });
-    for (name, value) in vault_vars {
-        stores_config = stores_config.with_var(&name, value);
-    }
-    let has_mi = list
-        .iter()
-        .any(|s| matches!(s.kind, StoreKind::SqlMi { .. }));
-    let has_login = stores_config.var("DTUTIL_STORE_SQL_USER").is_some()
-        || stores_config.var("DTUTIL_SQL_ACCESS_TOKEN").is_some();
-    if has_mi && !has_login {
-        // Without a SQL login the managed instance takes an Azure AD token; a credential
-        // that cannot give one (an ARM-only token) leaves the msdb root to say what it
-        // needs when it is used.
+    if wants_token {
         if let Ok(token) = arm.credential.token(&arm.http, SQL_SCOPE) {
             stores_config = stores_config
                 .with_var("DTUTIL_SQL_ACCESS_TOKEN", Zeroizing::new(token.to_string()));

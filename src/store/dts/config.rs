@@ -19,6 +19,38 @@ pub enum RootKind {
 pub struct Root {
     pub name: String,
     pub kind: RootKind,
+    /// What this root needs beyond its entry in a configuration file (the IR's
+    /// stores: a credential of its own, or why it cannot be had).
+    pub access: RootAccess,
+}
+
+/// A root's own credentials, or why it cannot be opened; empty for a root from a
+/// configuration file.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RootAccess {
+    /// Store settings for this root alone, over the process-wide ones: a SQL login or
+    /// an account key read from Key Vault for this store and no other.
+    pub vars: Vec<(String, zeroize::Zeroizing<String>)>,
+    /// Why the root cannot be opened (a credential that could not be read): said by
+    /// the commands that use the root, and by no other.
+    pub unavailable: Option<String>,
+}
+
+/// Names only: the values are credentials.
+impl std::fmt::Debug for RootAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootAccess")
+            .field(
+                "vars",
+                &self
+                    .vars
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("unavailable", &self.unavailable)
+            .finish()
+    }
 }
 
 /// The package store's configuration: its roots and where they came from.
@@ -71,12 +103,14 @@ impl DtsConfig {
                     kind: RootKind::Sql {
                         server: ".".into(),
                     },
+                    access: RootAccess::default(),
                 },
                 Root {
                     name: "File System".into(),
                     kind: RootKind::FileSystem {
                         store_path: packages_dir.display().to_string(),
                     },
+                    access: RootAccess::default(),
                 },
             ],
             origin: "the built-in default (MSDB on the local server, File System in the default packages directory)".into(),
@@ -267,5 +301,9 @@ fn make_root(
             ))
         }
     };
-    Ok(Root { name, kind })
+    Ok(Root {
+        name,
+        kind,
+        access: RootAccess::default(),
+    })
 }

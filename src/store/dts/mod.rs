@@ -25,7 +25,9 @@
 
 mod config;
 
-pub use config::{default_config_file, default_packages_dir, DtsConfig, Root, RootKind};
+pub use config::{
+    default_config_file, default_packages_dir, DtsConfig, Root, RootAccess, RootKind,
+};
 
 use super::path::{self as store_path, display};
 use super::StoreResult;
@@ -227,6 +229,17 @@ impl DtsStore {
             return Ok(r.clone());
         }
         let root = &self.config.roots[index];
+        if let Some(why) = &root.access.unavailable {
+            return Err(StoreError::Failed(why.clone()));
+        }
+        // The root's own credentials, over the process-wide ones.
+        let stores = root
+            .access
+            .vars
+            .iter()
+            .fold(self.stores.clone(), |stores, (name, value)| {
+                stores.with_var(name, value.clone())
+            });
         let opened = match &root.kind {
             config::RootKind::Sql { server } => {
                 let mut creds = self.sql.clone();
@@ -236,20 +249,18 @@ impl DtsStore {
                 if creds.user.is_none() {
                     // dtutil reaches these roots through the SSIS service's Windows
                     // identity; a SQL login for them comes from the configuration.
-                    if let Some(user) = self
-                        .stores
+                    if let Some(user) = stores
                         .var("DTUTIL_STORE_SQL_USER")
                         .filter(|u| !u.trim().is_empty())
                     {
                         creds.user = Some(user);
-                        creds.password = self
-                            .stores
+                        creds.password = stores
                             .var("DTUTIL_STORE_SQL_PASSWORD")
                             .map(zeroize::Zeroizing::new);
                     }
                 }
                 let no_login = creds.user.is_none();
-                let store = super::open(&Location::Sql(creds), &self.stores).map_err(|e| match e {
+                let store = super::open(&Location::Sql(creds), &stores).map_err(|e| match e {
                     StoreError::Failed(m) if no_login && m.contains("integrated authentication") => {
                         // The SSIS service would use its Windows identity; dtutil uses the
                         // caller's Kerberos ticket. The command's login options do not
@@ -274,7 +285,7 @@ impl DtsStore {
                     _ => Layout::Local(self.local_dir(root, store_path)?),
                 };
                 RootStore {
-                    store: super::open(&location, &self.stores)?,
+                    store: super::open(&location, &stores)?,
                     layout,
                 }
             }

@@ -29,7 +29,8 @@ fn parses_the_service_format() {
             name: "MSDB".into(),
             kind: RootKind::Sql {
                 server: ".\\SQL2019".into()
-            }
+            },
+            access: RootAccess::default(),
         }
     );
     let RootKind::FileSystem { store_path } = &c.roots[1].kind else {
@@ -80,6 +81,7 @@ fn paths_stay_inside_their_root() {
             kind: RootKind::FileSystem {
                 store_path: dir.path().display().to_string(),
             },
+            access: RootAccess::default(),
         }],
         origin: "test".into(),
         builtin: false,
