@@ -13,8 +13,17 @@ use std::ffi::OsString;
 pub fn run(args: Vec<OsString>, config: &Config) -> i32 {
     crate::hardening::disable_core_dumps();
     let mut printer = ops::printer_for(&args);
+    // `assess --sarif`'s stdout is the log or nothing (it is uploaded as it is).
+    let sarif = args.first().is_some_and(|a| a == "assess") && args.iter().any(|a| a == "--sarif");
     let command = match cli::parse(args) {
         Ok(command) => command,
+        Err(error) if sarif => {
+            eprintln!(
+                "dtutil: error: {}",
+                crate::redact::for_display(&error.message)
+            );
+            return error.exit.code();
+        }
         Err(error) => return ops::fail(&mut printer, &error),
     };
     crate::hardening::wipe_from_argv(&command.literal_secrets());

@@ -64,7 +64,26 @@ pub fn options(plan: &AssessPlan) -> Options {
     }
 }
 
+/// Runs the assessment. Exit codes: 0, or 1 when a finding reaches `--fail-on` (an
+/// unreadable package is one: DTU900 is an error); 4 when a source does not exist or
+/// holds no package; 5 when a source cannot be opened or listed (a failed sign-in, an
+/// unreachable server, an unreadable `.ispac`); 6 for the command line.
 pub fn run(plan: &AssessPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
+    match assess_sources(plan, config, printer) {
+        // `--sarif > x.sarif` feeds a code-scanning upload: stdout holds the log or
+        // nothing, the error goes to stderr only.
+        Err(error) if plan.format == AssessFormat::Sarif => {
+            eprintln!(
+                "dtutil: error: {}",
+                crate::redact::for_display(&error.message)
+            );
+            Ok(error.exit)
+        }
+        other => other,
+    }
+}
+
+fn assess_sources(plan: &AssessPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
     let password = secrets::resolve_opt(plan.password.as_ref(), "--password")?;
     let password = password.as_deref().map(|s| s.as_str());
     let creds = SqlCredentials {
@@ -206,8 +225,30 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
                 )));
             }
         }
-        let store = source.open(creds, stores)?;
-        let items = source.list(&*store, false, None)?;
+        let shown = source.display(plan.sql.server.as_deref());
+        if let Location::Glob { base, raw, .. } = source {
+            if !base.is_dir() {
+                return Err(Error::not_found(format!(
+                    "source `{raw}`: the folder `{}` does not exist",
+                    base.display()
+                )));
+            }
+        }
+        let cannot = |e: Error| Error::cannot_load(e.message).context(format!("source `{shown}`"));
+        let store = source.open(creds, stores).map_err(cannot)?;
+        if let Some(folder) = store_folder(source) {
+            if store.folder_exists(&folder).ok() == Some(false) {
+                return Err(Error::not_found(format!(
+                    "source `{shown}`: the folder `{folder}` does not exist; check the name (names ignore case)"
+                )));
+            }
+        }
+        let items = source
+            .list(&*store, false, None)
+            .map_err(|e| match e.exit {
+                ExitCode::Failure => Error::cannot_load(e.message),
+                _ => e,
+            })?;
         let server = plan.sql.server.as_deref();
         for item in items {
             let store_path = source.package_path(&item.folders, &item.name, &item.ext);
@@ -233,11 +274,22 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
         }
     }
     if listed.is_empty() {
-        return Err(Error::failure(
-            "no packages (*.dtsx) found in the sources given",
+        return Err(Error::not_found(
+            "no packages (*.dtsx) found in the sources given: nothing was assessed (check the folder or the glob)",
         ));
     }
     Ok(listed)
+}
+
+/// The store folder a source lists, where the store can say whether it exists.
+fn store_folder(source: &Location) -> Option<String> {
+    match source {
+        Location::Sql { folder, .. } | Location::Dts { folder } if !folder.is_empty() => {
+            Some(folder.clone())
+        }
+        Location::Azure { unc, .. } => Some(unc.trim_end_matches('\\').to_string()),
+        _ => None,
+    }
 }
 
 /// A package file, a project connection manager or an `.ispac`.
@@ -255,7 +307,7 @@ fn single_file(path: &Path) -> Result<Vec<Listed>> {
     let bytes = match crate::store::file::read_bounded(path) {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => return Err(Error::cannot_load(format!("`{name}`: {e}"))),
-        Err(e) => return Err(Error::failure(format!("`{name}`: cannot read: {e}"))),
+        Err(e) => return Err(Error::cannot_load(format!("`{name}`: cannot read: {e}"))),
     };
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..]))
         .map_err(|e| Error::cannot_load(format!("`{name}`: not a readable .ispac (zip): {e}")))?;

@@ -154,7 +154,7 @@ pub const RULES: &[Rule] = &[
         "These values are encrypted for one Windows user: re-protect with a password before migrating, or supply each value at run time (parameters, environments, /SET)."),
     ours("DTU301", "Cannot tell statically", Severity::Info,
         "The value is computed when the package runs: check what it resolves to on the IR."),
-    ours("DTU900", "Package not fully assessed", Severity::Warning,
+    ours("DTU900", "Package not fully assessed", Severity::Error,
         "Give the password (--password) or fix the package so every rule can look at it."),
 ];
 
