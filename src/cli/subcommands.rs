@@ -88,5 +88,57 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
     if wants_help {
         return Ok(Command::Dtutil(Box::new(help_plan(Some(args[0].clone())))));
     }
+    refuse_password_fragments(args)?;
     (subcommand.parse)(args)
+}
+
+/// The options whose value is (or, for `--encrypt`, ends with) a password.
+const PASSWORD_OPTIONS: &[&str] = &[
+    "--decrypt",
+    "--encrypt",
+    "--password",
+    "--source-password",
+    "--dest-password",
+    "--sql-password",
+    "--package-password",
+    "--execution-password",
+];
+
+/// An unquoted password with a blank (`--decrypt my Secret`) arrives as two arguments,
+/// and the second would be echoed (clap's "unexpected argument", or "no such file" as
+/// a path). As with dtutil's switches, an argument right after a password is not shown:
+/// it is refused by its position when it can only be a stray word, that is when it is
+/// no option, names nothing that exists and does not look like a path, glob or
+/// location (no `.`, `/`, `\`, `:`, `*`, `?` or `[`). A word that does look like one
+/// takes the usual way (a missing `a.dtsx` is still exit 4 naming it).
+fn refuse_password_fragments(args: &[String]) -> Result<()> {
+    let looks_like_a_path = |t: &str| {
+        t.contains(['.', '/', '\\', ':', '*', '?', '['])
+            || std::path::Path::new(t).symlink_metadata().is_ok()
+    };
+    let mut i = 1;
+    while i < args.len() && args[i] != "--" {
+        let token = &args[i];
+        let follows = if PASSWORD_OPTIONS.contains(&token.as_str()) {
+            Some(i + 2)
+        } else if PASSWORD_OPTIONS
+            .iter()
+            .any(|o| token.strip_prefix(o).is_some_and(|r| r.starts_with('=')))
+        {
+            Some(i + 1)
+        } else {
+            None
+        };
+        if let Some(next) = follows.filter(|&n| n < args.len()) {
+            let word = &args[next];
+            if !word.starts_with('-') && !looks_like_a_path(word) {
+                return Err(Error::command_line(format!(
+                    "unexpected argument {} (not shown: it follows a password and may be part of it); quote a password that contains spaces",
+                    next + 1
+                )));
+            }
+        }
+        i += 1;
+    }
+    Ok(())
 }

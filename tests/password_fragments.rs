@@ -1,0 +1,91 @@
+//! An unquoted password with a blank arrives as two arguments; the subcommands never
+//! echo the second (adversary F3), as dtutil's own switches do not: clap's "unexpected
+//! argument" and a "no such file" for it are replaced by its position.
+
+use std::process::{Command, Stdio};
+
+const FRAGMENT: &str = "Zq9SecretXy";
+
+fn dtutil(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dtutil"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_word_after_a_password_is_never_echoed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"),
+        dir.join("p2.dtsx"),
+    )
+    .unwrap();
+    let lines: [&[&str]; 8] = [
+        &[
+            "batch",
+            "--from",
+            ".",
+            "--to",
+            "x",
+            "--decrypt",
+            "my",
+            FRAGMENT,
+        ],
+        &[
+            "batch",
+            "--from",
+            ".",
+            "--to",
+            "x",
+            "--source-password",
+            "my",
+            FRAGMENT,
+        ],
+        &[
+            "batch",
+            "--from",
+            ".",
+            "--to",
+            "x",
+            "--decrypt=my",
+            FRAGMENT,
+        ],
+        &[
+            "project",
+            "p2.dtsx",
+            "--decrypt",
+            "my",
+            FRAGMENT,
+            "--encrypt",
+            "0",
+        ],
+        &["assess", "--password", "my", FRAGMENT],
+        &["assess", "--sql-password", "my", FRAGMENT, "p2.dtsx"],
+        &["inspect", "--password", "my", FRAGMENT, "--json"],
+        &["inspect", "--password", "my", FRAGMENT],
+    ];
+    for args in lines {
+        let (code, all) = dtutil(dir, args);
+        assert!(!all.contains(FRAGMENT), "{args:?} echoed it: {all}");
+        assert_eq!(code, Some(6), "{args:?}: {all}");
+        assert!(all.contains("not shown"), "{args:?}: {all}");
+    }
+    // A word that looks like a path takes the usual way, named.
+    let (code, all) = dtutil(dir, &["inspect", "--password", "pw", "missing.dtsx"]);
+    assert_eq!(code, Some(4), "{all}");
+    assert!(all.contains("missing.dtsx"), "{all}");
+    let (code, all) = dtutil(dir, &["inspect", "--password", "pw", "p2.dtsx"]);
+    assert_eq!(code, Some(0), "{all}");
+}
