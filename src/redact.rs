@@ -35,6 +35,20 @@ pub fn inline(text: &str) -> String {
     }
 }
 
+/// One name (a path, a package, a reason that quotes one) for a line of human output:
+/// [`for_display`], and line breaks and tabs escaped too (`\x0a`), so that a file named
+/// with a newline cannot forge log lines (`[9/9] ok ...`).
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.contains(['\n', '\r', '\t']) {
+        return for_display(text);
+    }
+    let escaped = text
+        .replace('\n', "\\x0a")
+        .replace('\r', "\\x0d")
+        .replace('\t', "\\x09");
+    Cow::Owned(for_display(&escaped).into_owned())
+}
+
 /// Names of connection-string keys whose values are secrets (compared lowercased,
 /// spaces and underscores removed; the short ones whole, the others as a substring:
 /// `User Password`, `AccountKey`, `SharedAccessSignature`, `Client_Secret`...).

@@ -21,6 +21,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::ops::output::Printer;
 use crate::ops::secrets;
 use crate::plan::{BatchPlan, SqlConnection};
+use crate::redact::one_line;
 use crate::store::{SqlCredentials, Store};
 use location::Item;
 use report::{Record, Report, ResumeIndex, SkipKind, Status, Summary};
@@ -608,19 +609,19 @@ fn print_plan(report: &Report, json: bool) {
             indicatif::HumanBytes(r.bytes.or(r.source_bytes).unwrap_or(0) as u64).to_string();
         outln!(
             "{action:<8} {levels:<5} {size:>10}  {} -> {}",
-            r.source,
-            r.destination
+            one_line(&r.source),
+            one_line(&r.destination)
         );
         if let Some(reason) = &r.reason {
             if r.status != Status::Planned {
-                outln!("{:<26}{reason}", "");
+                outln!("{:<26}{}", "", one_line(reason));
             }
         }
         if !r.lost_values.is_empty() {
             outln!(
                 "{:<26}user-key values it would lose: {}",
                 "",
-                r.lost_values.join(", ")
+                one_line(&r.lost_values.join(", "))
             );
         }
     }

@@ -2,7 +2,7 @@
 //! ETA, failures), plain log lines otherwise, JSON lines with `--json`.
 
 use super::report::{Record, SkipKind, Status, Summary};
-use crate::redact::for_display;
+use crate::redact::{for_display, one_line};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
@@ -148,10 +148,14 @@ fn raw_line(r: &Record, n: usize, total: usize) -> String {
             "{head} {:<5} {:>10}  {} -> {}",
             levels(r),
             HumanBytes(r.bytes.unwrap_or(0) as u64).to_string(),
-            r.source,
-            r.destination
+            one_line(&r.source),
+            one_line(&r.destination)
         ),
-        _ => format!("{head} {}: {}", r.source, r.reason.as_deref().unwrap_or("")),
+        _ => format!(
+            "{head} {}: {}",
+            one_line(&r.source),
+            one_line(r.reason.as_deref().unwrap_or(""))
+        ),
     }
 }
 
@@ -209,7 +213,7 @@ pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> St
             out.push_str(&format!(
                 "  {} {}\n",
                 not_started.len(),
-                first.reason.as_deref().unwrap_or("not started")
+                one_line(first.reason.as_deref().unwrap_or("not started"))
             ));
         }
         let bad = reasons;
@@ -217,13 +221,13 @@ pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> St
             out.push_str(&format!(
                 "  {} {}: {}\n",
                 status_word(r),
-                r.source,
-                r.reason.as_deref().unwrap_or("")
+                one_line(&r.source),
+                one_line(r.reason.as_deref().unwrap_or(""))
             ));
             if !r.lost_values.is_empty() && r.status == Status::Skipped {
                 out.push_str(&format!(
                     "      values it would lose: {}\n",
-                    r.lost_values.join(", ")
+                    one_line(&r.lost_values.join(", "))
                 ));
             }
         }
@@ -246,8 +250,8 @@ pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> St
         for r in lost.iter().take(50) {
             out.push_str(&format!(
                 "  {}: {}\n",
-                r.destination,
-                r.lost_values.join(", ")
+                one_line(&r.destination),
+                one_line(&r.lost_values.join(", "))
             ));
         }
     }
