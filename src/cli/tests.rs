@@ -690,10 +690,11 @@ fn source_and_destination_rules() {
             "{bad}"
         );
     }
-    // Empty names (doubled separators) are skipped, as the stores skip them.
+    // Empty names (doubled separators) are skipped, as the stores skip them; a
+    // trailing separator names a folder (a_package_path_ending_with_a_separator...).
     assert_eq!(
-        plan(&["/SQL", "F\\\\G\\", "/EX"]).source.unwrap().path,
-        "F\\\\G\\"
+        plan(&["/SQL", "\\F\\\\G", "/EX"]).source.unwrap().path,
+        "\\F\\\\G"
     );
     assert_eq!(
         plan(&["/FILE", "../up/a.dtsx", "/EX"]).source.unwrap().path,
@@ -962,4 +963,27 @@ fn cli_imports_only_what_contributing_allows() {
             }
         }
     }
+}
+
+/// `SQL;Folder\` names a folder: it used to create a package named `Folder`.
+#[test]
+fn a_package_path_ending_with_a_separator_is_refused() {
+    for (args, shown) in [
+        (
+            &["/FILE", "a", "/COPY", r"SQL;Maintenance Plans\", "/Q"][..],
+            r"Maintenance Plans\",
+        ),
+        (&["/FILE", "a", "/COPY", "SQL;x/"][..], "x/"),
+        (&["/FILE", "a", "/COPY", r"DTS;MSDB\F\"][..], r"MSDB\F\"),
+        (&["/SQL", r"Folder\", "/EXISTS"][..], r"Folder\"),
+    ] {
+        let e = err(args);
+        assert!(
+            e.contains("names a folder, not a package") && e.contains(shown),
+            "{e}"
+        );
+    }
+    // Folder actions take folder paths as they are.
+    plan(&["/FDi", r"SQL;\Finance\"]);
+    plan(&["/FC", r"SQL;\;Finance"]);
 }

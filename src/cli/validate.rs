@@ -96,7 +96,7 @@ pub(super) fn validate(raw: Raw) -> Result<Plan> {
                     switches::by_id(id).syntax()
                 )));
             }
-            check_store_path(&option, kind, path)?;
+            check_package_path(&option, kind, path)?;
             Some(PackageLocation {
                 kind,
                 path: path.to_string(),
@@ -412,7 +412,7 @@ impl Validator {
                 switches::by_id(action).syntax()
             )));
         }
-        check_store_path(&option, kind, path)?;
+        check_package_path(&option, kind, path)?;
         let sql = self.connection(
             [Id::DestServer, Id::DestUser, Id::DestPassword],
             kind,
@@ -487,6 +487,19 @@ fn check_store_path(option: &str, kind: LocationKind, path: &str) -> Result<()> 
         values::store_path_names(option, kind, path)?;
     }
     Ok(())
+}
+
+/// [`check_store_path`] for a package, which a path ending with a separator does not
+/// name: `SQL;Folder\` ("into this folder") is no package `Folder`, which dropping
+/// the separator would create.
+fn check_package_path(option: &str, kind: LocationKind, path: &str) -> Result<()> {
+    if kind != LocationKind::File && path.trim_end().ends_with(['\\', '/']) {
+        return Err(Error::command_line(format!(
+            "{option}: `{}` ends with a separator, so it names a folder, not a package; give Folder\\Name (nothing was done)",
+            path.trim()
+        )));
+    }
+    check_store_path(option, kind, path)
 }
 
 /// One folder name (not a path): not empty, no `\` or `/`, not `.` or `..`.
