@@ -558,7 +558,8 @@ fn azure_cli_end_to_end() {
     std::fs::write(
         &az,
         format!(
-            "#!/bin/sh\n[ \"$1 $2 $3 $4\" = \"account get-access-token --resource https://management.azure.com/\" ] || {{ echo \"ERROR: unexpected $*\" >&2; exit 2; }}\necho '{{\"accessToken\": \"{TOKEN}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": 4070908800, \"tokenType\": \"Bearer\"}}'\n"
+            "#!/bin/sh\n[ \"$1 $2 $3 $4\" = \"account get-access-token --resource {}/\" ] || {{ echo \"ERROR: unexpected $*\" >&2; exit 2; }}\necho '{{\"accessToken\": \"{TOKEN}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": 4070908800, \"tokenType\": \"Bearer\"}}'\n",
+            adf.base()
         ),
     )
     .unwrap();
@@ -720,5 +721,108 @@ fn a_server_can_neither_echo_a_secret_nor_forge_lines() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn the_token_scope_follows_the_arm_endpoint() {
+    let adf = start(|_| {});
+    // The server is ARM at its own address, as a sovereign cloud is at its endpoint.
+    let o = dtutil(&["ir", "status"], &adf.client_env(SECRET));
+    ok(&o);
+    let own = adf.base().to_ascii_lowercase();
+    assert!(
+        adf.state.issued.audiences().contains(&own),
+        "{:?}",
+        adf.state.issued.audiences()
+    );
+    // DTUTIL_ARM_SCOPE names another audience, which this ARM refuses as Azure does.
+    let mut env = adf.client_env(SECRET);
+    env.push((
+        "DTUTIL_ARM_SCOPE".into(),
+        "https://management.chinacloudapi.cn/.default".into(),
+    ));
+    let o = dtutil(&["ir", "status"], &env);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("InvalidAuthenticationTokenAudience"), "{err}");
+    assert!(adf
+        .state
+        .issued
+        .audiences()
+        .contains(&"https://management.chinacloudapi.cn".to_string()));
+}
+
+#[test]
+fn ca_and_federated_token_files_are_bounded() {
+    let adf = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.pem");
+    std::fs::write(&big, vec![b'A'; 2 * 1024 * 1024]).unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for (path, says) in [
+        ("/dev/zero".to_string(), "not a regular file"),
+        (fifo.display().to_string(), "not a regular file"),
+        (big.display().to_string(), "larger than 1048576 bytes"),
+    ] {
+        let t = Instant::now();
+        let mut env = adf.env();
+        env.retain(|(k, _)| k != "DTUTIL_ARM_CA");
+        env.push(("DTUTIL_ARM_CA".into(), path.clone()));
+        let o = dtutil(&["ir", "status"], &env);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{path}: {err}");
+        assert!(err.contains("DTUTIL_ARM_CA") && err.contains(says), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(20));
+
+        let mut env = adf.base_env();
+        env.extend([
+            ("AZURE_TENANT_ID".into(), TENANT.into()),
+            ("AZURE_CLIENT_ID".into(), CLIENT.into()),
+            ("AZURE_AUTHORITY_HOST".into(), adf.base()),
+            ("AZURE_FEDERATED_TOKEN_FILE".into(), path.clone()),
+        ]);
+        let o = dtutil(&["ir", "status"], &env);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{path}: {err}");
+        let says = if says.starts_with("larger") {
+            "larger than 65536 bytes"
+        } else {
+            says
+        };
+        assert!(
+            err.contains("AZURE_FEDERATED_TOKEN_FILE") && err.contains(says),
+            "{err}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(40));
+    }
+}
+
+#[test]
+fn a_hung_or_chatty_az_is_stopped() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let adf = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let az = dir.path().join("az");
+    for (script, says) in [
+        ("exec /bin/sleep 3600", "no answer in 2 s"),
+        ("exec /bin/cat /dev/zero", "more than 1048576 bytes"),
+    ] {
+        std::fs::write(&az, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut env = adf.base_env();
+        env.push(("PATH".into(), dir.path().display().to_string()));
+        env.push(("DTUTIL_AZ_TIMEOUT".into(), "2".into()));
+        let t = Instant::now();
+        let o = dtutil(&["ir", "status"], &env);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("Azure CLI") && err.contains(says), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
     }
 }

@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 use super::http::{form, origin_of, Http};
 use crate::error::{Error, Result};
 
+/// The public cloud's ARM scope; another `DTUTIL_ARM_ENDPOINT` gets its own.
 pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
 pub const SQL_SCOPE: &str = "https://database.windows.net/.default";
 pub const VAULT_SCOPE: &str = "https://vault.azure.net/.default";
@@ -49,11 +50,40 @@ enum Kind {
         header: Option<Zeroizing<String>>,
         client_id: Option<String>,
     },
-    AzureCli,
+    AzureCli {
+        timeout: Duration,
+    },
+}
+
+/// How long `az account get-access-token` may take (DTUTIL_AZ_TIMEOUT overrides, in
+/// seconds); it can hang on a device-code prompt or a broken proxy.
+const AZ_TIMEOUT: Duration = Duration::from_secs(60);
+/// A token answer is a few KiB.
+const AZ_MAX_OUTPUT: u64 = 1024 * 1024;
+/// A federated token (a JWT) is a few KiB.
+const MAX_FEDERATED_TOKEN: u64 = 64 * 1024;
+
+/// The scope of ARM tokens: `DTUTIL_ARM_SCOPE`, else the origin of `DTUTIL_ARM_ENDPOINT`
+/// followed by `/.default` (as Microsoft's SDKs derive it from a cloud's ARM endpoint:
+/// `https://management.chinacloudapi.cn/.default`), else the public cloud's.
+pub fn arm_scope(get: &dyn Fn(&str) -> Option<String>) -> String {
+    let set = |k: &str| {
+        get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(scope) = set("DTUTIL_ARM_SCOPE") {
+        return scope;
+    }
+    match set("DTUTIL_ARM_ENDPOINT") {
+        Some(endpoint) => format!("{}/.default", origin_of(endpoint.trim_end_matches('/'))),
+        None => ARM_SCOPE.to_string(),
+    }
 }
 
 pub struct Credential {
     kind: Kind,
+    arm_scope: String,
     cache: Mutex<HashMap<String, (Zeroizing<String>, Instant)>>,
 }
 
@@ -103,7 +133,15 @@ impl Credential {
                 client_id: set("AZURE_CLIENT_ID"),
             }
         } else if az_on_path(get) {
-            Kind::AzureCli
+            let timeout = match set("DTUTIL_AZ_TIMEOUT") {
+                None => AZ_TIMEOUT,
+                Some(v) => v.trim().parse().map(Duration::from_secs).map_err(|_| {
+                    Error::command_line(format!(
+                        "DTUTIL_AZ_TIMEOUT `{v}`: expected a number of seconds"
+                    ))
+                })?,
+            };
+            Kind::AzureCli { timeout }
         } else {
             return Err(Error::failure(format!(
                 "no Azure credential is configured; dtutil looked for: {LOOKED_FOR}"
@@ -111,8 +149,14 @@ impl Credential {
         };
         Ok(Self {
             kind,
+            arm_scope: arm_scope(get),
             cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The scope of ARM tokens ([`arm_scope`]).
+    pub fn arm_scope(&self) -> &str {
+        &self.arm_scope
     }
 
     /// Names the credential for messages (never its secret).
@@ -131,7 +175,7 @@ impl Credential {
             Kind::Managed { endpoint, .. } => {
                 format!("managed identity (endpoint {})", origin_of(endpoint))
             }
-            Kind::AzureCli => "the Azure CLI (az account get-access-token)".into(),
+            Kind::AzureCli { .. } => "the Azure CLI (az account get-access-token)".into(),
         }
     }
 
@@ -173,7 +217,7 @@ impl Credential {
     fn fetch(&self, http: &Http, scope: &str) -> Result<(Zeroizing<String>, Duration)> {
         match &self.kind {
             Kind::Static(t) => {
-                if scope != ARM_SCOPE {
+                if scope != self.arm_scope {
                     return Err(Error::failure(format!(
                         "DTUTIL_ARM_ACCESS_TOKEN is a token for ARM only; {scope} needs another credential"
                     )));
@@ -200,11 +244,17 @@ impl Credential {
                 client_id,
                 token_file,
             } => {
+                let raw =
+                    crate::arm::read_small_file(token_file, MAX_FEDERATED_TOKEN).map_err(|e| {
+                        Error::failure(format!(
+                            "cannot read AZURE_FEDERATED_TOKEN_FILE `{token_file}`: {e}"
+                        ))
+                    })?;
                 let assertion = Zeroizing::new(
-                    std::fs::read_to_string(token_file)
-                        .map_err(|e| {
+                    std::str::from_utf8(&raw)
+                        .map_err(|_| {
                             Error::failure(format!(
-                                "cannot read AZURE_FEDERATED_TOKEN_FILE `{token_file}`: {e}"
+                                "AZURE_FEDERATED_TOKEN_FILE `{token_file}` is not text (a JWT)"
                             ))
                         })?
                         .trim()
@@ -247,7 +297,7 @@ impl Credential {
                 let known: Vec<&str> = header.iter().map(|h| h.as_str()).collect();
                 token_from(answer.status, &answer.json(), &origin_of(endpoint), &known)
             }
-            Kind::AzureCli => az_token(scope),
+            Kind::AzureCli { timeout } => az_token(scope, *timeout),
         }
     }
 }
@@ -331,10 +381,12 @@ fn az_on_path(get: &dyn Fn(&str) -> Option<String>) -> bool {
     std::env::split_paths(&path).any(|d| names.iter().any(|n| d.join(n).is_file()))
 }
 
-fn az_token(scope: &str) -> Result<(Zeroizing<String>, Duration)> {
+fn az_token(scope: &str, timeout: Duration) -> Result<(Zeroizing<String>, Duration)> {
+    use std::io::Read as _;
+    use std::process::Stdio;
     let resource = scope.strip_suffix(".default").unwrap_or(scope);
     let program = if cfg!(windows) { "az.cmd" } else { "az" };
-    let out = std::process::Command::new(program)
+    let mut child = std::process::Command::new(program)
         .args([
             "account",
             "get-access-token",
@@ -343,16 +395,78 @@ fn az_token(scope: &str) -> Result<(Zeroizing<String>, Duration)> {
             "--output",
             "json",
         ])
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| Error::failure(format!("cannot run az: {e}")))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    // Each stream is read on its own thread, at most AZ_MAX_OUTPUT + 1 bytes, so a
+    // chatty az cannot fill memory nor a silent one block the other stream.
+    let reader = |stream: Option<Box<dyn std::io::Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Zeroizing::new(Vec::new());
+            if let Some(s) = stream {
+                let _ = s.take(AZ_MAX_OUTPUT + 1).read_to_end(&mut buf);
+            }
+            let _ = tx.send(buf);
+        });
+        rx
+    };
+    let stdout = reader(child.stdout.take().map(|s| Box::new(s) as _));
+    let stderr = reader(child.stderr.take().map(|s| Box::new(s) as _));
+    let deadline = std::time::Instant::now() + timeout;
+    let mut out = None;
+    let status = loop {
+        if out.is_none() {
+            out = stdout.try_recv().ok();
+        }
+        if out.as_ref().is_some_and(|o| o.len() as u64 > AZ_MAX_OUTPUT) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::failure(format!(
+                "az account get-access-token printed more than {AZ_MAX_OUTPUT} bytes; stopped it (is `az` on the PATH the Azure CLI?)"
+            )));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::failure(format!(
+                    "az account get-access-token gave no answer in {} s; stopped it (it may be waiting for a sign-in: run `az login`; DTUTIL_AZ_TIMEOUT sets the limit in seconds)",
+                    timeout.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(Error::failure(format!("waiting for az: {e}"))),
+        }
+    };
+    // az has ended; a process it left behind may still hold its streams open.
+    let rest = deadline
+        .saturating_duration_since(std::time::Instant::now())
+        .max(Duration::from_secs(1));
+    let out = match out {
+        Some(o) => o,
+        None => stdout.recv_timeout(rest).unwrap_or_default(),
+    };
+    if out.len() as u64 > AZ_MAX_OUTPUT {
         return Err(Error::failure(format!(
-            "az account get-access-token failed: {first} (sign in with `az login`)"
+            "az account get-access-token printed more than {AZ_MAX_OUTPUT} bytes (is `az` on the PATH the Azure CLI?)"
         )));
     }
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    if !status.success() {
+        let err = stderr
+            .recv_timeout(Duration::from_secs(1))
+            .unwrap_or_default();
+        let err = String::from_utf8_lossy(&err);
+        let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(Error::failure(format!(
+            "az account get-access-token failed: {} (sign in with `az login`)",
+            crate::redact::server_text(first, &[])
+        )));
+    }
+    let v: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
     let token = v
         .get("accessToken")
         .and_then(Value::as_str)

@@ -44,7 +44,8 @@ impl Http {
             .max_redirects(0)
             .user_agent(format!("dtutil/{}", env!("CARGO_PKG_VERSION")));
         if let Some(path) = extra_ca {
-            let pem = std::fs::read(path)
+            // A CA bundle of a few hundred certificates is well under 1 MiB.
+            let pem = super::read_small_file(path, 1024 * 1024)
                 .map_err(|e| Error::failure(format!("DTUTIL_ARM_CA: cannot read `{path}`: {e}")))?;
             let mut roots: Vec<Certificate<'static>> = Vec::new();
             for item in ureq::tls::parse_pem(&pem) {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::retry::{RetryPolicy, RetrySettings};
-use credential::{Credential, ARM_SCOPE};
+use credential::Credential;
 use http::Http;
 
 pub const API_VERSION: &str = "2018-06-01";
@@ -21,6 +21,8 @@ pub const ENV: &[&str] = &[
     "DTUTIL_IR",
     "DTUTIL_ARM_ENDPOINT",
     "DTUTIL_ARM_CA",
+    "DTUTIL_ARM_SCOPE",
+    "DTUTIL_AZ_TIMEOUT",
     "DTUTIL_ARM_ACCESS_TOKEN",
     "DTUTIL_ARM_MANAGED_IDENTITY",
     "DTUTIL_IMDS_ENDPOINT",
@@ -93,6 +95,32 @@ impl IrId {
             self.subscription, self.resource_group, self.factory
         )
     }
+}
+
+/// A small file named by a variable (a CA bundle, a federated token): a regular file
+/// (a device or FIFO could never end or never answer) of at most `limit` bytes. The
+/// error says why, for the caller to name the variable.
+pub fn read_small_file(
+    path: &str,
+    limit: u64,
+) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file (a device, pipe or directory is refused)".into());
+    }
+    let too_big = || format!("larger than {limit} bytes; is it the right file?");
+    if meta.len() > limit {
+        return Err(too_big());
+    }
+    let mut raw = zeroize::Zeroizing::new(Vec::new());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut raw))
+        .map_err(|e| e.to_string())?;
+    if raw.len() as u64 > limit {
+        return Err(too_big());
+    }
+    Ok(raw)
 }
 
 /// What a request is about, for a 404's message.
@@ -172,7 +200,9 @@ impl Arm {
             self.endpoint,
             self.ir.factory_path()
         );
-        let token = self.credential.token(&self.http, ARM_SCOPE)?;
+        let token = self
+            .credential
+            .token(&self.http, self.credential.arm_scope())?;
         let bearer = zeroize::Zeroizing::new(format!("Bearer {}", token.as_str()));
         let bytes = body.map(|b| b.to_string().into_bytes());
         let mut headers = vec![("Authorization", bearer.as_str())];

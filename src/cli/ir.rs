@@ -13,7 +13,7 @@ use super::clap_error;
     name = "dtutil ir",
     bin_name = "dtutil ir",
     about = "The Azure-SSIS Integration Runtime through Azure Resource Manager: its state, its package stores, running and stopping packages",
-    after_help = "IR: --ir ID or DTUTIL_IR, the IR's resource id (/subscriptions/S/resourceGroups/RG/providers/Microsoft.DataFactory/factories/F/integrationRuntimes/IR) or S/RG/F/IR.\nCredentials (the first configured is used): DTUTIL_ARM_ACCESS_TOKEN; AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET; AZURE_FEDERATED_TOKEN_FILE; IDENTITY_ENDPOINT or DTUTIL_ARM_MANAGED_IDENTITY=1; the Azure CLI (az).\nDTUTIL_ARM_ENDPOINT (default https://management.azure.com), DTUTIL_ARM_CA (an extra CA to trust, PEM)."
+    after_help = "IR: --ir ID or DTUTIL_IR, the IR's resource id (/subscriptions/S/resourceGroups/RG/providers/Microsoft.DataFactory/factories/F/integrationRuntimes/IR) or S/RG/F/IR.\nCredentials (the first configured is used): DTUTIL_ARM_ACCESS_TOKEN; AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET; AZURE_FEDERATED_TOKEN_FILE; IDENTITY_ENDPOINT or DTUTIL_ARM_MANAGED_IDENTITY=1; the Azure CLI (az).\nDTUTIL_ARM_ENDPOINT (default https://management.azure.com; tokens are asked for its origin + /.default, or DTUTIL_ARM_SCOPE), DTUTIL_ARM_CA (an extra CA to trust, PEM), DTUTIL_AZ_TIMEOUT (seconds az may take, 60)."
 )]
 struct Ir {
     /// The IR: resource id or S/RG/F/IR (default: DTUTIL_IR).

@@ -345,9 +345,12 @@ fn authorize(state: &State, authorization: &str) -> Result<bool, Answer> {
         return Ok(false);
     }
     match state.issued.audience_of(token) {
-        Some(aud) if aud == ARM_AUDIENCE => Ok(true),
+        // This server is ARM at its own address, as a sovereign cloud's ARM is at its
+        // own endpoint and takes tokens for it; the public cloud's audience is taken too.
+        Some(aud) if aud == ARM_AUDIENCE || aud == token::audience(&state.base_url) => Ok(true),
         Some(aud) => {
-            let mut a: Answer = AdfError::new(401, "InvalidAuthenticationTokenAudience", format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.azure.com/'.")).into();
+            let own = &state.base_url;
+            let mut a: Answer = AdfError::new(401, "InvalidAuthenticationTokenAudience", format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences '{own}/','https://management.azure.com/'.")).into();
             a.headers.push(challenge("invalid_token"));
             Err(a)
         }

@@ -75,6 +75,11 @@ impl Issued {
         token
     }
 
+    /// The audiences of every token issued so far (for tests).
+    pub fn audiences(&self) -> Vec<String> {
+        self.tokens.lock().unwrap().values().cloned().collect()
+    }
+
     pub fn audience_of(&self, token: &str) -> Option<String> {
         self.tokens.lock().unwrap().get(token).cloned()
     }
