@@ -7,7 +7,9 @@
 //!
 //! Writes are atomic: the bytes go to a temporary file in the destination directory
 //! (Create File with the length, then Put Range calls of at most 4 MiB), which Rename
-//! File then moves onto the final name, replacing what was there. A write that fails
+//! File then moves onto the final name: replacing what was there for an overwrite, with
+//! `x-ms-file-rename-replace-if-exists: false` for a new package, so that of two racing
+//! creators the service lets exactly one have the name. A write that fails
 //! deletes its temporary file and leaves the final name untouched. Missing directories
 //! along the destination path are created. Requests are retried with jittered
 //! exponential backoff on 408/429/5xx answers, timeouts and dropped connections.
@@ -245,6 +247,11 @@ impl AzureFilesStore {
         let resp = self.execute(&req, doing)?;
         if resp.ok() {
             Ok(resp)
+        } else if !replace && resp.status == 409 && resp.error_code() == "ResourceAlreadyExists" {
+            // The service's own no-replace: of two racing creators exactly one wins.
+            Err(StoreError::Exists(
+                Self::answer_error(doing, &resp).to_string(),
+            ))
         } else {
             Err(Self::answer_error(doing, &resp))
         }
@@ -356,6 +363,50 @@ impl AzureFilesStore {
         self.list_dir(&p, &p.segments, &doing)
     }
 
+    /// Uploads to a temporary file, then renames it onto `path` (replacing what is
+    /// there only when `replace`).
+    fn write_file(&self, path: &str, bytes: &[u8], replace: bool) -> StoreResult<()> {
+        let p = self.parse_file(path)?;
+        let target = p.display(&p.segments);
+        let doing = format!("cannot write `{target}`");
+        let (_, dir) = p.segments.split_last().expect("parse_file checked");
+        let mut tmp_segs = dir.to_vec();
+        tmp_segs.push(format!(".dtutil-{}.tmp", uuid::Uuid::new_v4().simple()));
+        let nothing_written = "; nothing was written under the final name";
+
+        let mut created = self.create_file(&p, &tmp_segs, bytes.len(), &doing)?;
+        if created.status == 404 && created.error_code() == "ParentNotFound" && !dir.is_empty() {
+            self.create_dirs(&p, dir)?;
+            created = self.create_file(&p, &tmp_segs, bytes.len(), &doing)?;
+        }
+        if created.status != 201 {
+            return Err(Self::answer_error(&doing, &created));
+        }
+        let cleanup = |e: StoreError| -> StoreError {
+            let _ = self.delete_file(&p, &tmp_segs, "cleanup");
+            append(e, nothing_written)
+        };
+        if let Err(e) = self.upload(&p, &tmp_segs, bytes, &doing) {
+            return Err(cleanup(e));
+        }
+        match self.rename(&p, &tmp_segs, &p, &p.segments, replace, false, &doing) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // A retried rename whose first attempt went through finds no source.
+                if let StoreError::NotFound(_) = e {
+                    if let Ok(Some(len)) = self.file_properties(&p, &p.segments, &doing) {
+                        if len == bytes.len() as u64
+                            && self.file_properties(&p, &tmp_segs, &doing).ok() == Some(None)
+                        {
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(cleanup(e))
+            }
+        }
+    }
+
     fn child(parent: &str, name: &str) -> StoreResult<String> {
         if !super::path::is_one_name(name) {
             return Err(StoreError::Failed(format!(
@@ -430,45 +481,13 @@ impl Store for AzureFilesStore {
     }
 
     fn write(&self, path: &str, bytes: &[u8], _meta: &PackageMeta) -> StoreResult<()> {
-        let p = self.parse_file(path)?;
-        let target = p.display(&p.segments);
-        let doing = format!("cannot write `{target}`");
-        let (_, dir) = p.segments.split_last().expect("parse_file checked");
-        let mut tmp_segs = dir.to_vec();
-        tmp_segs.push(format!(".dtutil-{}.tmp", uuid::Uuid::new_v4().simple()));
-        let nothing_written = "; nothing was written under the final name";
+        self.write_file(path, bytes, true)
+    }
 
-        let mut created = self.create_file(&p, &tmp_segs, bytes.len(), &doing)?;
-        if created.status == 404 && created.error_code() == "ParentNotFound" && !dir.is_empty() {
-            self.create_dirs(&p, dir)?;
-            created = self.create_file(&p, &tmp_segs, bytes.len(), &doing)?;
-        }
-        if created.status != 201 {
-            return Err(Self::answer_error(&doing, &created));
-        }
-        let cleanup = |e: StoreError| -> StoreError {
-            let _ = self.delete_file(&p, &tmp_segs, "cleanup");
-            append(e, nothing_written)
-        };
-        if let Err(e) = self.upload(&p, &tmp_segs, bytes, &doing) {
-            return Err(cleanup(e));
-        }
-        match self.rename(&p, &tmp_segs, &p, &p.segments, true, false, &doing) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // A retried rename whose first attempt went through finds no source.
-                if let StoreError::NotFound(_) = e {
-                    if let Ok(Some(len)) = self.file_properties(&p, &p.segments, &doing) {
-                        if len == bytes.len() as u64
-                            && self.file_properties(&p, &tmp_segs, &doing).ok() == Some(None)
-                        {
-                            return Ok(());
-                        }
-                    }
-                }
-                Err(cleanup(e))
-            }
-        }
+    /// The final Rename File with `x-ms-file-rename-replace-if-exists: false`: the
+    /// service refuses it when the name was taken meanwhile (409 ResourceAlreadyExists).
+    fn write_new(&self, path: &str, bytes: &[u8], _meta: &PackageMeta) -> StoreResult<()> {
+        self.write_file(path, bytes, false)
     }
 
     fn exists(&self, path: &str) -> StoreResult<bool> {

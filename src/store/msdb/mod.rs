@@ -71,6 +71,12 @@ impl MsdbStore {
 
     /// Runs one procedure. `doing` names the operation for error messages.
     fn call(&self, command: Command<'_>, doing: &str) -> StoreResult<Results> {
+        self.call_with_status(command, doing)
+            .map(|(results, _)| results)
+    }
+
+    /// As [`call`](Self::call), with the procedure's RETURN status.
+    fn call_with_status(&self, command: Command<'_>, doing: &str) -> StoreResult<(Results, i32)> {
         let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
         self.runtime.block_on(async {
             if guard.is_none() {
@@ -82,7 +88,10 @@ impl MsdbStore {
                 Err(e) => Err(e),
             };
             match result {
-                Ok(result) => Ok(result.into_iter().collect()),
+                Ok(result) => {
+                    let status = result.return_code() as i32;
+                    Ok((result.into_iter().collect(), status))
+                }
                 Err(e) => {
                     // A server error leaves the connection usable; anything else
                     // (I/O, timeout, protocol) may leave it mid-response: reconnect
@@ -214,6 +223,44 @@ impl MsdbStore {
     }
 }
 
+/// How long a creator waits for another dtutil's lock on the same new package.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl MsdbStore {
+    /// Takes an exclusive session application lock, asking again while another session
+    /// holds it (each request answers at once: `@LockTimeout = 0`).
+    fn lock(&self, resource: &str, doing: &str) -> StoreResult<()> {
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            let mut cmd = Self::proc("sp_getapplock");
+            cmd.bind_param("@Resource", resource.to_string());
+            cmd.bind_param("@LockMode", "Exclusive");
+            cmd.bind_param("@LockOwner", "Session");
+            cmd.bind_param("@LockTimeout", 0i32);
+            let (_, status) = self.call_with_status(cmd, doing)?;
+            match status {
+                0 | 1 => return Ok(()),
+                -1 if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                _ => {
+                    return Err(StoreError::Failed(format!(
+                        "{doing}: another writer of the same new package held its lock (sp_getapplock returned {status}) for {} s; nothing written",
+                        LOCK_WAIT.as_secs()
+                    )))
+                }
+            }
+        }
+    }
+
+    fn unlock(&self, resource: &str, doing: &str) -> StoreResult<()> {
+        let mut cmd = Self::proc("sp_releaseapplock");
+        cmd.bind_param("@Resource", resource.to_string());
+        cmd.bind_param("@LockOwner", "Session");
+        self.call(cmd, doing).map(|_| ())
+    }
+}
+
 fn first_row(results: &Results) -> Option<&Row> {
     results.iter().flatten().next()
 }
@@ -281,6 +328,36 @@ impl Store for MsdbStore {
         cmd.bind_param("@verid", guid_or_new(meta.version_guid.as_deref()));
         self.call(cmd, &doing)?;
         Ok(())
+    }
+
+    /// `sp_ssis_putpackage` replaces a package of the same name, and no msdb procedure
+    /// creates one only when absent; so a new package is checked for and put under a
+    /// session application lock on its folder and name (`sp_getapplock`, released after,
+    /// or by the server when the session ends). Every dtutil takes the same lock, so of
+    /// two racing creators exactly one finds the name free. A writer that takes no lock
+    /// (SSMS, another tool) is not held back: docs/msdb.md says so.
+    fn write_new(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
+        let doing = format!("writing {}", self.describe(path));
+        let Some((folder, name)) = self.package_location(path, &doing)? else {
+            // A missing folder: the plain write says so.
+            return self.write(path, bytes, meta);
+        };
+        let resource: String = format!("dtutil package {folder} {}", name.to_lowercase())
+            .chars()
+            .take(255)
+            .collect();
+        self.lock(&resource, &doing)?;
+        let written = match self.exists(path) {
+            Ok(true) => Err(StoreError::Exists(format!(
+                "{} exists",
+                self.describe(path)
+            ))),
+            Ok(false) => self.write(path, bytes, meta),
+            Err(e) => Err(e),
+        };
+        // Should the release fail, the lock goes when this process's session ends.
+        let _ = self.unlock(&resource, &doing);
+        written
     }
 
     fn exists(&self, path: &str) -> StoreResult<bool> {

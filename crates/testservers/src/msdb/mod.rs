@@ -8,11 +8,13 @@
 //! - [`tls`]: TLS inside PRELOGIN packets (TDS 7.x) or first (TDS 8.0), and the generated
 //!   CA and leaf certificate;
 //! - [`model`]: the two msdb tables and the `sp_ssis_*` procedures (pure, unit-tested);
+//!   [`applock`]: `sp_getapplock` / `sp_releaseapplock` (session-owned locks);
 //! - [`sql`]: the small T-SQL subset (EXEC, simple SELECT, SET, USE);
 //! - [`server`]: accept loop, sessions, dispatch; `rpc`: RPC, sp_executesql, prepared
 //!   statements and OUTPUT parameters; `query`: SELECT; `sspi`: integrated (Kerberos)
 //!   logins through the system GSSAPI.
 
+pub mod applock;
 pub mod model;
 mod query;
 mod rpc;

@@ -96,6 +96,7 @@ pub(super) struct Shared {
     fail_after: Option<u64>,
     requests: AtomicU64,
     next_spid: AtomicU16,
+    pub(super) applocks: super::applock::AppLocks,
 }
 
 /// Requests larger than this are refused (a 5 MiB package is well within it).
@@ -143,6 +144,7 @@ pub async fn run(config: Config) -> io::Result<()> {
         fail_after: config.fail_after,
         requests: AtomicU64::new(0),
         next_spid: AtomicU16::new(51),
+        applocks: Default::default(),
     });
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -280,6 +282,13 @@ pub(super) enum Level {
 
 pub(super) fn login_failed(user: &str) -> SqlError {
     SqlError::new(18456, 14, 1, format!("Login failed for user '{user}'."))
+}
+
+/// A session's application locks end with it, as in SQL Server.
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.shared.applocks.release_all(self.spid);
+    }
 }
 
 impl Session {
@@ -635,6 +644,11 @@ impl Session {
         if db.eq_ignore_ascii_case("msdb") && schema_ok && model::is_procedure(&n.name) {
             return Ok(n.name.to_lowercase());
         }
+        // System procedures in master, found from any database (`msdb.dbo.` included).
+        let system_schema = schema_ok || n.schema.eq_ignore_ascii_case("sys");
+        if system_schema && super::applock::is_applock_proc(&n.name) {
+            return Ok(n.name.to_lowercase());
+        }
         Err(SqlError::new(
             2812,
             16,
@@ -675,6 +689,9 @@ impl Session {
     }
 
     pub(super) fn call_model(&mut self, proc: &str, args: Vec<Arg>) -> ProcOutcome {
+        if super::applock::is_applock_proc(proc) {
+            return self.shared.applocks.call(self.spid, proc, &args);
+        }
         let mut db = self.shared.db.lock().unwrap_or_else(|p| p.into_inner());
         let (mut out, changed) = db.call(&self.caller, proc, args);
         if changed {

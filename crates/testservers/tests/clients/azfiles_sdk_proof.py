@@ -120,6 +120,14 @@ def round_trip(label, share: ShareClient, size=10 * MiB):
         assert part == data[5 * MiB - 3 : 5 * MiB + 7]
 
     def rename_and_delete():
+        # Without overwrite a rename onto an existing file is refused (dtutil's
+        # create-if-absent for a new package); with it the file is replaced.
+        taken = sub.get_file_client("taken.dtsx")
+        taken.upload_file(b"someone else's package")
+        expect_error(lambda: f.rename_file(f"proof-{label}/pkgs/taken.dtsx", overwrite=False),
+                     ResourceExistsError, "ResourceAlreadyExists", 409)
+        assert f.exists() and taken.download_file().readall() == b"someone else's package"
+        taken.delete_file()
         moved = f.rename_file(f"proof-{label}/pkgs/renamed.dtsx")
         assert moved.get_file_properties().size == size
         assert not f.exists()
@@ -134,7 +142,7 @@ def round_trip(label, share: ShareClient, size=10 * MiB):
     check(f"[{label}] upload {size // MiB} MiB", upload)
     check(f"[{label}] list", listing)
     check(f"[{label}] download byte-identical (sha256), ranged read", download)
-    check(f"[{label}] rename, DirectoryNotEmpty, delete", rename_and_delete)
+    check(f"[{label}] rename (no overwrite: ResourceAlreadyExists), DirectoryNotEmpty, delete", rename_and_delete)
 
 
 def main():

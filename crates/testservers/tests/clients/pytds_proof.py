@@ -161,6 +161,41 @@ m = expect_error(8162, lambda: cur.callproc("sp_ssis_getfolder", {"@name": pytds
                  "OUTPUT on a parameter msdb declares as input")
 check('The formal parameter "@name" was not declared as an OUTPUT parameter' in m, f"8162 text: {m}")
 
+# Session application locks (sp_getapplock / sp_releaseapplock, what dtutil takes to
+# create a new package): one session holds a resource; another is told -1 at once
+# (@LockTimeout = 0); releasing a lock not held is error 1223; a session's locks go
+# when it disconnects.
+def getlock(c, resource):
+    k = c.cursor()
+    k.callproc("sp_getapplock", {"@Resource": resource, "@LockMode": "Exclusive",
+                                 "@LockOwner": "Session", "@LockTimeout": 0})
+    return k.get_proc_return_status()
+
+
+other = connect("admin", "adminpw")
+check(getlock(conn, "proof lock") == 0, "sp_getapplock on a free resource")
+check(getlock(other, "proof lock") == -1, "sp_getapplock held by another session")
+expect_error(1223, lambda: other.cursor().callproc(
+    "sp_releaseapplock", {"@Resource": "proof lock", "@LockOwner": "Session"}),
+    "sp_releaseapplock of a lock not held")
+def release(c, resource):
+    k = c.cursor()
+    k.callproc("sp_releaseapplock", {"@Resource": resource, "@LockOwner": "Session"})
+    return k.get_proc_return_status()
+
+
+check(release(conn, "proof lock") == 0, "sp_releaseapplock by its holder")
+check(getlock(other, "proof lock") == 0, "sp_getapplock once released")
+other.close()
+for _ in range(100):  # the server sees the disconnect a moment later
+    if getlock(conn, "proof lock") == 0:
+        break
+    time.sleep(0.02)
+else:
+    fail("a session's locks go when it disconnects")
+check(release(conn, "proof lock") == 0, "sp_releaseapplock after the other session left")
+cur = conn.cursor()
+
 # Honest refusal of SQL this fixture does not implement.
 m = expect_error(50000, lambda: cur.execute("DELETE FROM msdb.dbo.sysssispackages"), "unsupported SQL")
 check("does not support the DELETE statement" in m, f"unsupported message: {m}")
