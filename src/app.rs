@@ -12,6 +12,7 @@ use std::ffi::OsString;
 /// Runs one command line (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>, config: &Config) -> i32 {
     crate::hardening::disable_core_dumps();
+    crate::hardening::ignore_file_size_signal();
     let mut printer = ops::printer_for(&args);
     // `assess --sarif`'s stdout is the log or nothing (it is uploaded as it is).
     let sarif = args.first().is_some_and(|a| a == "assess") && args.iter().any(|a| a == "--sarif");

@@ -1,5 +1,6 @@
 //! Process-wide protections set up at start-up (`app`): no core dumps (they would carry
-//! the SQL password and package passwords from the heap), and literal passwords wiped
+//! the SQL password and package passwords from the heap), no death by SIGXFSZ in the
+//! middle of a write, and literal passwords wiped
 //! from the process's own argv once parsed (`/proc/PID/cmdline`, `ps`).
 //!
 //! What can and cannot be done about argv: the kernel serves `/proc/PID/cmdline` from
@@ -29,6 +30,18 @@ pub fn disable_core_dumps() {
     // processes of the same user from ptrace-attaching and reading /proc/PID/mem.
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Ignores SIGXFSZ (a `ulimit -f` reached): by default it kills the process mid-write
+/// with no message and leaves the temporary file behind; ignored, the write fails with
+/// EFBIG and takes the path a full disk takes (exit 1, the message, the temporary file
+/// removed, the destination as it was).
+pub fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: setting a standard signal's disposition to SIG_IGN; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

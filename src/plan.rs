@@ -251,6 +251,8 @@ pub struct ProjectPlan {
     pub encrypt_password: Option<SecretSpec>,
     /// A folder (for a folder project) or an `.ispac` (for an `.ispac`); default: in place.
     pub out: Option<String>,
+    /// `--out` may replace an existing .ispac or existing files in its folder.
+    pub overwrite: bool,
     pub dry_run: bool,
     pub json: bool,
     /// For packages (`.dtsx`); project files are always written with Triple DES.

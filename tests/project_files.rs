@@ -372,6 +372,7 @@ fn args(
         encrypt_level: Some(level),
         encrypt_password: pw.map(|p| SecretSpec::Literal(p.into())),
         out: None,
+        overwrite: false,
         dry_run: false,
         json: true,
         algorithm: None,

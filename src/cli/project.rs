@@ -23,6 +23,9 @@ pub(super) struct Project {
     /// Write here (a folder, or an .ispac for an .ispac) instead of in place.
     #[arg(long)]
     out: Option<String>,
+    /// Let --out replace an existing .ispac, or existing files in its folder.
+    #[arg(long)]
+    overwrite: bool,
     /// Show what would change; write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -62,6 +65,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
         encrypt_level,
         encrypt_password,
         out: parsed.out,
+        overwrite: parsed.overwrite,
         dry_run: parsed.dry_run,
         json: parsed.json,
         algorithm,

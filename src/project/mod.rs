@@ -10,6 +10,7 @@ mod layout;
 mod reprotect;
 mod run;
 pub mod scan;
+mod write;
 
 pub use file::{Kind, ProjectError, Reprotected, Value};
 pub use run::run;

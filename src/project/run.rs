@@ -361,31 +361,44 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
     if write {
         match &source {
             Source::Ispac(p) => {
+                let target = args.out.as_ref().map_or_else(|| p.clone(), PathBuf::from);
+                if args.out.is_some() && !same_dir(p, &target) {
+                    super::write::refuse_existing([target.as_path()], args.overwrite)?;
+                }
                 let raw = ispac_raw.expect("ispac read");
                 let bytes = rebuild_ispac(&raw, &entries, &new_bytes, p)?;
-                let target = args.out.as_ref().map_or_else(|| p.clone(), PathBuf::from);
                 write_atomically(&target, &bytes).map_err(|e| io_error(&target, e))?;
             }
             Source::Folder { dir, .. } => {
                 let target = args.out.as_ref().map_or_else(|| dir.clone(), PathBuf::from);
                 let same = same_dir(dir, &target);
+                let written: Vec<usize> = (0..entries.len())
+                    .filter(|&i| new_bytes[i].is_some() || !same)
+                    .collect();
                 if !same {
+                    let paths: Vec<PathBuf> = written
+                        .iter()
+                        .map(|&i| target.join(&entries[i].name))
+                        .collect();
+                    super::write::refuse_existing(
+                        paths.iter().map(PathBuf::as_path),
+                        args.overwrite,
+                    )?;
                     std::fs::create_dir_all(&target).map_err(|e| io_error(&target, e))?;
-                }
-                for (entry, nb) in entries.iter_mut().zip(&new_bytes) {
-                    let path = target.join(&entry.name);
-                    match nb {
-                        Some(b) => write_atomically(&path, b).map_err(|e| io_error(&path, e))?,
-                        None if !same => {
-                            if entry.kind == EntryKind::Other {
-                                entry.bytes = read_limited(&dir.join(&entry.name))?;
-                            }
-                            write_atomically(&path, &entry.bytes)
-                                .map_err(|e| io_error(&path, e))?;
+                    for &i in &written {
+                        if new_bytes[i].is_none() && entries[i].kind == EntryKind::Other {
+                            entries[i].bytes = read_limited(&dir.join(&entries[i].name))?;
                         }
-                        None => {}
                     }
                 }
+                let files: Vec<(PathBuf, &[u8])> = written
+                    .iter()
+                    .map(|&i| {
+                        let bytes = new_bytes[i].as_deref().unwrap_or(&entries[i].bytes);
+                        (target.join(&entries[i].name), bytes)
+                    })
+                    .collect();
+                super::write::write_all(&files)?;
             }
         }
     }

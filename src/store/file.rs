@@ -4,7 +4,7 @@
 use super::destination::{parent_dir, regular_target, write_target};
 use super::{Entry, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use std::io::{ErrorKind, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Clone)]
 pub struct FileStore;
@@ -401,6 +401,66 @@ fn write_atomically_in(
     new_mode: Option<u32>,
     replace: Replace,
 ) -> std::io::Result<()> {
+    stage_in(target, bytes, existing, new_mode)?.commit_with(replace)
+}
+
+/// A file written beside its target and flushed to disk, not yet renamed over it: the
+/// first half of [`write_atomically`], for a writer that must have every file ready
+/// before it replaces any (a project's files). Dropped without [`StagedFile::commit`],
+/// the temporary file is removed and the target is as it was.
+pub struct StagedFile {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+/// Writes `bytes` to a temporary file beside `target` (which keeps its mode and owner
+/// when it is replaced), flushed, ready for [`StagedFile::commit`].
+/// `path` is resolved as [`write_atomically`] resolves it.
+pub fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<StagedFile> {
+    let (target, existing) = regular_target(path)?;
+    let dir = parent_dir(&target);
+    if !dir.is_dir() {
+        return Err(std::io::Error::new(
+            ErrorKind::NotFound,
+            format!("folder `{}` does not exist", dir.display()),
+        ));
+    }
+    stage_in(&target, bytes, existing.as_ref(), None)
+}
+
+impl StagedFile {
+    /// Renames the staged file over its target.
+    pub fn commit(self) -> std::io::Result<()> {
+        self.commit_with(Replace::Yes)
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    fn commit_with(self, replace: Replace) -> std::io::Result<()> {
+        let dir = parent_dir(&self.target);
+        match replace {
+            Replace::Yes => self.tmp.persist(&self.target).map_err(|e| e.error)?,
+            Replace::No => self
+                .tmp
+                .persist_noclobber(&self.target)
+                .map_err(|e| e.error)?,
+        };
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+fn stage_in(
+    target: &Path,
+    bytes: &[u8],
+    existing: Option<&std::fs::Metadata>,
+    new_mode: Option<u32>,
+) -> std::io::Result<StagedFile> {
     let dir = parent_dir(target);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".dtutil-").suffix(".tmp");
@@ -434,15 +494,10 @@ fn write_atomically_in(
         let _ = mode;
     }
     tmp.as_file().sync_all()?;
-    match replace {
-        Replace::Yes => tmp.persist(target).map_err(|e| e.error)?,
-        Replace::No => tmp.persist_noclobber(target).map_err(|e| e.error)?,
-    };
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(StagedFile {
+        tmp,
+        target: target.to_path_buf(),
+    })
 }
 
 #[cfg(test)]
