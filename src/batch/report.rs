@@ -178,6 +178,23 @@ pub struct Report {
     pub packages: Vec<Record>,
 }
 
+/// The first bytes of a report this dtutil writes: `{`, then `"version"` and
+/// `"tool": "dtutil` within the first lines.
+fn looks_like_a_report(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let Ok(file) = crate::store::file::open_regular(path) else {
+        return false;
+    };
+    if file.take(512).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let head = String::from_utf8_lossy(&head);
+    head.trim_start().starts_with('{')
+        && head.contains("\"version\"")
+        && head.contains("\"tool\": \"dtutil")
+}
+
 impl Report {
     pub fn write(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_string_pretty(self).expect("reports serialise");
@@ -206,8 +223,16 @@ impl Report {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| refuse(e.to_string()))?;
         }
-        let (target, _) =
+        let (target, existing) =
             crate::store::destination::regular_target(path).map_err(|e| refuse(e.to_string()))?;
+        // A typo (`--report pkg.dtsx`) must not turn a package into a report: only an
+        // empty file or an earlier dtutil report is replaced.
+        if existing.is_some_and(|m| m.len() > 0) && !looks_like_a_report(&target) {
+            return Err(Error::failure(format!(
+                "the report `{}` exists and is not a dtutil report (it would be replaced); nothing was copied. Give --report a new file name, or delete that file first",
+                path.display()
+            )));
+        }
         let dir = target
             .parent()
             .filter(|d| !d.as_os_str().is_empty())

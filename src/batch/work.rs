@@ -229,12 +229,9 @@ impl Job {
                     r.level_before = facts.protection_level;
                     r.level_after = facts.protection_level;
                 }
-                Err(
-                    e @ (PackageError::Malformed { .. }
-                    | PackageError::NotAPackage(_)
-                    | PackageError::TooLarge(_)
-                    | PackageError::TooDeep(_)),
-                ) => return fail(r, format!("not copied: not an SSIS package file: {e}")),
+                Err(e) if crate::ops::pipeline::is_not_a_package(e) => {
+                    return fail(r, format!("not copied: not an SSIS package file: {e}"))
+                }
                 // Password or user-key protection: a package all the same.
                 Err(_) => {}
             },

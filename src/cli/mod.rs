@@ -48,6 +48,14 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Command> {
         })
         .collect::<Result<Vec<_>>>()
         .map(Zeroizing::new)?;
+    // cmd never passes a line's CR on; bash run on a CRLF script does, and the last
+    // argument would name a package ending in an invisible CR.
+    if let Some(n) = args.iter().position(|a| a.contains('\r')) {
+        return Err(Error::command_line(format!(
+            "argument {} ends in a carriage return (CR): the script has Windows (CRLF) line endings; convert it first (dos2unix script, or sed -i 's/\\r$//' script)",
+            n + 1
+        )));
+    }
     match args.first() {
         Some(first) if !first.starts_with('/') && !first.starts_with('-') => {
             subcommands::parse(&args)

@@ -245,6 +245,20 @@ fn run_package_action(
                 reprotect: plan.regenerate_id.then(|| reprotect(plan, Target::Keep)),
             };
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
+            // FILE to FILE is a byte copy (windows-scripts.md); into msdb or the package
+            // store dtutil loads the package, so what is none is refused as batch does.
+            let file_to_file =
+                source.kind == LocationKind::File && destination.kind == LocationKind::File;
+            if !file_to_file {
+                if let Err(e) = package.facts() {
+                    if pipeline::is_not_a_package(e) {
+                        return Err(Error::new(
+                            ExitCode::PackageCannotLoad,
+                            format!("{source_name} cannot be loaded: not an SSIS package file: {e}; nothing written"),
+                        ));
+                    }
+                }
+            }
             check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_store(destination, "Dest", stores)?;
             package

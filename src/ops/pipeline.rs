@@ -188,6 +188,20 @@ fn msdb_meta(facts: &Facts) -> PackageMeta {
     }
 }
 
+/// The bytes are no SSIS package at all (not XML, another root, over the bounds), as
+/// opposed to one that needs a password or a user key: one rule for every copy that
+/// must carry packages only (`batch`, and `/COPY` / `/MOVE` into msdb, the package
+/// store or Azure Files).
+pub fn is_not_a_package(error: &PackageError) -> bool {
+    matches!(
+        error,
+        PackageError::Malformed { .. }
+            | PackageError::NotAPackage(_)
+            | PackageError::TooLarge(_)
+            | PackageError::TooDeep(_)
+    )
+}
+
 pub fn hex_sha256(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes)
         .iter()

@@ -87,7 +87,15 @@ pub struct Request<'a> {
     pub query: Vec<(&'static str, String)>,
     pub headers: Vec<(&'static str, String)>,
     pub body: Option<&'a [u8]>,
+    /// The longest answer body taken: a longer one is a protocol violation (an endpoint
+    /// that ignores the range asked for, or streams a listing without end) and fails
+    /// the request instead of filling memory.
+    pub max_answer: u64,
 }
+
+/// What any answer but a ranged read may hold: a listing page of the 5,000 entries
+/// dtutil asks for at most is about 1 MiB; error bodies are a few hundred bytes.
+pub const MAX_ANSWER: u64 = 16 << 20;
 
 impl<'a> Request<'a> {
     pub fn new(method: &'static str, path: String) -> Self {
@@ -97,7 +105,16 @@ impl<'a> Request<'a> {
             query: Vec::new(),
             headers: Vec::new(),
             body: None,
+            max_answer: MAX_ANSWER,
         }
+    }
+    /// A ranged read: the answer may hold at most the `len` bytes asked for.
+    pub fn range(mut self, start: usize, len: usize) -> Self {
+        let end = start + len.max(1) - 1;
+        self.headers
+            .push(("x-ms-range", format!("bytes={start}-{end}")));
+        self.max_answer = len as u64;
+        self
     }
     pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
@@ -311,7 +328,7 @@ impl Client {
         let bytes = if req.method == "HEAD" {
             Vec::new()
         } else {
-            body.with_config().limit(u64::MAX).read_to_vec()?
+            body.with_config().limit(req.max_answer).read_to_vec()?
         };
         Ok(Response {
             status: parts.status.as_u16(),
@@ -343,6 +360,10 @@ fn describe_transport(e: &ureq::Error, endpoint: &Endpoint) -> String {
             endpoint.origin
         ),
         ureq::Error::ConnectionFailed => format!("cannot connect to {}", endpoint.origin),
+        ureq::Error::BodyExceedsLimit(limit) => format!(
+            "{} answered with more than the {limit} bytes asked for or allowed (a protocol violation: the endpoint ignores the range or sends an endless answer); refused",
+            endpoint.origin
+        ),
         ureq::Error::Io(io) => format!("connection to {} failed: {io}", endpoint.origin),
         other => format!("request to {} failed: {other}", endpoint.origin),
     }

@@ -34,6 +34,9 @@ use std::sync::Mutex;
 /// The largest body of one Put Range call (the service's limit).
 pub const MAX_RANGE: usize = 4 * 1024 * 1024;
 
+/// Entries one directory listing may return in all (pages of at most 5,000 each).
+const MAX_LISTING: usize = 1_000_000;
+
 /// Opens the store for a path, with settings from the store configuration.
 pub fn open(path: &str, config: &StoreConfig) -> StoreResult<AzureFilesStore> {
     let parsed = AzPath::parse(path)?;
@@ -344,6 +347,11 @@ impl AzureFilesStore {
             }
             let page = xml::list_page(&resp.body)
                 .map_err(|e| StoreError::Failed(format!("{doing}: {e}")))?;
+            if entries.len() + page.entries.len() > MAX_LISTING {
+                return Err(StoreError::Failed(format!(
+                    "{doing}: the listing goes on past {MAX_LISTING} entries in one directory (an endless listing, or a directory no package store holds); refused"
+                )));
+            }
             for (name, is_folder) in page.entries {
                 super::path::check_name(&name, doing)?;
                 entries.push(Entry { name, is_folder });
@@ -430,8 +438,7 @@ impl Store for AzureFilesStore {
         let doing = format!("cannot read `{}`", p.display(&p.segments));
         let rpath = p.request_path(&p.segments);
         let first = self.execute(
-            &Request::new("GET", rpath.clone())
-                .header("x-ms-range", format!("bytes=0-{}", MAX_RANGE - 1)),
+            &Request::new("GET", rpath.clone()).range(0, MAX_RANGE),
             &doing,
         )?;
         let total = match first.status {
@@ -465,10 +472,9 @@ impl Store for AzureFilesStore {
         bytes.reserve(total.saturating_sub(bytes.len()));
         while bytes.len() < total {
             let start = bytes.len();
-            let end = (start + MAX_RANGE).min(total) - 1;
+            let len = (start + MAX_RANGE).min(total) - start;
             let resp = self.execute(
-                &Request::new("GET", rpath.clone())
-                    .header("x-ms-range", format!("bytes={start}-{end}")),
+                &Request::new("GET", rpath.clone()).range(start, len),
                 &doing,
             )?;
             if resp.status != 206 || resp.body.is_empty() {

@@ -1,0 +1,263 @@
+//! Smaller guards from review round 3: `batch --report` does not replace a package
+//! (adversary F1), `/COPY` into msdb takes packages only (user F11, adversary F6), a
+//! CRLF script's carriage return never ends up in a name (user F19), and an Azure Files
+//! endpoint that ignores the range asked for or lists without end is refused with a
+//! bound (adversary F15, F16).
+
+#[path = "msdb/support.rs"]
+mod msdb_support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx")
+}
+
+fn run(dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args).stdin(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE_") || k.starts_with("DTUTIL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd.output().unwrap()
+}
+
+fn shown(o: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn batch_report_never_replaces_a_file_that_is_not_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::copy(sample(), dir.path().join("src/a.dtsx")).unwrap();
+    std::fs::copy(sample(), dir.path().join("precious.dtsx")).unwrap();
+    let before = std::fs::read(dir.path().join("precious.dtsx")).unwrap();
+    let args = [
+        "batch",
+        "--from",
+        "src",
+        "--to",
+        "dst",
+        "--report",
+        "precious.dtsx",
+    ];
+    let out = run(dir.path(), &[], &args);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(
+        shown(&out).contains("not a dtutil report"),
+        "{}",
+        shown(&out)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("precious.dtsx")).unwrap(),
+        before
+    );
+    assert!(!dir.path().join("dst").exists(), "nothing is copied");
+    // An earlier report (and an empty file) is replaced as before.
+    let out = run(
+        dir.path(),
+        &[],
+        &["batch", "--from", "src", "--to", "d2", "--report", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let out = run(
+        dir.path(),
+        &[],
+        &["batch", "--from", "src", "--to", "d3", "--report", "r.json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    std::fs::write(dir.path().join("empty.json"), b"").unwrap();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "batch",
+            "--from",
+            "src",
+            "--to",
+            "d4",
+            "--report",
+            "empty.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+}
+
+#[test]
+fn only_packages_go_into_msdb() {
+    let server = msdb_support::TestServer::start(false, &["sa:Sa-Secret1"]);
+    let sql = server.sql("sa", "Sa-Secret1");
+    let mut env = sql.env.clone();
+    env.push(("PW".into(), "Sa-Secret1".into()));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notpkg.dtsx"), b"hello world\n").unwrap();
+    let dest = [
+        "/DestServer",
+        &sql.server,
+        "/DestUser",
+        "sa",
+        "/DestPassword",
+        "env:PW",
+    ];
+    for action in ["/COPY", "/MOVE"] {
+        let mut args = vec!["/FILE", "notpkg.dtsx", action, "SQL;np"];
+        args.extend(dest);
+        let out = run(dir.path(), &env, &args);
+        assert_eq!(out.status.code(), Some(5), "{action}: {}", shown(&out));
+        assert!(
+            shown(&out).contains("not an SSIS package"),
+            "{}",
+            shown(&out)
+        );
+        assert!(
+            dir.path().join("notpkg.dtsx").exists(),
+            "the source is kept"
+        );
+    }
+    let store = sql.store();
+    assert!(!dtutil::store::Store::exists(&store, "np").unwrap());
+    // FILE to FILE stays a byte copy, as documented.
+    let out = run(
+        dir.path(),
+        &[],
+        &["/FILE", "notpkg.dtsx", "/COPY", "FILE;copy.dtsx"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+}
+
+#[test]
+fn a_crlf_script_writes_no_name_ending_in_cr() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(sample(), dir.path().join("Load.dtsx")).unwrap();
+    let out = run(
+        dir.path(),
+        &[],
+        &["/FILE", "Load.dtsx", "/COPY", "FILE;crlf.dtsx\r"],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", shown(&out));
+    assert!(shown(&out).contains("CRLF"), "{}", shown(&out));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["Load.dtsx"], "nothing else is written");
+}
+
+/// An HTTP endpoint that answers HEAD with 200 and every GET with 200, no length, and
+/// `body` repeated until `total` bytes, then closes.
+fn hostile_endpoint(head: &'static str, unit: &'static str, total: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    return;
+                }
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                if request.starts_with("HEAD") {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nETag: \"x\"\r\nConnection: close\r\n\r\n",
+                    );
+                    return;
+                }
+                let _ =
+                    stream.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: application/xml\r\n\r\n");
+                let _ = stream.write_all(head.as_bytes());
+                let chunk = unit.repeat((1 << 16) / unit.len() + 1);
+                let mut sent = 0;
+                while sent < total {
+                    if stream.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                    sent += chunk.len();
+                }
+            });
+        }
+    });
+    port
+}
+
+fn azure_env(port: u16) -> Vec<(String, String)> {
+    vec![
+        ("AZURE_STORAGE_ACCOUNT".into(), "acct".into()),
+        (
+            "AZURE_STORAGE_KEY".into(),
+            "a2V5LWZvci10ZXN0cy1vbmx5LWtleS1mb3ItdGVzdHMtb25seQ==".into(),
+        ),
+        (
+            "DTUTIL_AZURE_FILES_ENDPOINT".into(),
+            format!("http://127.0.0.1:{port}/acct"),
+        ),
+        ("DTUTIL_AZURE_RETRIES".into(), "0".into()),
+    ]
+}
+
+#[test]
+fn an_answer_longer_than_asked_is_refused() {
+    // 64 MiB answered to a read of 4 MiB.
+    let port = hostile_endpoint("<", "AAAAAAAA", 64 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let out = run(
+        dir.path(),
+        &azure_env(port),
+        &[
+            "/FILE",
+            "https://acct.file.core.windows.net/ssis/x.dtsx",
+            "/COPY",
+            "FILE;inf.dtsx",
+            "/Q",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(shown(&out).contains("more than"), "{}", shown(&out));
+    assert!(!dir.path().join("inf.dtsx").exists());
+    assert!(t.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn an_endless_listing_page_is_refused() {
+    let port = hostile_endpoint(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"x\" ShareName=\"ssis\" DirectoryPath=\"d\"><Entries>",
+        "<File><Name>f.dtsx</Name><Properties><Content-Length>1</Content-Length></Properties></File>",
+        64 << 20,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &azure_env(port),
+        &[
+            "batch",
+            "--from",
+            "https://acct.file.core.windows.net/ssis/d",
+            "--to",
+            "out",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(shown(&out).contains("more than"), "{}", shown(&out));
+}
