@@ -110,7 +110,8 @@ const PASSWORD_OPTIONS: &[&str] = &[
 /// it is refused by its position when it can only be a stray word, that is when it is
 /// no option, names nothing that exists and does not look like a path, glob or
 /// location (no `.`, `/`, `\`, `:`, `*`, `?` or `[`). A word that does look like one
-/// takes the usual way (a missing `a.dtsx` is still exit 4 naming it).
+/// takes the usual way (a missing `a.dtsx` is still exit 4 naming it), and so does any
+/// word after `env:NAME` or `file:PATH`, which hold no password to split.
 fn refuse_password_fragments(args: &[String]) -> Result<()> {
     let looks_like_a_path = |t: &str| {
         t.contains(['.', '/', '\\', ':', '*', '?', '['])
@@ -119,16 +120,19 @@ fn refuse_password_fragments(args: &[String]) -> Result<()> {
     let mut i = 1;
     while i < args.len() && args[i] != "--" {
         let token = &args[i];
-        let follows = if PASSWORD_OPTIONS.contains(&token.as_str()) {
-            Some(i + 2)
-        } else if PASSWORD_OPTIONS
+        let (follows, value) = if PASSWORD_OPTIONS.contains(&token.as_str()) {
+            (Some(i + 2), args.get(i + 1).map(String::as_str))
+        } else if let Some(value) = PASSWORD_OPTIONS
             .iter()
-            .any(|o| token.strip_prefix(o).is_some_and(|r| r.starts_with('=')))
+            .find_map(|o| token.strip_prefix(o).and_then(|r| r.strip_prefix('=')))
         {
-            Some(i + 1)
+            (Some(i + 1), Some(value))
         } else {
-            None
+            (None, None)
         };
+        // `env:NAME` and `file:PATH` hold no password to split.
+        let reference = value.is_some_and(|v| v.starts_with("env:") || v.starts_with("file:"));
+        let follows = follows.filter(|_| !reference);
         if let Some(next) = follows.filter(|&n| n < args.len()) {
             let word = &args[next];
             if !word.starts_with('-') && !looks_like_a_path(word) {
