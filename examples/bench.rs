@@ -9,7 +9,7 @@
 //! Peak memory is the child's max RSS (getrusage), as `/usr/bin/time -v` reports it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const PW: &str = "Bench-Pa55word";
@@ -77,10 +77,14 @@ fn measured(cmd: &mut Command) -> (Duration, u64) {
 /// Wall time, peak RSS (bytes) and CPU time (user + system) of one child process:
 /// the CPU time is what the process itself costs, whatever else the machine runs.
 // Reaped by wait4 below, which `Child::wait` cannot replace: it gives no rusage.
+#[cfg(unix)]
 #[allow(clippy::zombie_processes)]
 fn measured_cpu(cmd: &mut Command) -> (Duration, u64, Duration) {
     let started = Instant::now();
-    let child = cmd.stdout(Stdio::null()).spawn().expect("spawn");
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -104,6 +108,12 @@ fn load_average() -> String {
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// std has no peak memory of a child; `main` stops before any run off Unix.
+#[cfg(not(unix))]
+fn measured(_cmd: &mut Command) -> (Duration, u64) {
+    unreachable!("{ONLY_UNIX}")
 }
 
 /// Best wall time and the largest peak RSS over `runs` runs.
@@ -224,7 +234,14 @@ fn run_dtutil(args: Vec<String>, extra: &[&str]) -> Command {
     dtutil(&all)
 }
 
+/// The harness's comparisons are Unix tools and its memory figure is wait4's.
+const ONLY_UNIX: &str = "make bench runs on Linux and macOS only: it measures peak memory with wait4 and compares against cp, sync, sh and openssl";
+
 fn main() {
+    if cfg!(not(unix)) {
+        eprintln!("{ONLY_UNIX}");
+        std::process::exit(1);
+    }
     let Some(fixtures) = real_fixtures() else {
         println!(
             "make bench needs the real fixtures (../shared/fixtures/real or DTUTIL_REAL_FIXTURES)"

@@ -230,9 +230,18 @@ fn run_op(loc: &Loc, op: Op, src: &Path, dest: &str, kill_after: Option<Duration
         }
     }
     let status = child.wait().unwrap();
-    use std::os::unix::process::ExitStatusExt;
+    // A kill that came after the process had already ended is no kill.
+    #[cfg(unix)]
+    let by_the_kill = {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal() == Some(libc::SIGKILL)
+    };
+    // TerminateProcess leaves exit code 1, which dtutil's own errors use too: only
+    // try_wait's answer before the kill tells them apart.
+    #[cfg(not(unix))]
+    let by_the_kill = !status.success();
     Outcome {
-        killed: killed && status.signal() == Some(libc::SIGKILL),
+        killed: killed && by_the_kill,
     }
 }
 

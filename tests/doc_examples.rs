@@ -8,6 +8,9 @@
 //! (no exit-6 error). The FILE examples of the README and the Azure Files guide's loop
 //! run for real, against a temporary folder and the Azure Files test server;
 //! docs/migration.md runs for real, in order, in `tests/migration_doc.rs`.
+//!
+//! Unix only: the examples are bash scripts, run with executable stub tools.
+#![cfg(unix)]
 
 mod azfiles_support;
 

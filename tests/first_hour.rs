@@ -372,6 +372,7 @@ fn fail_fast_counts_the_one_package_that_ran() {
     assert_stopped_summary(&stdout, &report);
 }
 
+#[cfg(unix)] // batch::interrupted sends SIGINT
 #[test]
 fn ctrl_c_counts_what_was_done_and_summarises_the_rest() {
     let dir = tempfile::tempdir().unwrap();

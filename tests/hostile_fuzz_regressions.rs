@@ -8,10 +8,14 @@ use dtutil::package::ProtectionLevel;
 use dtutil::package::{inspect, rewrite, Options, Target};
 use dtutil::project::file::{open, reprotect};
 use dtutil::project::Kind;
+#[cfg(unix)]
 use harden::{run_measured, snapshot};
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::time::Duration;
 
+// The command-line runs are measured with wait4 (tests/harden): Unix only.
+#[cfg(unix)]
 #[test]
 fn harden_launcher() {
     harden::launcher();
@@ -55,6 +59,7 @@ fn package_crashes_are_errors_in_the_library() {
 
 /// The fuzz-found root marked `Sensitive="1"`: re-protecting it overlapped edits (a
 /// panic, exit 101) or, at level 0, blanked the whole package. Now exit 5 at every level.
+#[cfg(unix)]
 #[test]
 fn package_crashes_exit_5_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();

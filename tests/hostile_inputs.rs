@@ -3,6 +3,9 @@
 //! claim 2 GiB, IVs of the wrong size, CipherValue lengths off by one, bad padding,
 //! duplicate markers. Each must end with a clear error and exit 5, within bounded memory
 //! (the child's own peak RSS, from wait4) and time, with nothing written.
+//!
+//! Unix only: the dtutil runs are measured with wait4 (tests/harden).
+#![cfg(unix)]
 
 mod harden;
 

@@ -1,6 +1,9 @@
 //! Issue 17's .ispac rows: entries that share compressed bytes (a zip bomb that names
 //! one deflate stream many times) and duplicate entry names are refused before any
 //! entry is inflated, within 20 s and 1 GiB, nothing written.
+//!
+//! Unix only: the dtutil runs are measured with wait4 (tests/harden).
+#![cfg(unix)]
 
 mod harden;
 

@@ -6,8 +6,7 @@ mod harden;
 
 use harden::{clear_package, dtutil};
 use std::path::Path;
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 const PW: &str = "Sup3rS3cretZZ";
 const SIG: &str = "S1GSECRETvalue%3D";
@@ -182,6 +181,8 @@ fn each_insecure_opt_in_warns_once_on_stderr() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn no_core_dumps_and_literal_passwords_wiped_from_argv() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
     let dir = world();
     let d = dir.path();
     let fifo = d.join("pw.fifo");

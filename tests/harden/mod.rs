@@ -1,9 +1,12 @@
 //! Shared by the hardening tests (`hostile_*.rs`, `crash_*.rs`, `secrets_*.rs`): running
 //! the dtutil binary with a time bound and its own peak memory (wait4's rusage of that
 //! one child), and snapshots of a folder to prove nothing was written.
+//! The measured runs are Unix only (wait4's rusage, SIGKILL): the test files that use
+//! them are `#![cfg(unix)]`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+#[cfg(unix)]
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -39,6 +42,7 @@ impl Run {
 }
 
 /// The environment variable that turns a test binary into a launcher (see [`launcher`]).
+#[cfg(unix)]
 const LAUNCH: &str = "HARDEN_LAUNCH";
 
 /// Runs dtutil with `args` (and `env` added) to the end, killing it after `limit`.
@@ -48,6 +52,7 @@ const LAUNCH: &str = "HARDEN_LAUNCH";
 /// copy of this test binary in launcher mode (a few MiB), which spawns it, reaps it with
 /// wait4 (the rusage of that one child) and writes the numbers to a file.
 /// Every test binary that uses this must have `#[test] fn harden_launcher() { harden::launcher() }`.
+#[cfg(unix)]
 pub fn run_measured(args: &[String], env: &[(String, String)], limit: Duration) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let f = |n: &str| dir.path().join(n).display().to_string();
@@ -99,6 +104,7 @@ pub fn run_measured(args: &[String], env: &[(String, String)], limit: Duration) 
 }
 
 /// Launcher mode (see [`run_measured`]); a no-op test otherwise.
+#[cfg(unix)]
 pub fn launcher() {
     let Ok(spec) = std::env::var(LAUNCH) else {
         return;

@@ -223,6 +223,12 @@ impl Target {
             }
             (None, Some(token)) => config.authentication(AuthMethod::aad_token(token.trim())),
             (None, None) => {
+                #[cfg(windows)]
+                kerberos::check_spn_override(
+                    &server,
+                    credentials.login_options(),
+                    options.spn.as_deref(),
+                )?;
                 integrated_spn = Some(kerberos::service_principal(&addr, options.spn.as_deref()));
                 config.authentication(AuthMethod::Integrated);
             }
@@ -398,6 +404,13 @@ impl Target {
             (E::Gssapi(text), Some(principal), Some(spn)) => {
                 kerberos::explain(&self.server, &self.login_options, spn, principal, text)
             }
+            // winauth's SSPI failures reach tiberius as I/O errors (SECURITY_STATUS codes).
+            #[cfg(windows)]
+            (E::Io { message, .. }, Some(principal), Some(spn))
+                if kerberos::status_in(message).is_some() =>
+            {
+                kerberos::explain(&self.server, &self.login_options, spn, principal, message)
+            }
             (E::Server(token), Some(principal), Some(_))
                 if token.code() == 18456 || token.code() == 18452 =>
             {
@@ -515,7 +528,7 @@ impl Target {
         });
         match code {
             18456 | 18452 if self.integrated_spn.is_some() => {
-                kerberos::refused(server, &self.login_options, "the Kerberos principal", code, message)
+                kerberos::refused(server, &self.login_options, kerberos::UNNAMED, code, message)
             }
             18456 if self.user.is_none() => StoreError::PermissionDenied(format!(
                 "login failed with the Azure AD access token ({ENV_TOKEN}) on SQL Server `{server}` (error 18456). Check that the token has not expired (they last about an hour), that it was issued for https://database.windows.net/, and that its identity has a login (or a contained user) on the server with a user in msdb"

@@ -4,8 +4,10 @@
 //!
 //! tiberius runs the TDS side (LOGIN7 with the SSPI token, the server's answer); the token
 //! comes from the system GSSAPI, loaded at run time by crates/libgssapi-dl on Linux and
-//! macOS, and from SSPI on Windows (tiberius's `winauth`).
+//! macOS, and from SSPI on Windows (tiberius's `winauth`, `super::sspi`, whose items this
+//! module re-exports there under the same names).
 
+#[cfg(unix)]
 use super::super::StoreError;
 use super::connect::ServerAddr;
 
@@ -15,7 +17,7 @@ pub const ENV_SPN: &str = "DTUTIL_SQL_SPN";
 /// What to do instead, at the end of every integrated-authentication failure: `login`
 /// names the options of the command that opened the store (each command spells them
 /// its own way: `SqlCredentials::login_options`).
-fn alternatives(login: &str) -> String {
+pub(super) fn alternatives(login: &str) -> String {
     format!("Or give {login} for a SQL login, or set DTUTIL_SQL_ACCESS_TOKEN to an Azure AD access token")
 }
 
@@ -32,15 +34,20 @@ pub fn service_principal(addr: &ServerAddr, configured: Option<&str>) -> String 
     }
 }
 
-/// Where the caller's tickets are, for messages.
-fn ticket_cache() -> String {
-    std::env::var("KRB5CCNAME")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(|v| format!("the ticket cache {v} (KRB5CCNAME)"))
-        .unwrap_or_else(|| "the default ticket cache (KRB5CCNAME is not set)".into())
-}
+#[cfg(windows)]
+pub use super::sspi::{
+    check_spn_override, explain, ntlm_user, refused, signed_in_principal, status_in, target,
+    UNNAMED,
+};
 
+#[cfg(unix)]
+pub use gss::{explain, signed_in_principal, target};
+
+/// The identity in a refusal when the principal is not known.
+#[cfg(unix)]
+pub const UNNAMED: &str = "the Kerberos principal";
+
+#[cfg(unix)]
 fn failed(server: &str, login: &str, what: String) -> StoreError {
     StoreError::Failed(format!(
         "SQL Server `{server}`: no user given, so dtutil signs in with integrated authentication (Kerberos); {what}. {}.",
@@ -54,6 +61,15 @@ mod gss {
     use libgssapi::credential::{Cred, CredUsage};
     use libgssapi::oid::{OidSet, GSS_MECH_KRB5};
     use libgssapi::ErrorKind;
+
+    /// Where the caller's tickets are, for messages.
+    fn ticket_cache() -> String {
+        std::env::var("KRB5CCNAME")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("the ticket cache {v} (KRB5CCNAME)"))
+            .unwrap_or_else(|| "the default ticket cache (KRB5CCNAME is not set)".into())
+    }
 
     /// The principal of the caller's Kerberos ticket, or why there is no usable one.
     pub fn signed_in_principal(server: &str, login: &str) -> Result<String, StoreError> {
@@ -159,24 +175,9 @@ mod gss {
     }
 }
 
-#[cfg(unix)]
-pub use gss::{explain, signed_in_principal, target};
-
-/// Windows signs in through SSPI as the logged-on user; there is no ticket to inspect.
-#[cfg(not(unix))]
-pub fn signed_in_principal(_server: &str, _login: &str) -> Result<String, StoreError> {
-    Ok(std::env::var("USERDOMAIN")
-        .ok()
-        .zip(std::env::var("USERNAME").ok())
-        .map(|(d, u)| format!("{d}\\{u}"))
-        .unwrap_or_else(|| "the current Windows user".into()))
-}
-
-#[cfg(not(unix))]
-pub fn target(_spn: &str) {}
-
 /// The server refused an identity that Kerberos proved (18456), or could not verify the
 /// ticket (18452).
+#[cfg(unix)]
 pub fn refused(server: &str, login: &str, principal: &str, code: u32, message: &str) -> StoreError {
     match code {
         18456 => StoreError::PermissionDenied(format!(
@@ -191,6 +192,7 @@ pub fn refused(server: &str, login: &str, principal: &str, code: u32, message: &
 }
 
 /// `/SourceUser DOMAIN\user` would be NTLM, which this build does not do (docs/windows-auth.md).
+#[cfg(unix)]
 pub fn ntlm_user(server: &str, user: &str) -> Option<StoreError> {
     user.contains('\\').then(|| {
         StoreError::Failed(format!(
@@ -231,6 +233,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_windows_account_is_not_taken_for_a_sql_login() {
         let m = ntlm_user("db1", "CORP\\alice").unwrap().to_string();
