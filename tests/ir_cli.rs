@@ -826,3 +826,44 @@ fn a_hung_or_chatty_az_is_stopped() {
         assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
     }
 }
+
+#[test]
+fn running_and_stop_on_a_missing_ir_are_exit_4() {
+    let adf = start(|_| {});
+    let missing = format!("{SUB}/{RG}/{FACTORY}/NoSuchIr");
+    for args in [
+        &["ir", "running", "--ir", &missing][..],
+        &["ir", "running", "--json", "--ir", &missing][..],
+        &[
+            "ir",
+            "stop",
+            "--package",
+            r"FILES\Finance\Load",
+            "--ir",
+            &missing,
+        ][..],
+    ] {
+        let o = dtutil(args, &adf.env());
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(4), "{args:?}\n{out}\n{err}");
+        assert!(
+            err.contains("integration runtime 'NoSuchIr' not found"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn run_file_refuses_a_path_the_ir_cannot_open() {
+    let adf = start(|_| {});
+    for path in ["/tmp/Load.dtsx", "relative.dtsx", r"C:\pkgs\Load.dtsx"] {
+        let o = dtutil(&["ir", "run", "--file", path], &adf.env());
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(6), "{path}\n{out}\n{err}");
+        assert!(
+            err.contains("UNC path") && err.contains("not uploaded"),
+            "{err}"
+        );
+    }
+    assert!(adf.state.pipelines().is_empty(), "nothing created");
+}

@@ -64,7 +64,8 @@ struct Run {
         conflicts_with = "file"
     )]
     package: Option<String>,
-    /// A .dtsx on Azure Files or a file share (\\host\share\dir\Name.dtsx).
+    /// A .dtsx the IR can open: a UNC path (\\host\share\dir\Name.dtsx) or an https Azure
+    /// Files URL; a local file is not uploaded.
     #[arg(long, value_name = "PATH")]
     file: Option<String>,
     /// The package's password (env:NAME, file:PATH or the text).

@@ -113,6 +113,14 @@ pub fn package_path(package: &PackageRef) -> Result<(String, String, &'static st
             Ok((path.join("/"), name.to_string(), "PackageStore"))
         }
         PackageRef::File(f) => {
+            // The IR's Windows nodes open the path themselves: a local path of this
+            // machine would be looked for on them.
+            let remote = f.starts_with(r"\\") || azure_files_path(f).is_some();
+            if !remote {
+                return Err(Error::command_line(format!(
+                    "--file `{f}`: the IR opens the package itself, so give a path it can reach: a file share or Azure Files UNC path (\\\\host\\share\\dir\\Name.dtsx) or an https Azure Files URL; a package on this machine is not uploaded (copy it to a package store with /COPY DTS;STORE\\Folder\\Name, then run STORE\\Folder\\Name)"
+                )));
+            }
             let last = f.rsplit(['\\', '/']).next().unwrap_or(f);
             let stem = last.rsplit_once('.').map(|(s, _)| s).unwrap_or(last);
             if stem.is_empty() {

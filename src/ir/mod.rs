@@ -303,6 +303,8 @@ fn active_runs(arm: &Arm, since: Since) -> Result<Vec<Active>> {
 }
 
 fn running(arm: &Arm, since: Since, printer: &mut Printer) -> Result<ExitCode> {
+    // A misspelt IR must be exit 4 as in `ir status`, never look like an idle one.
+    get_ir(arm)?;
     let list = active_runs(arm, since)?;
     let now = SystemTime::now();
     if list.is_empty() {
@@ -349,6 +351,7 @@ fn stop(arm: &Arm, target: &StopTarget, printer: &mut Printer) -> Result<ExitCod
         StopTarget::Package(p) => {
             let (path, _, _) =
                 activity::package_path(&crate::plan::ir::PackageRef::Store(p.clone()))?;
+            get_ir(arm)?;
             let matching: Vec<Active> = active_runs(arm, Since::DEFAULT)?
                 .into_iter()
                 .filter(|a| a.package.eq_ignore_ascii_case(&path))
