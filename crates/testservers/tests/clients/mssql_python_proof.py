@@ -20,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import platform
 import sys
 import time
 import uuid
@@ -30,9 +31,6 @@ CAFILE = sys.argv[3]
 STRICT_ONLY_PORT = int(sys.argv[4]) if len(sys.argv) > 4 else None
 if MODE not in ("trust", "ca", "strict"):
     sys.exit(f"unknown mode {MODE}")
-# OpenSSL (inside the driver) reads its trust store from here when it builds a context.
-if MODE != "trust":
-    os.environ["SSL_CERT_FILE"] = CAFILE
 os.environ["MSSQL_PYTHON_NATIVE_PROVIDER"] = "msodbcsql18"
 
 import mssql_python  # noqa: E402
@@ -67,6 +65,19 @@ def connect(user, password, **kw):
     return mssql_python.connect(conn_str(user, password, **kw), autocommit=True)
 
 
+# OpenSSL (inside the driver) reads its trust store from SSL_CERT_FILE when it builds a
+# context. Before the test CA is trusted, the driver must refuse the server's certificate:
+# a driver or environment change that silently trusts everything fails here.
+if MODE != "trust":
+    try:
+        connect("nobody", "x").close()
+        fail("the server's certificate was accepted before its CA was trusted")
+    except mssql_python.Error as e:
+        check("certificate verify failed" in str(e),
+              f"untrusted CA: expected 'certificate verify failed', got: {e}")
+    os.environ["SSL_CERT_FILE"] = CAFILE
+
+
 def expect_error(text, fn, what, kind=mssql_python.Error):
     try:
         fn()
@@ -78,10 +89,13 @@ def expect_error(text, fn, what, kind=mssql_python.Error):
 
 # --- The driver library itself, for SQL Server's native error numbers ------------------
 
+# The wheel keeps one driver build per machine type (x86_64, arm64 as Debian names it).
+_machine = {"aarch64": "arm64", "amd64": "x86_64"}.get(platform.machine().lower(),
+                                                        platform.machine().lower())
 _lib = glob.glob(os.path.join(os.path.dirname(mssql_python_odbc.__file__),
-                              "libs/linux/debian_ubuntu/x86_64/lib/libmsodbcsql-18*.so*"))
+                              f"libs/linux/debian_ubuntu/{_machine}/lib/libmsodbcsql-18*.so*"))
 if not _lib:
-    fail("mssql_python_odbc ships no libmsodbcsql-18 for Debian/Ubuntu x86_64")
+    fail(f"mssql_python_odbc ships no libmsodbcsql-18 for Debian/Ubuntu {_machine}")
 odbc = ctypes.CDLL(_lib[0])
 for f in ("SQLAllocHandle", "SQLSetEnvAttr", "SQLDriverConnectW", "SQLExecDirectW",
           "SQLGetDiagRecW", "SQLDisconnect", "SQLFreeHandle"):
