@@ -33,8 +33,10 @@ fn dtutil(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
         .unwrap()
 }
 
-/// Runs dtutil with a terminal for stdin (a pseudo-terminal), typing `answer`.
-fn dtutil_answering(dir: &Path, args: &[&str], answer: &str) -> Output {
+/// Runs dtutil with a terminal for stdin (a pseudo-terminal), typing `answer`; stdout
+/// and stderr are captured, as a script's log would. Returns the run and what dtutil
+/// wrote on the terminal.
+fn dtutil_answering(dir: &Path, args: &[&str], answer: &str) -> (Output, String) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty fills two descriptors it opened; both are owned below.
     let rc = unsafe {
@@ -50,6 +52,8 @@ fn dtutil_answering(dir: &Path, args: &[&str], answer: &str) -> Output {
     assert_eq!(rc, 0, "openpty");
     // SAFETY: fresh descriptors from openpty, each owned once.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    // Kept open here so the terminal's output can still be read after dtutil exits.
+    let slave_kept = slave.try_clone().unwrap();
     let mut typing = std::fs::File::from(master);
     std::io::Write::write_all(&mut typing, answer.as_bytes()).unwrap();
     let out = Command::new(BIN)
@@ -58,8 +62,19 @@ fn dtutil_answering(dir: &Path, args: &[&str], answer: &str) -> Output {
         .stdin(Stdio::from(slave))
         .output()
         .unwrap();
-    drop(typing);
-    out
+    // SAFETY: fcntl on a descriptor this function owns.
+    unsafe {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&typing);
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        assert_eq!(libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK), 0);
+    }
+    let mut shown = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n @ 1..) = std::io::Read::read(&mut typing, &mut chunk) {
+        shown.extend_from_slice(&chunk[..n]);
+    }
+    drop(slave_kept);
+    (out, String::from_utf8_lossy(&shown).into_owned())
 }
 
 fn all(o: &Output) -> String {
@@ -85,10 +100,16 @@ fn answering_n_keeps_the_destination_without_an_error() {
     let before = std::fs::read(&dst).unwrap();
     let args = ["/FILE", "src.dtsx", "/COPY", "FILE;dst.dtsx"];
 
-    let out = dtutil_answering(dir.path(), &args, "N\n");
+    let (out, terminal) = dtutil_answering(dir.path(), &args, "N\n");
     let text = all(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("Overwrite? (Y/N)"), "{text}");
+    // The question is on the terminal the answer is typed on, not in the captured
+    // stdout and stderr (a script's `> run.log 2>&1` used to swallow it: review user F18).
+    assert!(
+        terminal.contains("dst.dtsx` exists. Overwrite? (Y/N)"),
+        "{terminal}"
+    );
+    assert!(!text.contains("Overwrite?"), "{text}");
     assert!(
         text.contains("exists and was kept: the answer was N, nothing written."),
         "{text}"
@@ -96,7 +117,7 @@ fn answering_n_keeps_the_destination_without_an_error() {
     assert!(!text.to_lowercase().contains("error"), "{text}");
     assert_eq!(std::fs::read(&dst).unwrap(), before);
 
-    let out = dtutil_answering(dir.path(), &args, "y\n");
+    let (out, _) = dtutil_answering(dir.path(), &args, "y\n");
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
     assert_eq!(std::fs::read(&dst).unwrap(), std::fs::read(&src).unwrap());
 }
