@@ -867,3 +867,32 @@ fn run_file_refuses_a_path_the_ir_cannot_open() {
     }
     assert!(adf.state.pipelines().is_empty(), "nothing created");
 }
+
+#[test]
+fn each_ir_subcommand_has_its_own_help() {
+    for (args, usage, option) in [
+        (
+            &["ir", "run", "--help"][..],
+            "dtutil ir run",
+            "--param-sensitive",
+        ),
+        (&["ir", "help", "run"][..], "dtutil ir run", "--wait"),
+        (&["ir", "stop", "-h"][..], "dtutil ir stop", "--package"),
+        (
+            &["ir", "running", "--help"][..],
+            "dtutil ir running",
+            "--since",
+        ),
+    ] {
+        let o = dtutil(args, &[]);
+        let (out, err) = ok(&o);
+        assert!(
+            out.contains(&format!("Usage: {usage}")) && out.contains(option),
+            "{args:?}:\n{out}\n{err}"
+        );
+        assert!(
+            !out.contains("Error") && err.is_empty(),
+            "{args:?}:\n{out}\n{err}"
+        );
+    }
+}

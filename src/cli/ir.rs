@@ -174,7 +174,7 @@ fn run_request(r: Run) -> Result<RunRequest> {
                 "--connection `{lhs}`: expected MANAGER.PROPERTY=VALUE"
             ))
         })?;
-        let value = if marked || secret_property(property, &value) {
+        let value = if marked || RunValue::is_secret_property(property, &value) {
             sensitive(&value)
         } else {
             RunValue::Plain(value)
@@ -213,12 +213,13 @@ fn run_request(r: Run) -> Result<RunRequest> {
     })
 }
 
-/// A connection manager property SSIS always treats as sensitive (`Password`), or a
-/// connection string that carries a secret (`Password=`, `AccountKey=`...).
-fn secret_property(property: &str, value: &str) -> bool {
-    property.eq_ignore_ascii_case("Password")
-        || (property.eq_ignore_ascii_case("ConnectionString")
-            && crate::redact::connection_string(value) != crate::redact::for_display(value))
+/// `dtutil ir run --help`: one of `ir`'s subcommands' own help.
+pub(super) fn sub_help(name: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let mut ir = Ir::command();
+    ir.build();
+    let sub = ir.find_subcommand_mut(name)?;
+    Some(sub.render_long_help().to_string())
 }
 
 /// `dtutil ir --help`

@@ -65,8 +65,12 @@ fn find(name: &str) -> Option<&'static Subcommand> {
 }
 
 /// A subcommand's own help (`dtutil inspect --help`), when there is such a subcommand.
+/// `ir run` is the help of `ir`'s own subcommand `run`.
 pub(super) fn subcommand_help(name: &str) -> Option<String> {
-    find(name).map(|s| (s.help)())
+    match name.split_once(' ') {
+        Some((outer, inner)) if outer.eq_ignore_ascii_case("ir") => ir::sub_help(inner.trim()),
+        _ => find(name).map(|s| (s.help)()),
+    }
 }
 
 /// `dtutil NAME ...` (`args[0]` is the name).
@@ -85,8 +89,16 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
         .iter()
         .take_while(|a| *a != "--")
         .any(|a| a == "--help" || a == "-h");
-    if wants_help {
-        return Ok(Command::Dtutil(Box::new(help_plan(Some(args[0].clone())))));
+    // `dtutil ir run --help` and `dtutil ir help run`: the help of `ir run`.
+    let is_ir = args[0].eq_ignore_ascii_case("ir");
+    let ir_help = is_ir && args.get(1).is_some_and(|a| a == "help");
+    if wants_help || ir_help {
+        let word = if ir_help { args.get(2) } else { args.get(1) };
+        let topic = match word {
+            Some(w) if is_ir && ir::sub_help(w).is_some() => format!("{} {w}", args[0]),
+            _ => args[0].clone(),
+        };
+        return Ok(Command::Dtutil(Box::new(help_plan(Some(topic)))));
     }
     refuse_password_fragments(args)?;
     (subcommand.parse)(args)

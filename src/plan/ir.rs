@@ -84,6 +84,16 @@ pub enum RunValue {
     Sensitive(SecretSpec),
 }
 
+impl RunValue {
+    /// A connection manager property SSIS always treats as sensitive (`Password`), or a
+    /// connection string that carries a secret (`Password=`, `AccountKey=`...).
+    pub fn is_secret_property(property: &str, value: &str) -> bool {
+        property.eq_ignore_ascii_case("Password")
+            || (property.eq_ignore_ascii_case("ConnectionString")
+                && crate::redact::connection_string(value) != crate::redact::for_display(value))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRequest {
     pub package: PackageRef,
