@@ -75,7 +75,10 @@ impl IrId {
                 )))
             }
         };
-        let ok = |x: &str| !x.is_empty() && !x.contains(['?', '#', '\\', ' ']);
+        // `.` and `..` would be dot segments, which any URL-normalising hop resolves
+        // into another resource; no ARM name is one.
+        let ok =
+            |x: &str| !x.is_empty() && x != "." && x != ".." && !x.contains(['?', '#', '\\', ' ']);
         if ![s, rg, f, ir].iter().all(|x| ok(x)) {
             return Err(Error::command_line(format!(
                 "--ir `{id}`: a part is empty or holds a character ARM names cannot have"
@@ -302,6 +305,16 @@ mod tests {
         assert!(IrId::parse("s/rg/f").is_err());
         assert!(IrId::parse("s/rg//ir").is_err());
         assert_eq!(IrId::parse("a/b").unwrap_err().exit, ExitCode::CommandLine);
+        for dots in [
+            "s/../f/ir",
+            "s/rg/f/..",
+            "s/rg/f/.",
+            "./rg/f/ir",
+            "s/rg/../ir",
+        ] {
+            let e = IrId::parse(dots).unwrap_err();
+            assert_eq!(e.exit, ExitCode::CommandLine, "{dots}");
+        }
     }
 
     /// The retry settings come in read (with the store variables); a bad one is a
