@@ -987,3 +987,38 @@ fn a_package_path_ending_with_a_separator_is_refused() {
     plan(&["/FDi", r"SQL;\Finance\"]);
     plan(&["/FC", r"SQL;\;Finance"]);
 }
+
+/// Review user F6: bash ends `/ENCRYPT FILE;x.dtsx;2;pw` at the first `;`; the message
+/// says so and how to quote, and never echoes what arrived beyond the keyword.
+#[test]
+fn a_value_cut_at_an_unquoted_semicolon_says_to_quote_it() {
+    let m = err(&["/FILE", "a.dtsx", "/ENCRYPT", "FILE"]);
+    assert!(m.contains("/ENCRYPT is missing a part"), "{m}");
+    assert!(
+        m.contains("the shell ended the command at the unquoted `;`"),
+        "{m}"
+    );
+    assert!(m.contains("/ENCRYPT \"FILE;...\""), "{m}");
+    assert!(m.contains("env:NAME"), "{m}");
+    let m = err(&["/FILE", "a.dtsx", "/COPY", "file"]);
+    assert!(m.contains("/COPY \"FILE;...\""), "{m}");
+    assert!(!m.contains("env:NAME"), "{m}");
+    for typo in ["FILE:x.dtsx", "FILE,x.dtsx"] {
+        let m = err(&["/FILE", "a.dtsx", "/COPY", typo]);
+        assert!(m.contains("separated by `;`"), "{m}");
+        assert!(!m.contains("x.dtsx"), "{m}");
+    }
+    // A value with its parts but a missing level has no shell hint.
+    let m = err(&["/FILE", "a.dtsx", "/ENCRYPT", "FILE;x.dtsx"]);
+    assert!(m.contains("missing a part"), "{m}");
+    assert!(!m.contains("shell"), "{m}");
+}
+
+/// Review user F21: the full name typed in full is not repeated.
+#[test]
+fn an_option_typed_in_full_is_named_once() {
+    let m = err(&["/FILE", "a.dtsx", "/ENCRYPT", "FILE;x.dtsx;9;pw"]);
+    assert!(m.starts_with("/ENCRYPT: the protection level"), "{m}");
+    let m = err(&["/FILE", "a.dtsx", "/En", "FILE;x.dtsx;9;pw"]);
+    assert!(m.starts_with("/En (/ENCRYPT): the protection level"), "{m}");
+}

@@ -267,10 +267,7 @@ fn encrypt_action(
     }
     let kind = location_keyword(option, switch, &f[0], &[Sql, File])?;
     if f.len() < 3 {
-        return Err(Error::command_line(format!(
-            "{option} is missing a part; the syntax is {}",
-            switch.syntax()
-        )));
+        return Err(missing_part(option, switch, &f));
     }
     let (level, password) =
         values::protection(&f[2], f.get(3).map(String::as_str)).map_err(|e| match e {
@@ -279,8 +276,14 @@ fn encrypt_action(
                     .iter()
                     .map(|l| l.to_string())
                     .collect();
+                // The full name once when it is what was typed (review user F21).
+                let full = if option.eq_ignore_ascii_case("/ENCRYPT") {
+                    String::new()
+                } else {
+                    " (/ENCRYPT)".to_string()
+                };
                 Error::command_line(format!(
-                    "{option} (/ENCRYPT): the protection level (third part) must be a number 0-5: {}",
+                    "{option}{full}: the protection level (third part) must be a number 0-5: {}",
                     levels.join(", ")
                 ))
             }
@@ -517,6 +520,42 @@ fn check_folder_name(option: &str, what: &str, name: &str) -> Result<()> {
     })
 }
 
+/// A semicolon argument with too few parts. A lone `FILE`, `SQL` or `DTS` is the
+/// commonest paste mistake: bash and PowerShell end the command at an unquoted `;` and
+/// run the rest as commands of their own (review user F6). Never echoes the fields.
+fn missing_part(option: &str, switch: &Switch, fields: &[String]) -> Error {
+    let syntax = switch.syntax();
+    let first = fields.first().map(|f| f.trim()).unwrap_or_default();
+    let keyword = |f: &str| {
+        ["FILE", "SQL", "DTS"]
+            .iter()
+            .any(|k| f.eq_ignore_ascii_case(k))
+    };
+    let password = if switch.id == Id::Encrypt {
+        " (and give the password as env:NAME: the part after `;` ran as a command and may be in the shell's history)"
+    } else {
+        ""
+    };
+    let hint = if fields.len() == 1 && keyword(first) {
+        format!(
+            ". Only `{}` arrived: the shell ended the command at the unquoted `;`; put the whole value in quotes, {option} \"{};...\"{password}",
+            first.to_ascii_uppercase(),
+            first.to_ascii_uppercase()
+        )
+    } else if fields.len() == 1
+        && first
+            .split_once([':', ','])
+            .is_some_and(|(head, _)| keyword(head.trim()))
+    {
+        ". The location and the path are separated by `;`, as in \"FILE;Path\"".to_string()
+    } else {
+        String::new()
+    };
+    Error::command_line(format!(
+        "{option} is missing a part; the syntax is {syntax}{hint}"
+    ))
+}
+
 /// Splits and counts the fields of a semicolon argument.
 fn fields_of(
     option: &str,
@@ -529,10 +568,7 @@ fn fields_of(
         .map(Zeroizing::new)
         .map_err(|m| Error::command_line(format!("{option}: {m}: {}", switch.syntax())))?;
     if fields.len() < min {
-        return Err(Error::command_line(format!(
-            "{option} is missing a part; the syntax is {}",
-            switch.syntax()
-        )));
+        return Err(missing_part(option, switch, &fields));
     }
     if fields.len() > max {
         return Err(Error::command_line(format!(
