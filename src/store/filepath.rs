@@ -36,6 +36,7 @@ pub fn resolve_file_path(path: &str, config: &StoreConfig) -> Result<String, Str
                 letter.to_ascii_uppercase()
             )
         })?;
+        check_drive_root(letter, &variable, &root)?;
         let parts = below_root(&path[2..]).ok_or_else(|| {
             format!(
                 "FILE path `{path}`: `..` would leave drive {}:",
@@ -51,6 +52,30 @@ pub fn resolve_file_path(path: &str, config: &StoreConfig) -> Result<String, Str
         });
     }
     Ok(path.replace('\\', "/"))
+}
+
+/// A drive's mapping must be something this platform opens: an Azure Files share or a
+/// local folder. `net use Z: \\fileserver\share` copied over as the value, or another
+/// drive letter, would otherwise be taken as a relative folder named with backslashes
+/// (review user F16).
+fn check_drive_root(letter: char, variable: &str, root: &str) -> Result<(), String> {
+    if is_azure_files_path(root) {
+        return Ok(());
+    }
+    let drive = letter.to_ascii_uppercase();
+    if root.starts_with("\\\\") || root.starts_with("//") {
+        return Err(format!(
+            "{variable} maps drive {drive}: to a UNC path of a Windows share, which this platform cannot open; mount the share (for example with mount -t cifs) and set {variable} to the mount point, or to an Azure Files share path `\\\\ACCOUNT.file.core.windows.net\\SHARE`"
+        ));
+    }
+    let bytes = root.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err(format!(
+            "{variable} maps drive {drive}: to another drive path; set it to the local folder that stands for the drive (for example /mnt/{}) or an Azure Files share path",
+            drive.to_ascii_lowercase()
+        ));
+    }
+    Ok(())
 }
 
 /// The names below a drive's root (`\a\.\b\..\c` gives `a`, `c`); `None` when `..`
@@ -108,5 +133,34 @@ mod tests {
             .var("DTUTIL_DRIVE_Z")
             .is_some());
         assert!(resolve_file_path(r"Z:\a", &config(&[("DTUTIL_DRIVE_Z", "")])).is_err());
+    }
+
+    /// Review user F16: what `net use Z:` shows is not a folder name.
+    #[test]
+    fn a_drive_mapped_to_a_windows_share_or_drive_is_refused() {
+        for (value, says) in [
+            (r"\\fs02\share", "UNC path"),
+            ("//fs02/share", "UNC path"),
+            (r"Z:\", "another drive path"),
+            (r"C:\pkgs", "another drive path"),
+        ] {
+            let e =
+                resolve_file_path(r"Z:\x.dtsx", &config(&[("DTUTIL_DRIVE_Z", value)])).unwrap_err();
+            assert!(e.contains("DTUTIL_DRIVE_Z maps drive Z:"), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
+        let e = resolve_file_path(
+            r"Z:\x.dtsx",
+            &config(&[("DTUTIL_DRIVE_Z", r"\\fs02\share")]),
+        )
+        .unwrap_err();
+        assert!(e.contains("mount point"), "{e}");
+        for azure in [
+            r"\\acct.file.core.windows.net\share\sub\",
+            "//acct.file.core.windows.net/share",
+        ] {
+            let c = config(&[("DTUTIL_DRIVE_Z", azure)]);
+            assert!(resolve_file_path(r"Z:\x.dtsx", &c).is_ok(), "{azure}");
+        }
     }
 }
