@@ -1022,3 +1022,15 @@ fn an_option_typed_in_full_is_named_once() {
     let m = err(&["/FILE", "a.dtsx", "/En", "FILE;x.dtsx;9;pw"]);
     assert!(m.starts_with("/En (/ENCRYPT): the protection level"), "{m}");
 }
+
+/// Review kerberos F12: `/?` says what leaving out the login means, as Microsoft's
+/// dtutil reference does ("dtutil tries to log on ... using Windows Authentication").
+#[test]
+fn help_says_no_user_means_windows_authentication() {
+    for id in [Id::SourceUser, Id::DestUser] {
+        let doc = switches::by_id(id).doc;
+        assert!(doc.contains("Windows authentication"), "{doc}");
+        assert!(doc.contains("kinit"), "{doc}");
+        assert!(doc.contains("DOMAIN\\user is not a SQL login"), "{doc}");
+    }
+}
