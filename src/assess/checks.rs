@@ -6,7 +6,7 @@ use super::connection::{self, Connection};
 use super::engine::{Found, Options};
 use super::rules::{
     config_type, squash, AZURE_BLOB_COMPONENTS, BUILTIN_LOG_PROVIDERS, ENTERPRISE_COMPONENTS,
-    JAVA_FORMATS, MICROSOFT_KEY_TOKENS,
+    JAVA_FORMATS, MICROSOFT_KEY_TOKENS, MICROSOFT_SHIPPED_CLASS_IDS,
 };
 use crate::package::objects::{Object, ObjectKind};
 
@@ -267,6 +267,10 @@ enum Publisher {
 /// Lookup;Microsoft Corporation;...`); else a managed component's signing key; else
 /// its class ID's form (`Microsoft.X`, `DTSAdapter.X.3`, `DTSTransform.X.3`).
 fn publisher(object: &Object) -> Publisher {
+    let class = object.get("componentClassID").unwrap_or_default();
+    if MICROSOFT_SHIPPED_CLASS_IDS.contains(&class.trim().to_ascii_lowercase().as_str()) {
+        return Publisher::Microsoft;
+    }
     if let Some(vendor) = object
         .get("contactInfo")
         .and_then(|c| c.split(';').nth(1))

@@ -263,7 +263,22 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
             }
             let unit = match source {
                 Location::Dir(_) | Location::Glob { .. } => {
-                    Unit::Local(PathBuf::from(&item.source))
+                    // A local file is named as it is on disk (a glob may pick a
+                    // `.conmgr`), and what a glob picks is read by its kind.
+                    let path = PathBuf::from(&item.source);
+                    match local_kind(&path) {
+                        LocalKind::Package => {}
+                        LocalKind::Ispac => {
+                            listed.extend(single_file(&path)?);
+                            continue;
+                        }
+                        LocalKind::ProjectFile => continue,
+                    }
+                    listed.push(Listed {
+                        name: item.source.clone(),
+                        unit: Unit::Local(path),
+                    });
+                    continue;
                 }
                 _ => Unit::Stored {
                     source: index,
@@ -272,6 +287,9 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
             };
             listed.push(Listed { name, unit });
         }
+        if let Location::Dir(root) = source {
+            listed.extend(project_connections(root));
+        }
     }
     if listed.is_empty() {
         return Err(Error::not_found(
@@ -279,6 +297,53 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
         ));
     }
     Ok(listed)
+}
+
+enum LocalKind {
+    Package,
+    Ispac,
+    /// A project's other files (`.dtproj`, `.params`...): not packages.
+    ProjectFile,
+}
+
+fn local_kind(path: &Path) -> LocalKind {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "ispac" => LocalKind::Ispac,
+        "dtproj" | "params" | "database" | "user" | "sln" | "manifest" | "dtsconfig" => {
+            LocalKind::ProjectFile
+        }
+        _ => LocalKind::Package,
+    }
+}
+
+/// A project folder's connection managers (`*.conmgr`, in the folder tree the
+/// packages were listed from, links not followed): a project's connections are
+/// there, not in its packages.
+fn project_connections(root: &Path) -> Vec<Listed> {
+    let mut found: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .max_depth(crate::batch::location::MAX_FOLDER_DEPTH)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("conmgr"))
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|path| Listed {
+            name: path.display().to_string(),
+            unit: Unit::Local(path),
+        })
+        .collect()
 }
 
 /// The store folder a source lists, where the store can say whether it exists.

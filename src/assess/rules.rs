@@ -247,6 +247,18 @@ pub const BUILTIN_LOG_PROVIDERS: &[&str] = &[
     "{440945a4-2a22-4f19-b577-eaf5fddc5f7a}",
 ];
 
+/// Components SQL Server ships (since 2012) whose contact information names Attunity,
+/// who wrote them for Microsoft: the ODBC Source and Destination ("Connector for Open
+/// Database Connectivity (ODBC) by Attunity"; class IDs `Microsoft.SSISODBCSrc`/`Dst`
+/// from 2016, `Attunity.SSISODBCSrc`/`Dst` in 2012 and 2014). The Azure-SSIS IR lists
+/// both among its built-in data sources and destinations. Compared lowercased.
+pub const MICROSOFT_SHIPPED_CLASS_IDS: &[&str] = &[
+    "microsoft.ssisodbcsrc",
+    "microsoft.ssisodbcdst",
+    "attunity.ssisodbcsrc",
+    "attunity.ssisodbcdst",
+];
+
 /// The public key tokens of Microsoft's assemblies: SQL Server's own (every built-in
 /// task and managed component, e.g. `Microsoft.SqlServer.ScriptTask ...
 /// PublicKeyToken=89845dcd8080cc91` in the real fixtures) and the .NET Framework's.
