@@ -2,6 +2,7 @@
 //! environment, timeouts, and turning driver errors into messages that say what to check.
 
 use super::super::{SqlCredentials, StoreError};
+use super::driver_text::without_driver_advice;
 use super::kerberos::{self, ENV_SPN};
 use std::time::Duration;
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel, SqlBrowser};
@@ -458,7 +459,8 @@ impl Target {
                 use std::io::ErrorKind as K;
                 match kind {
                     K::TimedOut => StoreError::Failed(format!(
-                        "SQL Server `{server}` did not answer in time while {doing} ({message}); the connection timeout is {:?} ({ENV_CONNECT_TIMEOUT}, seconds), the command timeout {:?} ({ENV_COMMAND_TIMEOUT}, seconds)",
+                        "SQL Server `{server}` did not answer in time while {doing} ({}); the connection timeout is {:?} ({ENV_CONNECT_TIMEOUT}, seconds), the command timeout {:?} ({ENV_COMMAND_TIMEOUT}, seconds)",
+                        without_driver_advice(message),
                         self.connect_timeout,
                         self.command_timeout
                     )),
@@ -566,16 +568,6 @@ impl Target {
             )),
         }
     }
-}
-
-/// The driver's own advice names its API (`tracing`, `Config::...`), which a dtutil
-/// user cannot act on: those sentences are left out.
-fn without_driver_advice(message: &str) -> String {
-    let kept: Vec<&str> = message
-        .split(". ")
-        .filter(|sentence| !sentence.contains("tracing") && !sentence.contains("Config::"))
-        .collect();
-    kept.join(". ")
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! every call and reopened after a connection-level failure.
 
 mod connect;
+mod driver_text;
 mod kerberos;
 // Windows's side of integrated authentication; compiled elsewhere for its unit tests.
 pub mod path;

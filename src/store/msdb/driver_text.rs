@@ -1,0 +1,39 @@
+//! The SQL Server driver's own words, made fit for a dtutil user: its timeout errors end
+//! with advice for programs that embed it (enable `tracing`, set `Config::command_timeout`,
+//! pass `None`), which nobody running dtutil can follow (review kerberos F8, user F2).
+//! dtutil's message names its own settings instead.
+
+/// A driver message without the sentences and clauses addressed to a programmer.
+pub fn without_driver_advice(message: &str) -> String {
+    let for_programmers = |s: &str| {
+        ["Config::", "`tracing`", "`None`", "out of sync"]
+            .iter()
+            .any(|word| s.contains(word))
+    };
+    let kept: Vec<&str> = message
+        .split(". ")
+        .flat_map(|sentence| sentence.split("; "))
+        .map(|part| part.trim().trim_end_matches('.'))
+        .filter(|part| !part.is_empty() && !for_programmers(part))
+        .collect();
+    kept.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_driver_advice as timeout;
+
+    #[test]
+    fn driver_advice_never_reaches_the_user() {
+        let handshake = "the connection handshake (prelogin, TLS negotiation and login) did not complete within 5s; the server accepted the TCP connection but did not finish the handshake in time (it may have stalled, or be responding too slowly for the configured bound). Enable `tracing` at DEBUG to see which stage was last reached, or change the bound with `Config::handshake_timeout`.";
+        let command = "the server did not send the next part of the command result within 1s (it may have stalled, or be responding too slowly for the configured bound); the connection is now out of sync and must be dropped. Adjust the bound with `Config::command_timeout`, or pass `None` to wait indefinitely.";
+        for message in [handshake, command] {
+            let shown = timeout(message);
+            for word in ["Config::", "tracing", "None", "out of sync"] {
+                assert!(!shown.contains(word), "{shown}");
+            }
+            assert!(shown.contains("within"), "{shown}");
+        }
+        assert_eq!(timeout("connection timed out"), "connection timed out");
+    }
+}
