@@ -178,21 +178,31 @@ pub struct Report {
     pub packages: Vec<Record>,
 }
 
-/// The first bytes of a report this dtutil writes: `{`, then `"version"` and
-/// `"tool": "dtutil` within the first lines.
+/// A JSON object with a `version` and a `tool` naming dtutil, as every report this
+/// dtutil writes is (pretty or rewritten compact, keys in any order), within the size
+/// `--resume` reads.
 fn looks_like_a_report(path: &Path) -> bool {
     use std::io::Read;
-    let mut head = Vec::new();
+    let mut bytes = Vec::new();
     let Ok(file) = crate::store::file::open_regular(path) else {
         return false;
     };
-    if file.take(512).read_to_end(&mut head).is_err() {
+    if file
+        .take(MAX_REPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .is_err()
+        || bytes.len() as u64 > MAX_REPORT_BYTES
+    {
         return false;
     }
-    let head = String::from_utf8_lossy(&head);
-    head.trim_start().starts_with('{')
-        && head.contains("\"version\"")
-        && head.contains("\"tool\": \"dtutil")
+    let Ok(serde_json::Value::Object(report)) = serde_json::from_slice(&bytes) else {
+        return false;
+    };
+    report.contains_key("version")
+        && report
+            .get("tool")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.starts_with("dtutil"))
 }
 
 impl Report {
