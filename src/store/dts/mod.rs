@@ -151,6 +151,13 @@ pub fn open(sql: &SqlCredentials, stores: &StoreConfig) -> StoreResult<Box<dyn S
     )))
 }
 
+/// `localhost`, `.`, `(local)` and the loopback addresses, without a port or instance.
+fn names_this_machine(server: &str) -> bool {
+    ["localhost", ".", "(local)", "127.0.0.1", "::1", "[::1]"]
+        .iter()
+        .any(|local| server.trim().eq_ignore_ascii_case(local))
+}
+
 const PACKAGE_EXT: &str = ".dtsx";
 
 fn is_package_file(name: &str) -> bool {
@@ -173,7 +180,13 @@ impl DtsStore {
     }
 
     /// `stores` configures the stores the roots open.
-    pub fn with_stores(config: DtsConfig, sql: SqlCredentials, stores: StoreConfig) -> Self {
+    pub fn with_stores(config: DtsConfig, mut sql: SqlCredentials, stores: StoreConfig) -> Self {
+        // For DTS, Windows dtutil's /SourceServer or /DestServer names the machine whose
+        // SSIS service (and so whose MsDtsSrvr.ini.xml) is used: this machine's name means
+        // its configured roots, not a SQL Server at localhost:1433 (review user F4).
+        if sql.server.as_deref().is_some_and(names_this_machine) {
+            sql.server = None;
+        }
         let n = config.roots.len();
         Self {
             config,

@@ -108,3 +108,25 @@ fn default_dirs_are_absolute_or_relative_to_home() {
     assert!(default_packages_dir().ends_with("dtutil/packages") || cfg!(windows));
     assert!(default_config_file().ends_with("MsDtsSrvr.ini.xml"));
 }
+
+/// Review user F4: `/DestServer localhost ... /COPY DTS;MSDB\...` (copy-ssispackages.bat)
+/// means this machine's package store, whose MSDB root names its SQL Server; another
+/// server (with a port, or another machine) still stands in for the root's.
+#[test]
+fn this_machines_name_keeps_the_configured_msdb_server() {
+    let xml = "<DtsServiceConfiguration><TopLevelFolders><SqlServerFolder><Name>MSDB</Name><ServerName>srv,1433</ServerName></SqlServerFolder></TopLevelFolders></DtsServiceConfiguration>";
+    let on = |server: &str| {
+        let config = DtsConfig::parse(xml.as_bytes(), Path::new("/"), "x").unwrap();
+        let sql = SqlCredentials {
+            server: Some(server.into()),
+            ..SqlCredentials::default()
+        };
+        DtsStore::new(config, sql).describe(r"MSDB\F\P")
+    };
+    for local in ["localhost", "LOCALHOST", ".", "(local)", "127.0.0.1"] {
+        assert!(on(local).contains("on srv,1433"), "{local}: {}", on(local));
+    }
+    for other in ["127.0.0.1,15001", "sql02", r".\SQL2019"] {
+        assert!(on(other).contains(&format!("on {other}")), "{}", on(other));
+    }
+}
