@@ -171,6 +171,31 @@ fn inspect_target_version_exits_1_when_that_runtime_cannot_load_it() {
     assert_eq!(out.status.code(), Some(0), "{}", all(&out));
 }
 
+/// Review user F25: a side without a server or a login fails on its Kerberos ticket
+/// before any connection; the message still says that `(local)` is the default.
+#[cfg(unix)]
+#[test]
+fn a_failed_integrated_sign_in_on_the_default_server_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = format!("FILE:{}", dir.path().join("no-such.cc").display());
+    let env = [
+        ("KRB5CCNAME", cache.as_str()),
+        ("DTUTIL_SQL_CONNECT_TIMEOUT", "2"),
+    ];
+    let out = dtutil(dir.path(), &["/SQL", "Nope", "/EXISTS"], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", all(&out));
+    assert!(
+        all(&out).contains("SQL Server `(local)`: no user given"),
+        "{}",
+        all(&out)
+    );
+    assert!(
+        all(&out).contains("`(local)` is the local default instance (localhost:1433), what dtutil uses when no /SourceServer"),
+        "{}",
+        all(&out)
+    );
+}
+
 #[test]
 fn sql_messages_name_the_default_server_and_refuse_unknown_settings() {
     let dir = tempfile::tempdir().unwrap();

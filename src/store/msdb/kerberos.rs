@@ -49,8 +49,15 @@ pub const UNNAMED: &str = "the Kerberos principal";
 
 #[cfg(unix)]
 fn failed(server: &str, login: &str, what: String) -> StoreError {
+    // A side left without a server is `(local)`: the user who gave the other side a server
+    // and a login must see that this one has neither (review user F25).
+    let local = if server == "(local)" {
+        " `(local)` is the local default instance (localhost:1433), what dtutil uses when no /SourceServer or /DestServer is given: name the server there."
+    } else {
+        ""
+    };
     StoreError::Failed(format!(
-        "SQL Server `{server}`: no user given, so dtutil signs in with integrated authentication (Kerberos); {what}. {}.",
+        "SQL Server `{server}`: no user given, so dtutil signs in with integrated authentication (Kerberos); {what}. {}.{local}",
         alternatives(login)
     ))
 }
