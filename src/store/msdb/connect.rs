@@ -62,6 +62,9 @@ impl ServerAddr {
             Some((h, _)) => (h.trim(), None),
             None => (s, None),
         };
+        if let Some(hint) = super::driver_text::colon_port(raw, host, port.is_some()) {
+            return Err(hint);
+        }
         if host.eq_ignore_ascii_case("(localdb)") {
             return Err(format!(
                 "server `{raw}`: LocalDB is reached through Windows named pipes and is not supported; use a SQL Server instance listening on TCP"

@@ -1,7 +1,8 @@
 //! The SQL Server driver's own words, made fit for a dtutil user: its timeout errors end
 //! with advice for programs that embed it (enable `tracing`, set `Config::command_timeout`,
 //! pass `None`), which nobody running dtutil can follow (review kerberos F8, user F2).
-//! dtutil's message names its own settings instead.
+//! dtutil's message names its own settings instead. Also the server-name mistake whose
+//! driver error (a failed name lookup) would not say what went wrong.
 
 /// A driver message without the sentences and clauses addressed to a programmer.
 pub fn without_driver_advice(message: &str) -> String {
@@ -17,6 +18,14 @@ pub fn without_driver_advice(message: &str) -> String {
         .filter(|part| !part.is_empty() && !for_programmers(part))
         .collect();
     kept.join("; ")
+}
+
+/// `host:port`, the usual form elsewhere on Linux, where SQL Server takes `host,port`
+/// (review user F2): the message to give instead of a failed name lookup.
+pub fn colon_port(raw: &str, host: &str, has_port: bool) -> Option<String> {
+    let (h, p) = host.split_once(':')?;
+    (!has_port && p.parse::<u16>().is_ok())
+        .then(|| format!("server `{raw}`: SQL Server takes the port after a comma: `{h},{p}`"))
 }
 
 #[cfg(test)]
@@ -35,5 +44,18 @@ mod tests {
             assert!(shown.contains("within"), "{shown}");
         }
         assert_eq!(timeout("connection timed out"), "connection timed out");
+    }
+
+    #[test]
+    fn a_colon_port_says_to_use_a_comma() {
+        use super::super::connect::ServerAddr;
+        let e = ServerAddr::parse(Some("127.0.0.1:15001")).unwrap_err();
+        assert!(
+            e.contains("the port after a comma: `127.0.0.1,15001`"),
+            "{e}"
+        );
+        for fine in ["tcp:srv,1433", "[::1],1433", "srv\\SQLEXPRESS", "localhost"] {
+            assert!(ServerAddr::parse(Some(fine)).is_ok(), "{fine}");
+        }
     }
 }
