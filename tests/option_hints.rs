@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
 /// A loopback port nothing listens on: the sign-in fails before the network.
+#[cfg(unix)]
 const NO_SERVER: &str = "127.0.0.1,1";
 
 fn dtutil(dir: &Path, args: &[&str]) -> Output {

@@ -197,9 +197,7 @@ fn glob_matches(glob: &GlobMatcher, folders: &[String], name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::location::Location;
     use super::*;
-    use crate::store;
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
@@ -228,6 +226,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn backslashes_in_local_names_are_not_carried_over() {
+        use super::super::location::Location;
+        use crate::store;
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ok.dtsx"), "x").unwrap();
         std::fs::write(dir.path().join(r"..\..\up.dtsx"), "x").unwrap();

@@ -227,13 +227,9 @@ impl Target {
             }
             (None, Some(token)) => config.authentication(AuthMethod::aad_token(token.trim())),
             (None, None) => {
-                #[cfg(windows)]
-                kerberos::check_spn_override(
-                    &server,
-                    credentials.login_options(),
-                    options.spn.as_deref(),
-                )?;
-                integrated_spn = Some(kerberos::service_principal(&addr, options.spn.as_deref()));
+                let spn = options.spn.as_deref();
+                let login = credentials.login_options();
+                integrated_spn = Some(kerberos::target_spn(&server, login, &addr, spn)?);
                 config.authentication(AuthMethod::Integrated);
             }
         }
@@ -408,8 +404,7 @@ impl Target {
             (E::Gssapi(text), Some(principal), Some(spn)) => {
                 kerberos::explain(&self.server, &self.login_options, spn, principal, text)
             }
-            // winauth's SSPI failures reach tiberius as I/O errors (SECURITY_STATUS codes).
-            #[cfg(windows)]
+            #[cfg(windows)] // winauth's SSPI failures are I/O errors (sspi.rs)
             (E::Io { message, .. }, Some(principal), Some(spn))
                 if kerberos::status_in(message).is_some() =>
             {

@@ -34,6 +34,20 @@ pub fn service_principal(addr: &ServerAddr, configured: Option<&str>) -> String 
     }
 }
 
+/// The SPN for an integrated sign-in; on Windows an override is refused (`sspi.rs`).
+pub fn target_spn(
+    server: &str,
+    login: &str,
+    addr: &ServerAddr,
+    configured: Option<&str>,
+) -> Result<String, super::super::StoreError> {
+    #[cfg(windows)]
+    check_spn_override(server, login, configured)?;
+    #[cfg(not(windows))] // only Windows refuses an override
+    let _ = (server, login);
+    Ok(service_principal(addr, configured))
+}
+
 #[cfg(windows)]
 pub use super::sspi::{
     check_spn_override, explain, ntlm_user, refused, signed_in_principal, status_in, target,
