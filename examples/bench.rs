@@ -110,9 +110,9 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// std has no peak memory of a child; `main` stops before any run off Unix.
+/// std has no peak memory or CPU time of a child; `main` stops before any run off Unix.
 #[cfg(not(unix))]
-fn measured(_cmd: &mut Command) -> (Duration, u64) {
+fn measured_cpu(_cmd: &mut Command) -> (Duration, u64, Duration) {
     unreachable!("{ONLY_UNIX}")
 }
 

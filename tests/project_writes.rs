@@ -64,6 +64,10 @@ fn shown(o: &Output) -> String {
 fn dtutil(args: &[&str], file_size_limit: Option<u64>) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args).stdin(Stdio::null());
+    // RLIMIT_FSIZE is Unix's; the tests that set a limit are Unix only.
+    #[cfg(not(unix))]
+    assert!(file_size_limit.is_none(), "a file size limit needs Unix");
+    #[cfg(unix)]
     if let Some(limit) = file_size_limit {
         use std::os::unix::process::CommandExt;
         // SAFETY: setrlimit is async-signal-safe; the argument is a valid rlimit.
@@ -83,6 +87,7 @@ fn dtutil(args: &[&str], file_size_limit: Option<u64>) -> Output {
 
 /// Adversary F11 with `ulimit -f` instead of a full tmpfs: the small files fit, the
 /// package (118 KB) does not. Nothing may be replaced, and the same command then works.
+#[cfg(unix)]
 #[test]
 fn a_write_that_fails_part_way_leaves_every_project_file_as_it_was() {
     let Some(real) = common::real_fixtures() else {
@@ -114,6 +119,7 @@ fn a_write_that_fails_part_way_leaves_every_project_file_as_it_was() {
 }
 
 /// SIGXFSZ does not kill dtutil mid-write (adversary F8): exit 1, no temporary file.
+#[cfg(unix)]
 #[test]
 fn a_file_size_limit_is_a_clean_failure() {
     let dir = tempfile::tempdir().unwrap();

@@ -439,7 +439,6 @@ impl StagedFile {
     }
 
     fn commit_with(self, replace: Replace) -> std::io::Result<()> {
-        let dir = parent_dir(&self.target);
         match replace {
             Replace::Yes => self.tmp.persist(&self.target).map_err(|e| e.error)?,
             Replace::No => self
@@ -447,8 +446,10 @@ impl StagedFile {
                 .persist_noclobber(&self.target)
                 .map_err(|e| e.error)?,
         };
+        // The rename is durable once its folder is synced; std cannot open a folder on
+        // Windows (that needs FILE_FLAG_BACKUP_SEMANTICS), so there it is not synced.
         #[cfg(unix)]
-        if let Ok(d) = std::fs::File::open(&dir) {
+        if let Ok(d) = std::fs::File::open(parent_dir(&self.target)) {
             let _ = d.sync_all();
         }
         Ok(())
