@@ -6,6 +6,10 @@
 
 /// A driver message without the sentences and clauses addressed to a programmer.
 pub fn without_driver_advice(message: &str) -> String {
+    // The driver's words for a peer that is not speaking TDS (review user F2).
+    if message.trim() == "bytes remaining on stream" {
+        return "the server answered with something that is not SQL Server's protocol; check that host,port is a SQL Server".to_string();
+    }
     let for_programmers = |s: &str| {
         ["Config::", "`tracing`", "`None`", "out of sync"]
             .iter()
@@ -44,6 +48,7 @@ mod tests {
             assert!(shown.contains("within"), "{shown}");
         }
         assert_eq!(timeout("connection timed out"), "connection timed out");
+        assert!(timeout("bytes remaining on stream").contains("not SQL Server's protocol"));
     }
 
     #[test]
