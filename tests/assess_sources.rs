@@ -111,3 +111,39 @@ fn odbc_source_and_destination_are_microsofts() {
     assert_eq!(third_party.len(), 1, "{found:?}");
     assert!(third_party[0].0.ends_with("acme.dtsx"));
 }
+
+/// A level 3 connection manager holds its connection inside one encrypted element: without
+/// the password it is not assessed (an error, never "no findings"); with it, it is read.
+#[test]
+fn a_level_3_connection_manager_is_opened_with_the_password_or_not_called_clean() {
+    let Some(real) = common::real_fixtures() else {
+        return;
+    };
+    let file = real.join("ssisbuild_db-01111.msdb.EncryptAllWithPassword.conmgr");
+    let password = std::fs::read_to_string(
+        real.join("ssisbuild_db-01111.msdb.EncryptAllWithPassword.conmgr.password"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = file.to_str().unwrap();
+    let rules = |values: &[serde_json::Value]| {
+        values
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>()
+    };
+    let without = assess_json(dir.path(), &[path]);
+    assert_eq!(rules(&without), BTreeSet::from(["DTU900".to_string()]));
+    assert_eq!(without[0]["severity"], "error", "{without:?}");
+    let wrong = assess_json(dir.path(), &["--password", "not-it", path]);
+    assert_eq!(rules(&wrong), BTreeSet::from(["DTU900".to_string()]));
+    let with = assess_json(dir.path(), &["--password", password.trim(), path]);
+    assert!(rules(&with).contains("1001"), "{with:?}");
+    assert!(!rules(&with).contains("DTU900"), "{with:?}");
+    // The default gate fails a connection manager it could not read.
+    let gate = std::process::Command::new(env!("CARGO_BIN_EXE_dtutil"))
+        .args(["assess", path])
+        .output()
+        .unwrap();
+    assert_eq!(gate.status.code(), Some(1), "{gate:?}");
+}

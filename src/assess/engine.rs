@@ -6,7 +6,9 @@ use super::checks;
 use super::rules::{rule, Scope, Severity};
 use crate::package::objects::Object;
 use crate::package::target::{judge, Runtime};
+use crate::package::ProtectionLevel;
 use crate::package::{self, PackageError};
+use crate::project::{self, ProjectError};
 use crate::redact;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -113,19 +115,46 @@ fn not_read(found: &mut Found, options: &Options, why: String) {
     found.add(options, "DTU900", None, why, String::new());
 }
 
+/// A project connection manager (.conmgr): its one connection. A level 3 file holds it
+/// inside one encrypted element, so it is read through the project code that opens it;
+/// without the password (or with a wrong one) it is not assessed, never called clean.
+fn connection_manager(found: &mut Found, options: &Options, bytes: &[u8], password: Option<&str>) {
+    let opened = project::file::open(bytes, project::Kind::ConnectionManager, password);
+    let encrypted_whole = match &opened {
+        Ok(o) => o.level == ProtectionLevel::EncryptAllWithPassword,
+        Err(_) => project::inspect(bytes)
+            .ok()
+            .flatten()
+            .is_some_and(|info| info.protection_level == Some(3)),
+    };
+    let doc: &[u8] = match &opened {
+        Ok(o) => &o.doc,
+        Err(ProjectError::WrongPassword) => {
+            let why = "the --password does not open this connection manager: it was not assessed";
+            return not_read(found, options, why.into());
+        }
+        Err(_) if encrypted_whole => {
+            let why = "the connection manager is encrypted as a whole (level 3) and no --password was given: it was not assessed";
+            return not_read(found, options, why.into());
+        }
+        // Level 2 without the password: everything but the sensitive values is readable.
+        Err(_) => bytes,
+    };
+    match package::objects::read(doc) {
+        Ok(objects) => checks::objects(found, options, &objects),
+        Err(e) => not_read(
+            found,
+            options,
+            format!("the connection manager cannot be read: {e}"),
+        ),
+    }
+}
+
 fn assess_into(found: &mut Found, bytes: &[u8], password: Option<&str>, options: &Options) {
     let info = match package::inspect(bytes, password) {
         Ok(info) => info,
         Err(PackageError::NotAPackage(root)) if root == "DTS:ConnectionManager" => {
-            // A project connection manager (.conmgr): its one connection.
-            match package::objects::read(bytes) {
-                Ok(objects) => checks::objects(found, options, &objects),
-                Err(e) => not_read(
-                    found,
-                    options,
-                    format!("the connection manager cannot be read: {e}"),
-                ),
-            }
+            connection_manager(found, options, bytes, password);
             return;
         }
         Err(e) => {
