@@ -26,7 +26,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# Windows and macOS are compiled here, not run: cargo check and clippy for each target,
+# Windows and macOS are compiled here, not run: clippy (a full type check) for each target,
 # every workspace crate and target. aws-lc-sys and ring (rustls's crypto) compile C for the
 # target in their build scripts; zig, through cargo-zigbuild (PyPI, .ci/install-test-deps),
 # is that C compiler, with its own MinGW and macOS headers. Nothing is linked.
