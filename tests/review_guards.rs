@@ -4,39 +4,17 @@
 //! endpoint that ignores the range asked for or lists without end is refused with a
 //! bound (adversary F15, F16).
 
+mod common;
 #[path = "msdb/support.rs"]
 mod msdb_support;
 
+use common::{dtutil_clean as run, shown};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx")
-}
-
-fn run(dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).args(args).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AZURE_") || k.starts_with("DTUTIL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    cmd.output().unwrap()
-}
-
-fn shown(o: &Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

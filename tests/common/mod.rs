@@ -129,3 +129,34 @@ pub fn sensitive_texts(doc: &[u8]) -> (usize, Vec<String>) {
     }
     (encrypted, texts)
 }
+
+/// Runs the built `dtutil` in `dir` with no terminal on stdin and none of the caller's
+/// `AZURE_*` / `DTUTIL_*` variables (a developer's own settings must not steer a test),
+/// then `env`.
+pub fn dtutil_clean(
+    dir: &std::path::Path,
+    env: &[(String, String)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dtutil"));
+    cmd.current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE_") || k.starts_with("DTUTIL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd.output().unwrap()
+}
+
+/// An exit code with both output streams, for assertion messages.
+pub fn shown(o: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
