@@ -34,7 +34,8 @@ fn ids(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
-fn run(dir: &Path, extra: &[&str]) -> serde_json::Value {
+/// `batch` from `src` to `dst` of the level 2 sources, with `extra` options.
+fn batch_run(dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "batch",
         "--from",
@@ -46,8 +47,12 @@ fn run(dir: &Path, extra: &[&str]) -> serde_json::Value {
         OLD_PW,
     ];
     args.extend(extra);
-    let out = dtutil(dir, &args, &[]);
-    assert_eq!(out.status.code(), Some(0), "{args:?}\n{}", text(&out));
+    dtutil(dir, &args, &[])
+}
+
+fn run(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = batch_run(dir, extra);
+    assert_eq!(out.status.code(), Some(0), "{extra:?}\n{}", text(&out));
     read_report(&dir.join("r.json"))
 }
 
@@ -117,24 +122,7 @@ fn resume_keeps_to_one_id_policy() {
     // A dry run under the other policy says what it would write again, and writes
     // nothing.
     lose_last_rows(dir);
-    let out = dtutil(
-        dir,
-        &[
-            "batch",
-            "--from",
-            "src",
-            "--to",
-            "dst",
-            "--allow-lost-sensitive",
-            "--decrypt",
-            OLD_PW,
-            "--resume",
-            "r.json",
-            "--dry-run",
-            "--json",
-        ],
-        &[],
-    );
+    let out = batch_run(dir, &["--resume", "r.json", "--dry-run", "--json"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
