@@ -301,31 +301,42 @@ impl Location {
             } else {
                 path::join(path, &entry.name)
             };
+            // A name msdb or SMB allows but no path reaches is one skipped row (a
+            // folder's contents with it): the rest of the listing is copied.
+            let skip = path::unaddressable(&entry.name);
             if entry.is_folder {
+                if let Some(why) = skip {
+                    items.push(Item {
+                        folders: folders.clone(),
+                        name: entry.name.clone(),
+                        ext: String::new(),
+                        source: child,
+                        skip: Some(format!("{why}; nothing in this folder was read")),
+                        fail: None,
+                    });
+                    continue;
+                }
                 folders.push(entry.name.clone());
                 self.walk_store(store, &child, option, folders, items)?;
                 folders.pop();
-            } else if azure {
-                if let Some(name) = package_stem(&entry.name) {
-                    items.push(Item {
-                        folders: folders.clone(),
-                        name: name.to_string(),
-                        ext: entry.name[name.len()..].to_string(),
-                        source: child,
-                        skip: None,
-                        fail: None,
-                    });
+                continue;
+            }
+            let (name, ext) = if azure {
+                match package_stem(&entry.name) {
+                    Some(stem) => (stem, &entry.name[stem.len()..]),
+                    None => continue,
                 }
             } else {
-                items.push(Item {
-                    folders: folders.clone(),
-                    name: entry.name.clone(),
-                    ext: EXT.to_string(),
-                    source: child,
-                    skip: None,
-                    fail: None,
-                });
-            }
+                (entry.name.as_str(), EXT)
+            };
+            items.push(Item {
+                folders: folders.clone(),
+                name: name.to_string(),
+                ext: ext.to_string(),
+                source: child,
+                skip,
+                fail: None,
+            });
         }
         Ok(())
     }

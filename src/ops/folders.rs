@@ -4,7 +4,7 @@ use super::output::{self, Printer};
 use super::{open_location, store_error};
 use crate::error::{Error, ExitCode, Result};
 use crate::plan::{Action, FolderLocation, Plan};
-use crate::store::path::join;
+use crate::store::path::{join, unaddressable};
 use crate::store::{Entry, Store, StoreConfig};
 
 pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
@@ -61,7 +61,8 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
         } => {
             let store = open(folder)?;
             let mut listing = Vec::new();
-            list(&*store, path, *recursive, 0, &mut listing)?;
+            let mut not_entered = Vec::new();
+            list(&*store, path, *recursive, 0, &mut listing, &mut not_entered)?;
             for (depth, full, entry) in &listing {
                 printer.line(&format!(
                     "{}{}{}",
@@ -72,6 +73,9 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
                 printer.json(&serde_json::json!({
                     "path": full, "name": entry.name, "folder": entry.is_folder, "depth": depth,
                 }));
+            }
+            for note in &not_entered {
+                printer.warn(note);
             }
             printer.line(output::SUCCESS);
             Ok(ExitCode::Success)
@@ -86,16 +90,23 @@ fn list(
     recursive: bool,
     depth: usize,
     out: &mut Vec<(usize, String, Entry)>,
+    not_entered: &mut Vec<String>,
 ) -> Result<()> {
     let entries = store
         .folder_list(path)
         .map_err(|e| store_error(e, ExitCode::Failure))?;
     for entry in entries {
         let full = join(path, &entry.name);
-        let descend = recursive && entry.is_folder;
+        let mut descend = recursive && entry.is_folder;
+        // Listed as the server has it; only its contents are out of reach (a path to
+        // it would name another folder).
+        if let Some(why) = descend.then(|| unaddressable(&entry.name)).flatten() {
+            not_entered.push(format!("folder `{full}` not listed: {why}"));
+            descend = false;
+        }
         out.push((depth, full.clone(), entry));
         if descend {
-            list(store, &full, true, depth + 1, out)?;
+            list(store, &full, true, depth + 1, out, not_entered)?;
         }
     }
     Ok(())

@@ -75,27 +75,46 @@ pub fn is_one_name(name: &str) -> bool {
     !name.trim().is_empty() && check_segment(name).is_ok()
 }
 
-/// Checks a name a listing returned before it is joined to anything; `doing` says
-/// whose listing it was, for the message.
+/// Checks a name a listing returned before anything uses it; `doing` says whose listing
+/// it was, for the message. Refused: what could make a joined path leave its folder or
+/// name another one (empty, `.`, `..`, a `\\` or `/`), a hostile server's doing.
 ///
-/// A leading blank is refused too: NTFS, SMB and msdb keep it as part of the name,
-/// but every path here trims the blanks around a name, so the entry would be read or
-/// written as another one. (A trailing blank is harmless: Windows drops it and msdb
-/// compares names without it, the same as trimming.)
+/// A name with a leading blank or a NUL passes: msdb and SMB keep such names, so a
+/// listing shows them; [`unaddressable`] says why no path reaches them, and each
+/// consumer reports that per entry instead of failing the whole listing.
 pub fn check_name(name: &str, doing: &str) -> StoreResult<()> {
-    if is_one_name(name) && name.starts_with(char::is_whitespace) {
-        return Err(StoreError::Failed(format!(
-            "{doing}: the listing holds the entry `{}`, which begins with a blank; paths trim the blanks around a name, so it would be read or written as another entry: rename it",
-            name.escape_debug()
-        )));
-    }
-    if is_one_name(name) {
-        Ok(())
-    } else {
+    let trimmed = name.trim();
+    let traversal =
+        trimmed.is_empty() || trimmed == "." || trimmed == ".." || name.contains(['\\', '/']);
+    if traversal {
         Err(StoreError::Failed(format!(
             "{doing}: the listing holds the entry `{}`, which is not one name (a name holds no \\ or /, and is not . or ..); refused",
             name.escape_debug()
         )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a name a listing returned (already through [`check_name`]) cannot be read or
+/// written by any path, if so.
+///
+/// A leading blank: NTFS, SMB and msdb keep it as part of the name, but every path here
+/// trims the blanks around a name, so the entry would be read or written as another
+/// one. (A trailing blank is harmless: Windows drops it and msdb compares names without
+/// it, the same as trimming.) A NUL: no path may hold one.
+pub fn unaddressable(name: &str) -> Option<String> {
+    let shown = name.escape_debug();
+    if name.contains('\0') {
+        Some(format!(
+            "the name `{shown}` holds a NUL character, which no path can name; rename it on the server"
+        ))
+    } else if name.starts_with(char::is_whitespace) {
+        Some(format!(
+            "the name `{shown}` begins with a blank, which paths trim: it would be read or written as another entry; rename it on the server"
+        ))
+    } else {
+        None
     }
 }
 
@@ -188,16 +207,27 @@ mod tests {
             r"..\x",
             "a/b",
             "a\\b",
-            "a\0",
+            "a\0/b",
         ] {
             assert!(check_name(bad, "x").is_err(), "{bad:?}");
         }
-        let lead = check_name(" p.dtsx", "x").unwrap_err().to_string();
-        assert!(lead.contains("begins with a blank"), "{lead}");
-        assert!(check_name("\u{3000}p", "x").is_err(), "any Unicode blank");
         for good in ["p.dtsx", "Maintenance Plans", "ä", "..x", "x..", "p.dtsx "] {
             assert!(check_name(good, "x").is_ok(), "{good:?}");
+            assert_eq!(unaddressable(good), None, "{good:?}");
         }
+    }
+
+    /// Legal in msdb and SMB, so listed (not refused), but no path reaches them.
+    #[test]
+    fn leading_blanks_and_nul_are_listed_but_unaddressable() {
+        for odd in [" p.dtsx", "\u{3000}p", "a\0"] {
+            assert!(check_name(odd, "x").is_ok(), "{odd:?}");
+            assert!(unaddressable(odd).is_some(), "{odd:?}");
+        }
+        let lead = unaddressable(" p.dtsx").unwrap();
+        assert!(lead.contains("begins with a blank"), "{lead}");
+        let nul = unaddressable("a\0").unwrap();
+        assert!(nul.contains("NUL") && nul.contains("a\\0"), "{nul}");
     }
 
     #[test]

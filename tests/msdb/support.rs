@@ -106,13 +106,19 @@ impl TestServer {
 
     /// As [`start`](Self::start), answering every request `latency_ms` late.
     pub fn start_with(tls: bool, logins: &[&str], latency_ms: u64) -> TestServer {
-        Self::launch(tls, false, "127.0.0.1", logins, latency_ms)
+        Self::launch(tls, false, "127.0.0.1", logins, latency_ms, None)
+    }
+
+    /// As [`start`](Self::start), serving (and persisting to) the msdb in `data`: rows
+    /// no dtutil command would write (odd names) are seeded this way.
+    pub fn start_with_data(tls: bool, logins: &[&str], data: PathBuf) -> TestServer {
+        Self::launch(tls, false, "127.0.0.1", logins, 0, Some(data))
     }
 
     /// A server that accepts TDS 8.0 (strict encryption) only, listening on `ip` (a
     /// loopback address; its certificate names only `localhost` and `127.0.0.1`).
     pub fn start_strict_only(ip: &str, logins: &[&str]) -> TestServer {
-        Self::launch(true, true, ip, logins, 0)
+        Self::launch(true, true, ip, logins, 0, None)
     }
 
     fn launch(
@@ -121,6 +127,7 @@ impl TestServer {
         ip: &str,
         logins: &[&str],
         latency_ms: u64,
+        data: Option<PathBuf>,
     ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let ca = tls.then(|| dir.path().join("ca.pem"));
@@ -131,7 +138,7 @@ impl TestServer {
                 tls,
                 tls_strict_only: strict_only,
                 ca_out: ca.clone(),
-                data: None,
+                data: data.clone(),
                 logins: logins
                     .iter()
                     .map(|l| testservers::msdb::Login::parse(l).unwrap())
