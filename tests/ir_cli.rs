@@ -125,6 +125,34 @@ fn missing_things_say_which() {
     assert!(text(&o).1.contains("no pipeline run"), "{:?}", text(&o));
 }
 
+/// Review ir F4: a factory that does not exist is named as what is missing by every
+/// command (not "integration runtime not found"), and the server's 404 names the
+/// factory that was asked for, as ARM does.
+#[test]
+fn a_missing_factory_is_named_by_every_command() {
+    let adf = start(|_| {});
+    let missing = format!("{SUB}/{RG}/adf-nope/{IR}");
+    for args in [
+        &["ir", "status", "--ir", &missing][..],
+        &["ir", "stores", "--ir", &missing][..],
+        &["ir", "running", "--ir", &missing][..],
+    ] {
+        let o = dtutil(args, &adf.env());
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(4), "{args:?}\n{out}\n{err}");
+        assert!(
+            err.contains("factory 'adf-nope' (resource group 'rg-ssis'")
+                && err.contains("not found (HTTP 404"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("integration runtime"), "{args:?}: {err}");
+        assert!(
+            err.contains("factories/adf-nope'") && !err.contains(FACTORY),
+            "the server names the factory asked for: {err}"
+        );
+    }
+}
+
 #[test]
 fn run_wait_builds_the_ssms_pipeline_and_reuses_it() {
     let adf = start(|_| {});

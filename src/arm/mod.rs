@@ -92,6 +92,14 @@ impl IrId {
         })
     }
 
+    /// `factory 'F' (resource group 'RG', subscription 'S')`, for messages.
+    pub fn factory_text(&self) -> String {
+        format!(
+            "factory '{}' (resource group '{}', subscription '{}')",
+            self.factory, self.resource_group, self.subscription
+        )
+    }
+
     pub fn factory_path(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DataFactory/factories/{}",
@@ -241,10 +249,7 @@ impl Arm {
             format!("HTTP {status} {code}: {message}")
         };
         let ir = &self.ir;
-        let f = format!(
-            "factory '{}' (resource group '{}', subscription '{}')",
-            ir.factory, ir.resource_group, ir.subscription
-        );
+        let f = ir.factory_text();
         match status {
             401 => Error::failure(format!(
                 "ARM refused the token from {} ({arm}); check that the credential belongs to the factory's tenant",
@@ -268,24 +273,37 @@ impl Arm {
                 ))
             }
             404 => {
-                let what = match code {
-                    "SubscriptionNotFound" => format!("subscription '{}' not found", ir.subscription),
-                    "ResourceGroupNotFound" => {
-                        format!("resource group '{}' not found in subscription '{}'", ir.resource_group, ir.subscription)
-                    }
-                    _ if message.contains(&format!("factories/{}'", ir.factory)) => format!("{f} not found"),
-                    _ => match target {
-                        Target::Factory => format!("{f} not found"),
-                        Target::Ir => format!("integration runtime '{}' not found in {f}", ir.name),
-                        Target::LinkedService(n) => format!("linked service '{n}' not found in {f}"),
-                        Target::Pipeline(n) => format!("pipeline '{n}' not found in {f}"),
-                        Target::Run(r) => format!("no pipeline run '{r}' in {f}"),
-                    },
-                };
+                let what = missing(ir, code, message, target);
                 Error::new(ExitCode::PackageNotFound, format!("{what} ({arm})"))
             }
             _ => Error::failure(format!("ARM answered {arm}")),
         }
+    }
+}
+
+/// What a 404 says is missing. ARM names the missing resource itself: a factory that
+/// does not exist is `ResourceNotFound` on `.../factories/NAME'` (or
+/// `ParentResourceNotFound` for a request below it), whatever the request was for; only
+/// when the factory is not what is missing does `target` say which child it was.
+fn missing(ir: &IrId, code: &str, message: &str, target: Target<'_>) -> String {
+    let f = ir.factory_text();
+    let lower = message.to_ascii_lowercase();
+    let factory_named = format!("factories/{}'", ir.factory.to_ascii_lowercase());
+    match code {
+        "SubscriptionNotFound" => format!("subscription '{}' not found", ir.subscription),
+        "ResourceGroupNotFound" => format!(
+            "resource group '{}' not found in subscription '{}'",
+            ir.resource_group, ir.subscription
+        ),
+        "ParentResourceNotFound" => format!("{f} not found"),
+        _ if lower.contains(&factory_named) => format!("{f} not found"),
+        _ => match target {
+            Target::Factory => format!("{f} not found"),
+            Target::Ir => format!("integration runtime '{}' not found in {f}", ir.name),
+            Target::LinkedService(n) => format!("linked service '{n}' not found in {f}"),
+            Target::Pipeline(n) => format!("pipeline '{n}' not found in {f}"),
+            Target::Run(r) => format!("no pipeline run '{r}' in {f}"),
+        },
     }
 }
 
@@ -315,6 +333,31 @@ mod tests {
             let e = IrId::parse(dots).unwrap_err();
             assert_eq!(e.exit, ExitCode::CommandLine, "{dots}");
         }
+    }
+
+    /// Issue 15 / review ir F4: the factory is named when it is what is missing,
+    /// whichever child the request was for, and ARM's spelling of it may differ in case.
+    #[test]
+    fn a_missing_factory_is_named_not_its_child() {
+        let ir = IrId::parse("s/rg/ADF-Nope/SsisIr").unwrap();
+        let gone = "The Resource 'Microsoft.DataFactory/factories/adf-nope' under resource group 'rg' was not found.";
+        for target in [Target::Ir, Target::Pipeline("p"), Target::Run("r")] {
+            let what = missing(&ir, "ResourceNotFound", gone, target);
+            assert!(what.starts_with("factory 'ADF-Nope'"), "{what}");
+            let parent = missing(
+                &ir,
+                "ParentResourceNotFound",
+                "Parent resource not found",
+                target,
+            );
+            assert!(parent.starts_with("factory 'ADF-Nope'"), "{parent}");
+        }
+        let child = "The Resource 'Microsoft.DataFactory/factories/ADF-Nope/integrationRuntimes/SsisIr' under resource group 'rg' was not found.";
+        let what = missing(&ir, "ResourceNotFound", child, Target::Ir);
+        assert!(
+            what.starts_with("integration runtime 'SsisIr' not found in factory 'ADF-Nope'"),
+            "{what}"
+        );
     }
 
     /// The retry settings come in read (with the store variables); a bad one is a

@@ -121,13 +121,15 @@ impl FactoryId {
             self.subscription, self.resource_group, self.name
         )
     }
-    pub fn not_found(&self) -> AdfError {
+    /// ARM's 404 for a factory this server does not hold: it names the factory the
+    /// request asked for, as ARM does.
+    pub fn not_found(&self, requested: &str) -> AdfError {
         AdfError::new(
             404,
             "ResourceNotFound",
             format!(
-                "The Resource 'Microsoft.DataFactory/factories/{}' under resource group '{}' was not found.",
-                self.name, self.resource_group
+                "The Resource 'Microsoft.DataFactory/factories/{requested}' under resource group '{}' was not found.",
+                self.resource_group
             ),
         )
     }

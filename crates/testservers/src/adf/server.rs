@@ -446,7 +446,7 @@ fn arm(
             if eq(p, "Microsoft.DataFactory") =>
         {
             if !eq(name, &id.name) {
-                return id.not_found().into();
+                return id.not_found(name).into();
             }
             rest
         }
