@@ -382,6 +382,22 @@ fn throttling_is_retried_after_retry_after() {
     );
 }
 
+/// Review ir F11: when throttling outlasts the retries, the error says how many
+/// attempts were made.
+#[test]
+fn throttling_past_the_retries_says_how_many_attempts() {
+    let adf = start(|c| c.throttle = 1_000);
+    let mut env = adf.env();
+    env.push(("DTUTIL_AZURE_RETRIES".into(), "1".into()));
+    let o = dtutil(&["ir", "status"], &env);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        err.contains("HTTP 429 TooManyRequests") && err.contains("(after 2 attempts)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn wait_times_out_and_says_how_to_stop() {
     let adf = start(|c| c.run_time = Duration::from_secs(60));

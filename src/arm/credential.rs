@@ -296,6 +296,7 @@ impl Credential {
                 let answer = http.send("GET", &url, &hdr, None)?;
                 let known: Vec<&str> = header.iter().map(|h| h.as_str()).collect();
                 token_from(answer.status, &answer.json(), &origin_of(endpoint), &known)
+                    .map_err(|e| answer.noting_retries(e))
             }
             Kind::AzureCli { timeout } => az_token(scope, *timeout),
         }
@@ -334,6 +335,7 @@ fn token_post(
         Some(body.as_bytes()),
     )?;
     token_from(answer.status, &answer.json(), authority, known)
+        .map_err(|e| answer.noting_retries(e))
 }
 
 /// `access_token` and `expires_in` (a number or a string), or the authority's error

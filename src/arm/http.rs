@@ -18,9 +18,18 @@ use crate::retry::{retryable, RetryPolicy};
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// Requests made for it (1 when the first answer was kept).
+    pub attempts: u32,
 }
 
 impl Answer {
+    /// `error` noting how many attempts were made, when the answer ended retries (a
+    /// 429 or 5xx answered to every one).
+    pub fn noting_retries(&self, mut error: Error) -> Error {
+        error.message.push_str(&after_attempts(self.attempts));
+        error
+    }
+
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -88,11 +97,12 @@ impl Http {
             attempt += 1;
             let last = attempt > self.policy.retries;
             match self.once(method, url, headers, body) {
-                Ok((answer, retry_after)) => {
+                Ok((mut answer, retry_after)) => {
                     if retryable(answer.status) && !last {
                         std::thread::sleep(self.policy.delay(attempt, retry_after));
                         continue;
                     }
+                    answer.attempts = attempt;
                     return Ok(answer);
                 }
                 Err(e) => {
@@ -108,11 +118,7 @@ impl Http {
                         continue;
                     }
                     let origin = origin_of(url);
-                    let tries = if attempt > 1 {
-                        format!(" (after {attempt} attempts)")
-                    } else {
-                        String::new()
-                    };
+                    let tries = after_attempts(attempt);
                     let why = match &e {
                         ureq::Error::Timeout(_) => "no answer in time (DTUTIL_AZURE_TIMEOUT sets the limit in seconds)".to_string(),
                         ureq::Error::HostNotFound => "host not found".to_string(),
@@ -153,9 +159,19 @@ impl Http {
             Answer {
                 status: parts.status.as_u16(),
                 body: bytes,
+                attempts: 1,
             },
             retry_after,
         ))
+    }
+}
+
+/// ` (after N attempts)` when a request was retried; nothing for one attempt.
+fn after_attempts(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
     }
 }
 

@@ -103,7 +103,7 @@ pub fn secret(
     } else {
         format!("HTTP {} {code}: {message}", answer.status)
     };
-    Err(Error::failure(match answer.status {
+    Err(answer.noting_retries(Error::failure(match answer.status {
         401 => format!(
             "Key Vault {base} refused the token from {} for secret `{name}` ({what}) ({kv})",
             credential.describe()
@@ -114,7 +114,7 @@ pub fn secret(
         ),
         404 => format!("Key Vault {base} has no secret `{name}` ({what}) ({kv})"),
         _ => format!("Key Vault {base} answered {kv} for secret `{name}` ({what})"),
-    }))
+    })))
 }
 
 #[cfg(test)]

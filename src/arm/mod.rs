@@ -224,7 +224,7 @@ impl Arm {
         if answer.ok() {
             return Ok(answer.json());
         }
-        Err(self.explain(answer.status, &answer.json(), method, target))
+        Err(answer.noting_retries(self.explain(answer.status, &answer.json(), method, target)))
     }
 
     fn explain(&self, status: u16, body: &Value, method: &str, target: Target<'_>) -> Error {
