@@ -10,6 +10,12 @@ pub enum ExitCode {
     PackageNotFound = 4,
     PackageCannotLoad = 5,
     CommandLine = 6,
+    /// `ir run --wait --timeout`: the run was still going when the time ran out (it goes
+    /// on). Not one of dtutil's codes (it has no waiting), and none of them fits: a
+    /// script must tell "gave up waiting" from "the package failed" (1).
+    WaitTimedOut = 3,
+    /// Ctrl-C ended the waiting: 128 + SIGINT, as shells report it.
+    Interrupted = 130,
 }
 
 impl ExitCode {

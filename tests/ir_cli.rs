@@ -413,11 +413,64 @@ fn wait_times_out_and_says_how_to_stop() {
         &adf.env(),
     );
     let (_, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1));
+    // Its own exit code (3), not a Failed run's (1): the run may still succeed.
+    assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
         err.contains("the run goes on") && err.contains("dtutil ir stop"),
         "{err}"
     );
+}
+
+/// Review ir F6: `--timeout` is kept to within a poll interval even when the interval is
+/// longer than the timeout (the default is 3 s): the last look is at the deadline.
+#[test]
+fn wait_timeout_is_not_rounded_up_to_the_poll_interval() {
+    let adf = start(|c| c.run_time = Duration::from_secs(60));
+    let mut env = adf.env();
+    env.push(("DTUTIL_IR_POLL_MS".into(), "8000".into()));
+    let t = Instant::now();
+    let o = dtutil(
+        &[
+            "ir",
+            "run",
+            r"FILES\Finance\Load",
+            "--wait",
+            "--timeout",
+            "1",
+        ],
+        &env,
+    );
+    let took = t.elapsed();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("(--timeout)"), "{err}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(4),
+        "took {took:?} for --timeout 1 with an 8 s poll interval"
+    );
+}
+
+/// Ctrl-C while waiting stops the waiting, not the run: exit 130 (128 + SIGINT), not a
+/// Failed run's 1.
+#[test]
+fn ctrl_c_while_waiting_is_exit_130() {
+    let adf = start(|c| c.run_time = Duration::from_secs(60));
+    let child = command(&["ir", "run", r"FILES\Finance\Load", "--wait"], &adf.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while adf.statuses().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: sends SIGINT to the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("stopped waiting (Ctrl-C)"), "{err}");
 }
 
 #[test]

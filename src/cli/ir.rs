@@ -110,10 +110,11 @@ struct Run {
     /// The execution user's password (env:NAME, file:PATH or the text).
     #[arg(long, value_name = "PW", requires = "execution_user")]
     execution_password: Option<String>,
-    /// Follow the run to its end: exit 0 on Succeeded, 1 on Failed or Cancelled.
+    /// Follow the run to its end: exit 0 on Succeeded, 1 on Failed or Cancelled, 130 on
+    /// Ctrl-C (the run goes on).
     #[arg(long)]
     wait: bool,
-    /// With --wait: stop waiting after SECS seconds (the run goes on).
+    /// With --wait: stop waiting after SECS seconds, exit 3 (the run goes on).
     #[arg(long, value_name = "SECS", requires = "wait")]
     timeout: Option<u64>,
 }

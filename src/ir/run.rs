@@ -216,26 +216,37 @@ fn wait(
             }
             _ => {}
         }
-        if timeout.is_some_and(|t| started.elapsed() >= t) {
+        let deadline = timeout.map(|t| started + t);
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             if let Some(s) = spinner {
                 s.finish_and_clear();
             }
-            return Err(Error::failure(format!(
-                "run {run_id} is still {status} after {}; stopped waiting, the run goes on ({stop_hint})",
-                human(started.elapsed())
-            )));
+            return Err(Error::new(
+                ExitCode::WaitTimedOut,
+                format!(
+                    "run {run_id} is still {status} after {} (--timeout); stopped waiting, the run goes on ({stop_hint})",
+                    human(started.elapsed())
+                ),
+            ));
         }
-        let until = Instant::now() + poll;
+        // The last look is at the deadline itself, not a whole poll interval later.
+        let next = Instant::now() + poll;
+        let until = deadline.map_or(next, |d| d.min(next));
         while Instant::now() < until {
             if interrupted.load(Ordering::SeqCst) {
                 if let Some(s) = spinner {
                     s.finish_and_clear();
                 }
-                return Err(Error::failure(format!(
-                    "stopped waiting (Ctrl-C); run {run_id} goes on ({stop_hint})"
-                )));
+                return Err(Error::new(
+                    ExitCode::Interrupted,
+                    format!("stopped waiting (Ctrl-C); run {run_id} goes on ({stop_hint})"),
+                ));
             }
-            std::thread::sleep(Duration::from_millis(50).min(poll));
+            std::thread::sleep(
+                Duration::from_millis(50)
+                    .min(poll)
+                    .min(until.saturating_duration_since(Instant::now())),
+            );
         }
     }
 }

@@ -138,6 +138,11 @@ const CLEARED: &[&str] = &[
 
 /// Runs dtutil with exactly `env` for the variables above, and no `az` on the PATH.
 pub fn dtutil(args: &[&str], env: &[(String, String)]) -> Output {
+    command(args, env).output().unwrap()
+}
+
+/// The command [`dtutil`] runs, for a test that drives the process itself.
+pub fn command(args: &[&str], env: &[(String, String)]) -> Command {
     let mut c = Command::new(BIN);
     c.args(args);
     for k in CLEARED {
@@ -147,7 +152,7 @@ pub fn dtutil(args: &[&str], env: &[(String, String)]) -> Output {
     for (k, v) in env {
         c.env(k, v);
     }
-    c.output().unwrap()
+    c
 }
 
 pub fn text(o: &Output) -> (String, String) {
