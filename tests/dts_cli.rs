@@ -346,6 +346,75 @@ fn dest_server_overrides_the_roots_server() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 
+/// Review user F22: a server named for a folder root (File System, Azure Files) is not
+/// used, and stderr says so and how to reach that server's store; the package goes to
+/// the configured root as before. An msdb root and this machine's name get no warning.
+#[test]
+fn a_server_for_a_folder_root_is_said_to_be_unused() {
+    let s = setup(&world().msdb.server());
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    for (root, place) in [
+        ("File System", "the folder on this machine"),
+        ("Azure", "the Azure Files folder"),
+    ] {
+        let to = format!("DTS;{root}\\bids");
+        let out = s.run(&[
+            "/FILE",
+            "p.dtsx",
+            "/DestServer",
+            "SRV01",
+            "/COPY",
+            &to,
+            "/Q",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("warning: /DestServer `SRV01` is not used")
+                && err.contains(&format!("root `{root}` is {place}"))
+                && err.contains("DTUTIL_STORE_CONFIG"),
+            "{}",
+            text(&out)
+        );
+        let from = format!("{root}\\bids");
+        let out = s.run(&["/DTS", &from, "/SourceServer", "SRV01", "/EXISTS"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(
+            stderr(&out).contains("/SourceServer `SRV01` is not used"),
+            "{}",
+            text(&out)
+        );
+    }
+    assert!(s.packages.join("bids.dtsx").is_file());
+    let fc = s.run(&["/FC", "DTS;File System;sub", "/SourceServer", "SRV01"]);
+    assert_eq!(fc.status.code(), Some(0), "{}", text(&fc));
+    assert!(stderr(&fc).contains("is not used"), "{}", text(&fc));
+    for quiet in [
+        &[
+            "/FILE",
+            "p.dtsx",
+            "/DestServer",
+            "localhost",
+            "/COPY",
+            "DTS;File System\\q",
+            "/Q",
+        ][..],
+        &[
+            "/FILE",
+            "p.dtsx",
+            "/DestServer",
+            &world().msdb.server(),
+            "/COPY",
+            "DTS;MSDB\\q",
+            "/Q",
+        ],
+    ] {
+        let out = s.run(quiet);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(!stderr(&out).contains("is not used"), "{}", text(&out));
+    }
+}
+
 #[test]
 fn built_in_default_configuration() {
     let home = tempfile::tempdir().unwrap();

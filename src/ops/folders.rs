@@ -1,15 +1,17 @@
 //! Folder actions (`/FC /FDe /FDi /FE /FR`) on SQL and DTS, written once over [`Store`].
 
 use super::output::{self, Printer};
-use super::{open_location, store_error};
+use super::{open_location, store_error, warn_server_not_used};
 use crate::error::{Error, ExitCode, Result};
 use crate::plan::{Action, FolderLocation, Plan};
 use crate::store::path::{join, unaddressable};
 use crate::store::{Entry, Store, StoreConfig};
 
 pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
-    let open = |folder: &FolderLocation| -> Result<Box<dyn Store>> {
-        open_location(folder.kind, "", folder.sql.as_ref(), "Source", stores)
+    let open = |folder: &FolderLocation, path: &str, printer: &mut Printer| {
+        let store = open_location(folder.kind, "", folder.sql.as_ref(), "Source", stores)?;
+        warn_server_not_used(&*store, path, "Source", printer);
+        Ok::<Box<dyn Store>, Error>(store)
     };
     let failed = |e| store_error(e, ExitCode::Failure);
     match &plan.action {
@@ -18,7 +20,9 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
             parent,
             name,
         } => {
-            open(folder)?.folder_create(parent, name).map_err(failed)?;
+            open(folder, parent, printer)?
+                .folder_create(parent, name)
+                .map_err(failed)?;
             done(printer, "folder_create", &join(parent, name))
         }
         Action::FolderDelete {
@@ -26,7 +30,9 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
             parent,
             name,
         } => {
-            open(folder)?.folder_delete(parent, name).map_err(failed)?;
+            open(folder, parent, printer)?
+                .folder_delete(parent, name)
+                .map_err(failed)?;
             done(printer, "folder_delete", &join(parent, name))
         }
         Action::FolderRename {
@@ -35,13 +41,15 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
             old_name,
             new_name,
         } => {
-            open(folder)?
+            open(folder, parent, printer)?
                 .folder_rename(parent, old_name, new_name)
                 .map_err(failed)?;
             done(printer, "folder_rename", &join(parent, new_name))
         }
         Action::FolderExists { folder, path } => {
-            let exists = open(folder)?.folder_exists(path).map_err(failed)?;
+            let exists = open(folder, path, printer)?
+                .folder_exists(path)
+                .map_err(failed)?;
             printer.line(if exists {
                 output::FOLDER_EXISTS
             } else {
@@ -59,7 +67,7 @@ pub fn run(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<E
             path,
             recursive,
         } => {
-            let store = open(folder)?;
+            let store = open(folder, path, printer)?;
             let mut listing = Vec::new();
             let mut not_entered = Vec::new();
             list(&*store, path, *recursive, 0, &mut listing, &mut not_entered)?;

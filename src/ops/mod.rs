@@ -134,14 +134,25 @@ fn open_store(
     location: &PackageLocation,
     side: &str,
     stores: &StoreConfig,
+    printer: &mut Printer,
 ) -> Result<Box<dyn Store>> {
-    open_location(
+    let store = open_location(
         location.kind,
         &location.path,
         location.sql.as_ref(),
         side,
         stores,
-    )
+    )?;
+    warn_server_not_used(&*store, &location.path, side, printer);
+    Ok(store)
+}
+
+/// A `/SourceServer` or `/DestServer` the store does not use for `path` (a package
+/// store folder root) is said, never silently dropped (review user F22).
+fn warn_server_not_used(store: &dyn Store, path: &str, side: &str, printer: &mut Printer) {
+    if let Some(why) = store.server_not_used(path) {
+        printer.warn(&format!("/{side}Server {why}"));
+    }
 }
 
 pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
@@ -183,7 +194,7 @@ fn run_package_action(
         .source
         .as_ref()
         .ok_or_else(|| Error::command_line("this action needs a package: /FILE, /SQL or /DTS"))?;
-    let source_store = open_store(source, "Source", stores)?;
+    let source_store = open_store(source, "Source", stores, printer)?;
     let source_name = source_store.describe(&source.path);
     let mut report = Report::default();
     report.set("action", action_name(&plan.action));
@@ -260,7 +271,7 @@ fn run_package_action(
                 }
             }
             check_target(plan, &package, &source_name, printer, &mut report)?;
-            let dest_store = open_store(destination, "Dest", stores)?;
+            let dest_store = open_store(destination, "Dest", stores, printer)?;
             package
                 .check_server_storage(
                     source_store.secure_storage(&source.path),
@@ -337,7 +348,7 @@ fn run_package_action(
             };
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
             check_target(plan, &package, &source_name, printer, &mut report)?;
-            let dest_store = open_store(destination, "Dest", stores)?;
+            let dest_store = open_store(destination, "Dest", stores, printer)?;
             package
                 .check_server_storage(
                     source_store.secure_storage(&source.path),

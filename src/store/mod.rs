@@ -158,6 +158,13 @@ pub trait Store: Send + Sync {
         false
     }
     fn delete(&self, path: &str) -> StoreResult<()>;
+    /// Why the server the command named is not used for `path`, if it is not (the
+    /// package store's folder roots are on this machine: only its msdb roots take
+    /// another server). Said as a clause after the server switch, for a warning.
+    fn server_not_used(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
     /// True when both paths name the same package (a move onto itself must not delete).
     fn same_package(&self, a: &str, b: &str) -> bool {
         a == b || (self.case_insensitive() && a.to_lowercase() == b.to_lowercase())

@@ -406,6 +406,28 @@ fn file_system_entries(entries: Vec<Entry>) -> Vec<Entry> {
 }
 
 impl Store for DtsStore {
+    fn server_not_used(&self, path: &str) -> Option<String> {
+        let server = self
+            .sql
+            .server
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())?;
+        let (i, _) = self.resolve(path).ok().flatten()?;
+        let root = &self.config.roots[i];
+        let config::RootKind::FileSystem { store_path } = &root.kind else {
+            return None;
+        };
+        let place = if matches!(Location::file_path(store_path), Location::AzureFiles(_)) {
+            "the Azure Files folder"
+        } else {
+            "the folder on this machine"
+        };
+        Some(format!(
+            "`{server}` is not used: package store root `{}` is {place} `{store_path}` (from {}), and a server stands in only for an msdb root's; for {server}'s package store, name its folders in a store configuration (DTUTIL_STORE_CONFIG), or give its share as a FILE path",
+            root.name, self.config.origin
+        ))
+    }
+
     fn describe(&self, path: &str) -> String {
         let shown = segments(path)
             .map(|s| display(&s))
