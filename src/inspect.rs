@@ -92,23 +92,7 @@ fn inspect_one(
 /// Level 2 values are opened only when asked: with `--password`, decrypting them all
 /// is what tells a wrong password (as it is for level 3 and project files).
 fn check_password(bytes: &[u8], password: Option<&str>) -> std::result::Result<(), PackageError> {
-    let Some(password) = password else {
-        return Ok(());
-    };
-    package::rewrite(
-        bytes,
-        &package::Options {
-            decrypt_password: Some(password),
-            target: package::Target::Level {
-                level: package::ProtectionLevel::ServerStorage,
-                password: None,
-            },
-            algorithm: None,
-            regenerate_id: false,
-            allow_lost_values: true,
-        },
-    )
-    .map(|_| ())
+    password.map_or(Ok(()), |p| crate::ops::decrypt::open_every_value(bytes, p))
 }
 
 /// The package layer speaks dtutil's switches; inspect's password is `--password`.

@@ -33,8 +33,14 @@ pub(super) fn on_a_copy(
             "/Decrypt is not used: the package has no password-protected values (protection level {level}); it is copied as it is"
         )));
     }
-    // Opening every encrypted value is what tells a wrong password; re-protecting to
-    // level 5 (which keeps no values) writes nothing and drops what it opened.
+    open_every_value(bytes, password)?;
+    Ok(None)
+}
+
+/// Opens every password-protected value of the package, which is what tells a wrong
+/// password (a level 2 package's may be few); re-protecting to level 5, which keeps
+/// no values, writes nothing and drops what it opened.
+pub(crate) fn open_every_value(bytes: &[u8], password: &str) -> Result<(), PackageError> {
     package::rewrite(
         bytes,
         &package::Options {
@@ -47,6 +53,6 @@ pub(super) fn on_a_copy(
             regenerate_id: false,
             allow_lost_values: true,
         },
-    )?;
-    Ok(None)
+    )
+    .map(|_| ())
 }

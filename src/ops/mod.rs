@@ -1,6 +1,6 @@
 //! Carries out a plan: each dtutil action written once, over the [`Store`] interface.
 
-mod decrypt;
+pub(crate) mod decrypt;
 mod folders;
 mod identity;
 pub mod output;
@@ -271,15 +271,15 @@ fn run_package_action(
                 }
             }
             check_target(plan, &package, &source_name, printer, &mut report)?;
-            let dest_store = open_store(destination, "Dest", stores, printer)?;
-            package
-                .check_server_storage(
-                    source_store.secure_storage(&source.path),
-                    &*dest_store,
-                    &destination.path,
-                    SERVER_STORAGE_FIX,
-                )
-                .map_err(|why| Error::failure(format!("{source_name}: {why}")))?;
+            let dest_store = open_destination(
+                &package,
+                &*source_store,
+                source,
+                destination,
+                &source_name,
+                stores,
+                printer,
+            )?;
             if is_move
                 && source_store.same_store(&*dest_store)
                 && source_store.same_package(&source.path, &destination.path)
@@ -348,15 +348,15 @@ fn run_package_action(
             };
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
             check_target(plan, &package, &source_name, printer, &mut report)?;
-            let dest_store = open_store(destination, "Dest", stores, printer)?;
-            package
-                .check_server_storage(
-                    source_store.secure_storage(&source.path),
-                    &*dest_store,
-                    &destination.path,
-                    SERVER_STORAGE_FIX,
-                )
-                .map_err(|why| Error::failure(format!("{source_name}: {why}")))?;
+            let dest_store = open_destination(
+                &package,
+                &*source_store,
+                source,
+                destination,
+                &source_name,
+                stores,
+                printer,
+            )?;
             // /ENCRYPT overwrites without asking: it is always written.
             write_destination(
                 plan,
@@ -407,6 +407,29 @@ fn action_name(action: &Action) -> &'static str {
         Action::RegenerateId => "regenerate_id",
         _ => "other",
     }
+}
+
+/// The destination's store, once the package may go there: a ServerStorage package
+/// leaves msdb only re-protected (DTS_E_SERVERSTORAGEDISALLOWED).
+fn open_destination(
+    package: &Prepared<'_>,
+    source_store: &dyn Store,
+    source: &PackageLocation,
+    destination: &PackageLocation,
+    source_name: &str,
+    stores: &StoreConfig,
+    printer: &mut Printer,
+) -> Result<Box<dyn Store>> {
+    let dest_store = open_store(destination, "Dest", stores, printer)?;
+    package
+        .check_server_storage(
+            source_store.secure_storage(&source.path),
+            &*dest_store,
+            &destination.path,
+            SERVER_STORAGE_FIX,
+        )
+        .map_err(|why| Error::failure(format!("{source_name}: {why}")))?;
+    Ok(dest_store)
 }
 
 fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<Vec<u8>> {

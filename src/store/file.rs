@@ -238,12 +238,14 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// What a file that is not a regular file is, for messages (every refusal of a folder,
+/// FIFO, device or socket names it in the same words).
 pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
         if kind.is_fifo() {
-            return "a FIFO";
+            return "a FIFO (named pipe)";
         }
         if kind.is_char_device() {
             return "a character device";
@@ -257,8 +259,10 @@ pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
     }
     if kind.is_dir() {
         "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
     } else {
-        "not a file"
+        "not a regular file"
     }
 }
 
@@ -304,32 +308,13 @@ fn not_a_package_file(path: &Path) -> StoreResult<()> {
     Err(StoreError::Failed(format!(
         "`{}` is {}, not a package file; nothing read or written",
         path.display(),
-        kind_of(&meta)
+        // A package's name is in a store's terms, where directories are folders.
+        if meta.is_dir() {
+            "a folder"
+        } else {
+            kind_name(&meta.file_type())
+        }
     )))
-}
-
-fn kind_of(meta: &std::fs::Metadata) -> &'static str {
-    if meta.is_dir() {
-        return "a folder";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if t.is_char_device() {
-            return "a character device";
-        }
-        if t.is_block_device() {
-            return "a block device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    "not a regular file"
 }
 
 fn write_package(
