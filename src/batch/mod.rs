@@ -13,6 +13,7 @@
 mod local_tree;
 pub mod location;
 pub mod progress;
+pub mod protection;
 pub mod report;
 pub mod work;
 
@@ -152,6 +153,15 @@ impl<'a> Batch<'a> {
             .as_ref()
             .or(args.resume.as_ref())
             .map(PathBuf::from);
+        let protection = protection::Asked::new(
+            encrypt.as_ref().map(|(level, _)| level.number()),
+            args.algorithm.map(|a| a.name()),
+            encrypt
+                .as_ref()
+                .and_then(|(_, pw)| pw.as_deref())
+                .map(|p| p.as_str()),
+            resume.protections(),
+        );
         let job = Job {
             from: args.from.clone(),
             to: args.to.clone(),
@@ -175,6 +185,7 @@ impl<'a> Batch<'a> {
             dry_run: args.dry_run,
             resume,
             resuming: args.resume.is_some(),
+            protection,
             stores: config.stores.clone(),
             hash: args.json || report_path.is_some(),
             assess: args
@@ -342,16 +353,7 @@ impl<'a> Batch<'a> {
                     None => String::new(),
                 },
                 args.jobs,
-                if job.resume.is_empty() {
-                    String::new()
-                } else if job.resume.other_id_policy(job.regenerate_ids) {
-                    format!(
-                        "; {} done earlier with other package IDs, written again (--resume)",
-                        job.resume.len()
-                    )
-                } else {
-                    format!("; {} done earlier (--resume)", job.resume.len())
-                }
+                self.resume_note(items, &preset)
             );
         }
 
@@ -416,6 +418,57 @@ impl<'a> Batch<'a> {
             records,
             stopped_by_failure,
         }
+    }
+
+    /// The plan line's account of `--resume`: how many of this run's packages the
+    /// report shows done (skipped when their source is unchanged), how many of those
+    /// are written again (asked otherwise), and rows that are for other packages or
+    /// another destination (not skipped: the first line must not promise it).
+    fn resume_note(&self, items: &[Item], preset: &[Option<Record>]) -> String {
+        let job = &self.job;
+        if job.resume.is_empty() {
+            return String::new();
+        }
+        let (mut done, mut other_ids, mut other_protection) = (0, 0, 0);
+        for (item, _) in items.iter().zip(preset).filter(|(_, p)| p.is_none()) {
+            let Some(row) = job
+                .resume
+                .row(&job.source_name(item), &job.destination_name(item))
+            else {
+                continue;
+            };
+            if job.protection.differs(row.protection.as_ref()).is_some() {
+                other_protection += 1;
+            } else if job.resume.other_id_policy(job.regenerate_ids) {
+                other_ids += 1;
+            } else {
+                done += 1;
+            }
+        }
+        let mut note = String::new();
+        if done > 0 {
+            note += &format!("; {done} done earlier (--resume)");
+        }
+        if other_protection > 0 {
+            note += &format!(
+                "; {other_protection} done earlier protected otherwise (--encrypt or --algorithm differs), written again (--resume)"
+            );
+        }
+        if other_ids > 0 {
+            note += &format!(
+                "; {other_ids} done earlier with other package IDs, written again (--resume)"
+            );
+        }
+        let elsewhere = job
+            .resume
+            .len()
+            .saturating_sub(done + other_ids + other_protection);
+        if elsewhere > 0 {
+            note += &format!(
+                "; {elsewhere} done row(s) of the --resume report are for other packages or another destination (not skipped)"
+            );
+        }
+        note
     }
 
     /// One worker: its own stores (the first worker is given the ones already open).

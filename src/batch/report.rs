@@ -1,6 +1,7 @@
 //! The batch report: one record per package, written as JSON (atomically), read back
 //! by `--resume`.
 
+use super::protection::Protection;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -90,6 +91,10 @@ pub struct Record {
     /// `--assess`: what `dtutil assess` finds in the source package.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<serde_json::Value>,
+    /// Done rows: the protection the run that wrote it asked for (`--resume` redoes a
+    /// row asked otherwise than this run asks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protection: Option<Protection>,
 }
 
 impl Record {
@@ -112,6 +117,7 @@ impl Record {
             action: None,
             millis: 0,
             findings: Vec::new(),
+            protection: None,
         }
     }
 
@@ -332,6 +338,18 @@ impl ResumeIndex {
 
     pub fn len(&self) -> usize {
         self.done.len()
+    }
+
+    /// The protection each done row was written with (what this run's request is
+    /// compared with).
+    pub fn protections(&self) -> impl Iterator<Item = &Protection> {
+        self.done.values().filter_map(|r| r.protection.as_ref())
+    }
+
+    /// The done row for this source and destination, whatever its source's hash.
+    pub fn row(&self, source: &str, destination: &str) -> Option<&Record> {
+        self.done
+            .get(&(source.to_string(), destination.to_string()))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -39,6 +39,9 @@ pub struct Job {
     /// `--resume` was given: a destination identical to this run's result counts as
     /// done (the run before was killed after writing it, before saving the report).
     pub resuming: bool,
+    /// What this run asks of the packages' protection: recorded on the rows it
+    /// writes, compared with the rows `--resume` finds done.
+    pub protection: super::protection::Asked,
     /// What the workers' stores are opened with.
     pub stores: crate::store::StoreConfig,
     /// Checksums are kept (for `--json`, the report and `--resume`): hashing is a
@@ -107,6 +110,9 @@ impl Job {
             Status::Failed,
         );
         self.steps(item, &dest_path, src, dst, &mut r);
+        if r.done && r.skip != Some(SkipKind::Resumed) {
+            r.protection = Some(self.protection.recorded.clone());
+        }
         r.millis = started.elapsed().as_millis() as u64;
         r
     }
@@ -129,7 +135,7 @@ impl Job {
         };
         r.source_bytes = Some(bytes.len());
         // Set when an earlier run's "done" did not hold: said on the row when redone.
-        let mut redo: Option<&str> = None;
+        let mut redo: Option<String> = None;
         // The destination is an earlier run's output that this run writes again.
         let mut ours_to_rewrite = false;
         if let Some(options) = &self.assess {
@@ -145,11 +151,19 @@ impl Job {
             if let Some(prev) = self.resume.done(&r.source, &r.destination, &source_sha) {
                 // A report is a claim, not proof: the destination must still hold what
                 // was written (it may have been emptied or changed since).
+                let other_protection = self.protection.differs(prev.protection.as_ref());
                 match still_written(prev, dst, dest_path) {
+                    // What the earlier run wrote, but protected otherwise than this run
+                    // asks (another --encrypt level or password, another --algorithm):
+                    // written again, over it, so that "done" means protected as asked.
+                    Ok(None) if other_protection.is_some() => {
+                        redo = other_protection;
+                        ours_to_rewrite = true;
+                    }
                     // What the earlier run wrote, but with other package IDs than this
                     // run gives: written again, over it (it is that run's output).
                     Ok(None) if self.resume.other_id_policy(self.regenerate_ids) => {
-                        redo = Some(OTHER_ID_POLICY);
+                        redo = Some(OTHER_ID_POLICY.into());
                         ours_to_rewrite = true;
                     }
                     Ok(None) => {
@@ -167,7 +181,7 @@ impl Job {
                         r.action = None;
                         return;
                     }
-                    Ok(Some(why)) => redo = Some(why),
+                    Ok(Some(why)) => redo = Some(why.into()),
                     Err(e) => {
                         return fail(r, format!("--resume: cannot verify the destination: {e}"))
                     }
@@ -188,7 +202,7 @@ impl Job {
                 return;
             }
             if exists && !self.dry_run && !self.resuming {
-                return fail(r, exists_message(redo));
+                return fail(r, exists_message(redo.as_deref()));
             }
         }
 
@@ -291,10 +305,14 @@ impl Job {
                     return;
                 }
                 Ok(Earlier::OtherIdPolicy) => {
-                    redo = Some(OTHER_ID_POLICY);
+                    redo = Some(OTHER_ID_POLICY.into());
                     ours_to_rewrite = true;
                 }
-                Ok(Earlier::Foreign) => return fail(r, exists_message(redo)),
+                Ok(Earlier::OtherProtection) => {
+                    redo = Some(OTHER_PROTECTION.into());
+                    ours_to_rewrite = true;
+                }
+                Ok(Earlier::Foreign) => return fail(r, exists_message(redo.as_deref())),
                 Err(e) => return fail(r, format!("--resume: cannot verify the destination: {e}")),
             }
         }
@@ -330,6 +348,10 @@ impl Job {
 /// Why a `--resume` writes a package again that an earlier run wrote.
 const OTHER_ID_POLICY: &str = "an earlier run wrote it with other package IDs (--regenerate-ids differs), so this run writes it again";
 
+/// Why a `--resume` writes again a destination the report does not know that holds
+/// this run's package protected otherwise.
+const OTHER_PROTECTION: &str = "the destination holds this package at another protection level or cipher than this run asks (--encrypt or --algorithm differs), so this run writes it again";
+
 /// What a destination that the report does not know is, next to this run's result.
 enum Earlier {
     /// This run's result: done.
@@ -338,6 +360,10 @@ enum Earlier {
     /// run with or without `--regenerate-ids` killed before its report was saved):
     /// written again.
     OtherIdPolicy,
+    /// This run's package, opened with this run's password, at another level or with
+    /// another cipher (a run with other --encrypt/--algorithm killed before its report
+    /// was saved): written again.
+    OtherProtection,
     /// Something else: kept, and the package fails.
     Foreign,
 }
@@ -382,9 +408,16 @@ impl Job {
             // Nothing to open (a level 0 package), or not ours to open: as it is.
             .unwrap_or_else(|_| Zeroizing::new(bytes.to_vec()))
         };
+        // Equal in the clear is not enough: the level and the cipher are what was asked
+        // (an earlier run with --encrypt 2, this one with 3, opens to the same package).
+        let protected_alike = protected_alike(&theirs, ours, password);
         let (theirs, ours) = (clear(&theirs), clear(ours));
         if self.encrypt.is_some() && theirs == ours {
-            return Ok(Earlier::ThisRunsResult);
+            return Ok(if protected_alike {
+                Earlier::ThisRunsResult
+            } else {
+                Earlier::OtherProtection
+            });
         }
         let id = |bytes: &[u8]| {
             crate::package::inspect(bytes, password)
@@ -404,6 +437,19 @@ impl Job {
         } else {
             Earlier::OtherIdPolicy
         })
+    }
+}
+
+/// The same protection level and ciphers (unreadable counts as not alike).
+fn protected_alike(a: &[u8], b: &[u8], password: Option<&str>) -> bool {
+    let protection = |bytes: &[u8]| {
+        crate::package::inspect(bytes, password)
+            .ok()
+            .map(|i| (i.protection_level, i.algorithms))
+    };
+    match (protection(a), protection(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
     }
 }
 
