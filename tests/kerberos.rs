@@ -308,6 +308,14 @@ fn an_spn_the_kdc_does_not_know_is_named_and_dtutil_sql_spn_overrides() {
         !t.contains("has expired") && !t.contains("no Kerberos ticket"),
         "{t}"
     );
+    // Review kerberos F14: `localhost` (as `.` and `(local)` become) is this machine,
+    // whose SPN SQL Server registers under its DNS name: the message says what to use.
+    assert!(
+        t.contains("`localhost` is this machine")
+            && t.contains("$(hostname -f)")
+            && t.contains(&format!("DTUTIL_SQL_SPN=MSSQLSvc/FQDN:{}", w.port)),
+        "{t}"
+    );
     // The registered SPN, named explicitly, signs in.
     let name = unique("Spn");
     let spn = format!("MSSQLSvc/127.0.0.1:{}", w.port);
@@ -331,6 +339,51 @@ fn an_spn_the_kdc_does_not_know_is_named_and_dtutil_sql_spn_overrides() {
         &["/SQL", &name, "/SourceServer", &server(), "/EXISTS"],
     );
     assert!(out.contains("The specified package exists."), "{out}");
+}
+
+/// Review kerberos F1: a KDC that accepts the connection and never answers is given up
+/// after DTUTIL_SQL_CONNECT_TIMEOUT (which bounds the whole login), not after the
+/// Kerberos library's own retries (27 s), and the message says so.
+#[test]
+fn a_silent_kdc_is_given_up_after_the_connect_timeout() {
+    let w = world();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            held.push(conn);
+        }
+    });
+    // A fresh cache: no ticket to the server's SPN yet, so one must be asked for.
+    let cache = w
+        .kdc
+        .kinit("alice", "alice-password", &unique("silent"), None)
+        .unwrap();
+    let conf = std::fs::read_to_string(w.kdc.path("krb5.conf"))
+        .unwrap()
+        .replace(
+            &format!("127.0.0.1:{}", w.kdc.port()),
+            &format!("127.0.0.1:{silent_port}"),
+        );
+    let silent_conf = w.kdc.path(&unique("krb5-silent.conf"));
+    std::fs::write(&silent_conf, conf).unwrap();
+    let t0 = Instant::now();
+    let t = fails(
+        &cache,
+        &["/SQL", "X", "/SourceServer", &server(), "/EXISTS"],
+        &[
+            ("KRB5_CONFIG", &silent_conf),
+            ("DTUTIL_SQL_CONNECT_TIMEOUT", "2"),
+        ],
+        &[
+            "no Kerberos KDC answered",
+            &format!("MSSQLSvc/127.0.0.1:{}", w.port),
+            "within 2 s (DTUTIL_SQL_CONNECT_TIMEOUT",
+        ],
+    );
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(6), "took {took:?}: {t}");
 }
 
 #[test]

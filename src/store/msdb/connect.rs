@@ -364,6 +364,7 @@ impl Target {
             let _ = tcp.set_nodelay(true);
             // tiberius derives MSSQLSvc/host:port itself; the login runs on this thread
             // (current-thread runtime), where the guard names the SPN to use instead.
+            kerberos::fetch_ticket(self, principal)?;
             let _spn = self.integrated_spn.as_deref().map(kerberos::target);
             match Client::connect(config.clone(), tcp.compat_write()).await {
                 Ok(client) if principal.is_some() => return self.resync(client).await,

@@ -48,6 +48,49 @@ pub fn target_spn(
     Ok(service_principal(addr, configured))
 }
 
+/// With integrated authentication, the ticket to the target's SPN, fetched before the
+/// login: on Unix on a thread of its own, so a KDC that never answers is given up after
+/// the connect timeout (`DTUTIL_SQL_CONNECT_TIMEOUT`, which bounds the whole login)
+/// instead of holding the login in the driver's GSSAPI call, which blocks and cannot be
+/// timed out (review kerberos F1). The driver then finds the ticket in the cache.
+pub fn fetch_ticket(
+    target: &super::connect::Target,
+    principal: Option<&str>,
+) -> Result<(), super::super::StoreError> {
+    #[cfg(unix)]
+    if let (Some(spn), Some(principal)) = (&target.integrated_spn, principal) {
+        let login = &target.login_options;
+        gss::fetch_service_ticket(
+            &target.server,
+            login,
+            spn,
+            principal,
+            target.connect_timeout,
+        )?;
+    }
+    #[cfg(not(unix))] // SSPI asks the domain controller itself
+    let _ = (target, principal);
+    Ok(())
+}
+
+/// For a server named as this machine (`.`, `(local)`, `localhost`, loopback), the
+/// SPN asked for holds that name, which SQL Server never registers (it registers the
+/// machine's DNS name): what to do instead (review kerberos F14).
+#[cfg(unix)]
+fn local_spn_hint(spn: &str) -> String {
+    let host_port = spn.split_once('/').map_or(spn, |(_, rest)| rest);
+    let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "1433"));
+    let local = ["localhost", "127.0.0.1", "::1"]
+        .iter()
+        .any(|l| host.eq_ignore_ascii_case(l));
+    if !local {
+        return String::new();
+    }
+    format!(
+        " `{host}` is this machine, and SQL Server registers its SPN under the machine's DNS name, never `{host}`: name the server by this host's fully qualified name (/SourceServer or /DestServer $(hostname -f)), or set {ENV_SPN}=MSSQLSvc/FQDN:{port} with that name"
+    )
+}
+
 #[cfg(windows)]
 pub use super::sspi::{
     check_spn_override, explain, ntlm_user, refused, signed_in_principal, status_in, target,
@@ -151,7 +194,25 @@ mod gss {
         principal: &str,
         text: &str,
     ) -> StoreError {
-        let status = libgssapi::take_last_error();
+        explain_status(
+            server,
+            login,
+            spn,
+            principal,
+            text,
+            libgssapi::take_last_error(),
+        )
+    }
+
+    /// A GSSAPI failure whose status is known, for the message that says what to do.
+    fn explain_status(
+        server: &str,
+        login: &str,
+        spn: &str,
+        principal: &str,
+        text: &str,
+        status: Option<libgssapi::error::Error>,
+    ) -> StoreError {
         let kind = status
             .as_ref()
             .map(|s| s.kind())
@@ -170,7 +231,8 @@ mod gss {
                 server,
                 login,
                 format!(
-                    "the KDC does not know the service principal '{spn}'. SQL Server registers MSSQLSvc/FQDN:PORT (and MSSQLSvc/FQDN:INSTANCE for a named instance) for its service account: name the server by its fully qualified name, have a domain administrator register the SPN (setspn -S {spn} DOMAIN\\account), or set {ENV_SPN} to the SPN the server has"
+                    "the KDC does not know the service principal '{spn}'. SQL Server registers MSSQLSvc/FQDN:PORT (and MSSQLSvc/FQDN:INSTANCE for a named instance) for its service account: name the server by its fully qualified name, have a domain administrator register the SPN (setspn -S {spn} DOMAIN\\account), or set {ENV_SPN} to the SPN the server has.{}",
+                    local_spn_hint(spn)
                 ),
             ),
             ErrorKind::KdcUnreachable => failed(
@@ -187,6 +249,59 @@ mod gss {
                 login,
                 format!("the Kerberos sign-in as '{principal}' for '{spn}' failed: {text}"),
             ),
+        }
+    }
+
+    /// Asks the KDC for the ticket to `spn` as the driver's login will (the same
+    /// credential, name type and flags), on a thread of its own, waiting at most `limit`.
+    /// A KDC that never answers leaves that thread blocked until the library gives up;
+    /// dtutil does not wait for it.
+    pub fn fetch_service_ticket(
+        server: &str,
+        login: &str,
+        spn: &str,
+        principal: &str,
+        limit: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        use libgssapi::context::{ClientCtx, CtxFlags};
+        use libgssapi::name::Name;
+        use libgssapi::oid::GSS_NT_KRB5_PRINCIPAL;
+        use std::sync::mpsc::RecvTimeoutError;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let target = spn.to_string();
+        let asked = std::thread::Builder::new()
+            .name("kerberos-ticket".into())
+            .spawn(move || {
+                let mut mechs = OidSet::new();
+                let first_leg = mechs
+                    .add(GSS_MECH_KRB5)
+                    .and_then(|()| Cred::acquire(None, None, CredUsage::Initiate, Some(&mechs)))
+                    .and_then(|cred| {
+                        let name = Name::new(target.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL))?;
+                        let flags = CtxFlags::GSS_C_MUTUAL_FLAG | CtxFlags::GSS_C_SEQUENCE_FLAG;
+                        ClientCtx::new(Some(cred), name, flags, None).step(None, None)
+                    });
+                let _ = tx.send(first_leg.err());
+            });
+        if asked.is_err() {
+            // No thread to wait on: the driver's own request is made unbounded.
+            return Ok(());
+        }
+        match rx.recv_timeout(limit) {
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => Ok(()),
+            Ok(Some(e)) => {
+                let text = e.text().to_string();
+                Err(explain_status(server, login, spn, principal, &text, Some(e)))
+            }
+            Err(RecvTimeoutError::Timeout) => Err(failed(
+                server,
+                login,
+                format!(
+                    "no Kerberos KDC answered the request for a ticket to '{spn}' as '{principal}' within {} s ({}, seconds, which bounds the whole login): check that the KDC in the [realms] section of krb5.conf (KRB5_CONFIG) or in DNS SRV records answers on port 88, or raise the limit",
+                    limit.as_secs_f64(),
+                    super::super::connect::ENV_CONNECT_TIMEOUT
+                ),
+            )),
         }
     }
 
