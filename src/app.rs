@@ -9,8 +9,13 @@ use crate::plan::{Action, BatchLocation, Command, LocationKind, Plan};
 use crate::{batch, cli, inspect, ir, project};
 use std::ffi::OsString;
 
-/// Runs one command line (without the program name); returns the exit code.
+/// Runs one command line (without the program name); returns the exit code (a
+/// failed write to stdout counts, see [`crate::console::finish`]).
 pub fn run(args: Vec<OsString>, config: &Config) -> i32 {
+    crate::console::finish(run_command(args, config))
+}
+
+fn run_command(args: Vec<OsString>, config: &Config) -> i32 {
     crate::hardening::disable_core_dumps();
     crate::hardening::ignore_file_size_signal();
     let mut printer = ops::printer_for(&args);
@@ -41,7 +46,7 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
             Action::Help { option } if !plan.dry_run => {
                 let text = cli::help_text(option.as_deref())?;
                 printer.banner();
-                print!("{text}");
+                crate::console::print(&text);
                 Ok(ExitCode::Success)
             }
             _ if !plan.dry_run
@@ -57,7 +62,7 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
             _ => ops::run(&plan, &config.stores, printer),
         },
         Command::Version => {
-            println!("dtutil {}", env!("CARGO_PKG_VERSION"));
+            crate::console::println(&format!("dtutil {}", env!("CARGO_PKG_VERSION")));
             Ok(ExitCode::Success)
         }
         Command::Inspect(plan) => inspect::run(&plan, printer),

@@ -21,6 +21,7 @@ pub mod assess;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod error;
 pub mod hardening;

@@ -9,7 +9,6 @@ use super::rules::{Severity, RULES};
 use crate::ops::output::Printer;
 use crate::plan::assess::AssessPlan;
 use crate::redact::{self, inline};
-use std::io::Write;
 
 /// Evidence longer than this is cut in text output (JSON has it whole).
 const TEXT_EVIDENCE_CHARS: usize = 300;
@@ -125,13 +124,9 @@ fn summary(printer: &mut Printer, results: &[Vec<Finding>]) {
 
 /// One JSON object per finding, in package order.
 pub fn json(results: &[Vec<Finding>]) {
-    let mut out = std::io::stdout().lock();
     for finding in results.iter().flatten() {
-        if writeln!(out, "{}", json_line(finding)).is_err() {
-            return;
-        }
+        crate::console::println(&json_line(finding));
     }
-    let _ = out.flush();
 }
 
 /// A finding as one line of JSON.
@@ -141,7 +136,5 @@ pub fn json_line(finding: &Finding) -> String {
 
 /// A whole JSON document (the SARIF log), indented.
 pub fn print_block(value: &serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", redact::json(value, true));
-    let _ = out.flush();
+    crate::console::println(&redact::json(value, true));
 }

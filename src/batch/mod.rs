@@ -32,21 +32,18 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use work::{Existing, Job};
 
-/// Printing that survives a closed pipe (`dtutil batch ... | head`).
+/// Printing that survives a closed pipe (`dtutil batch ... | head`) and does not hide
+/// a failed write ([`crate::console`]).
 macro_rules! outln {
     ($($t:tt)*) => {{
-        use std::io::Write as _;
         let text = format!($($t)*);
-        let _ = writeln!(std::io::stdout().lock(), "{}", $crate::redact::for_display(&text));
+        $crate::console::println(&$crate::redact::for_display(&text));
     }};
 }
 macro_rules! out {
     ($($t:tt)*) => {{
-        use std::io::Write as _;
         let text = format!($($t)*);
-        let mut o = std::io::stdout().lock();
-        let _ = write!(o, "{}", $crate::redact::for_display(&text));
-        let _ = o.flush();
+        $crate::console::print(&$crate::redact::for_display(&text));
     }};
 }
 

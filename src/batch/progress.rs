@@ -4,7 +4,7 @@
 use super::report::{Record, SkipKind, Status, Summary};
 use crate::redact::{for_display, one_line};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Instant;
 
 pub enum Mode {
@@ -79,18 +79,12 @@ impl Progress {
         }
         match self.mode {
             Mode::Json => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    for_display(&serde_json::to_string(r).expect("records serialise"))
-                );
-                let _ = out.flush();
+                crate::console::println(&for_display(
+                    &serde_json::to_string(r).expect("records serialise"),
+                ));
             }
             Mode::Lines => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{}", line(r, self.done, self.total));
-                let _ = out.flush();
+                crate::console::println(&line(r, self.done, self.total));
             }
             Mode::Bar => {
                 let bar = self.bar.as_ref().expect("bar mode");

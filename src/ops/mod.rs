@@ -82,7 +82,7 @@ fn print_plan(plan: &Plan) {
             "algorithm": plan.algorithm.map(|a| a.name()).unwrap_or("keep"),
         });
     }
-    println!("{}", crate::redact::for_display(&value.to_string()));
+    crate::console::println(&crate::redact::for_display(&value.to_string()));
 }
 
 fn run_plan(plan: &Plan, stores: &StoreConfig, printer: &mut Printer) -> Result<ExitCode> {
@@ -588,7 +588,7 @@ fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<b
         return Err(no_terminal());
     }
     printer.banner();
-    let _ = std::io::stdout().flush();
+    crate::console::flush();
     let question = format!(
         "{} exists. Overwrite? (Y/N) ",
         crate::redact::for_display(name)

@@ -6,7 +6,6 @@
 use crate::error::Error;
 use crate::plan::OutputMode;
 use crate::redact::for_display;
-use std::io::Write;
 
 /// Three lines shaped like Microsoft's (product name, `Version X for 64-bit`, a
 /// copyright line), so scripts that skip three lines and a blank one keep working.
@@ -51,11 +50,8 @@ impl Printer {
             return;
         }
         self.banner_done = true;
-        let mut out = std::io::stdout().lock();
-        for line in banner_lines() {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = writeln!(out);
+        let [product, version, copyright] = banner_lines();
+        crate::console::print(&format!("{product}\n{version}\n{copyright}\n\n"));
     }
 
     /// A result line in text mode (after the banner); nothing in JSON mode.
@@ -64,9 +60,7 @@ impl Printer {
             return;
         }
         self.banner();
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", for_display(text));
-        let _ = out.flush();
+        crate::console::println(&for_display(text));
     }
 
     /// A JSON record in JSON mode; nothing in text mode.
@@ -74,9 +68,7 @@ impl Printer {
         if self.mode != OutputMode::Json {
             return;
         }
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", for_display(&value.to_string()));
-        let _ = out.flush();
+        crate::console::println(&for_display(&value.to_string()));
     }
 
     pub fn warn(&mut self, text: &str) {
