@@ -21,6 +21,7 @@ fn live_store() {
     store_scenarios::folders(&sql);
     store_scenarios::large(&sql, 5 << 20);
     store_scenarios::wrong_password(&sql);
+    store_scenarios::delete_if_holds_writers_off(&sql);
 }
 
 #[test]

@@ -35,6 +35,11 @@ fn round_trip_tls() {
 }
 
 #[test]
+fn move_delete_holds_writers_off() {
+    store_scenarios::delete_if_holds_writers_off(&tls().sql("sa", "Sa-Secret1"));
+}
+
+#[test]
 fn missing_packages_and_folders() {
     store_scenarios::missing(&tls().sql("sa", "Sa-Secret1"));
 }

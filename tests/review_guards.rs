@@ -2,7 +2,8 @@
 //! (adversary F1), `/COPY` into msdb takes packages only (user F11, adversary F6), a
 //! CRLF script's carriage return never ends up in a name (user F19), and an Azure Files
 //! endpoint that ignores the range asked for or lists without end is refused with a
-//! bound (adversary F15, F16).
+//! bound (adversary F15, F16), also when the listing is spread over many directories
+//! (adversary2 F3).
 
 mod common;
 #[path = "msdb/support.rs"]
@@ -238,4 +239,84 @@ fn an_endless_listing_page_is_refused() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
     assert!(shown(&out).contains("more than"), "{}", shown(&out));
+}
+
+/// An endpoint whose directory `d` holds 21 sub-directories of 50,000 files each: every
+/// directory stays below the bound of one listing, the tree does not.
+fn wide_tree_endpoint() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut request = String::new();
+                    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let target = request.split(' ').nth(1).unwrap_or("");
+                    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                    let mut body = String::new();
+                    if query.contains("comp=list") {
+                        body.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"x\" ShareName=\"ssis\"><Entries>");
+                        if path.ends_with("/ssis/d") {
+                            for i in 0..21 {
+                                body.push_str(&format!(
+                                    "<Directory><Name>s{i}</Name><Properties/></Directory>"
+                                ));
+                            }
+                        } else {
+                            for i in 0..50_000 {
+                                body.push_str(&format!("<File><Name>n{i}.txt</Name><Properties><Content-Length>1</Content-Length></Properties></File>"));
+                            }
+                        }
+                        body.push_str("</Entries><NextMarker/></EnumerationResults>");
+                    }
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(body.as_bytes()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_listing_spread_over_many_directories_is_bounded_in_all() {
+    let port = wide_tree_endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &azure_env(port),
+        &[
+            "batch",
+            "--from",
+            "https://acct.file.core.windows.net/ssis/d",
+            "--to",
+            "out",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(
+        shown(&out).contains("1000000 entries") && shown(&out).contains("in all"),
+        "{}",
+        shown(&out)
+    );
+    assert!(!dir.path().join("out").exists());
 }

@@ -312,20 +312,31 @@ fn run_package_action(
             }
             if is_move {
                 verify_copy(&*dest_store, destination, &package)?;
-                check_source_before_delete(
-                    &*source_store,
-                    &source.path,
-                    &source_name,
-                    source_stamp.as_deref(),
-                    source_sha256.as_deref().unwrap_or_default(),
-                    &*dest_store,
-                    &destination.path,
-                )?;
-                source_store.delete(&source.path).map_err(|e| {
-                    Error::failure(format!(
-                        "the copy is complete and verified, but the source could not be deleted: {e}"
-                    ))
-                })?;
+                // The check runs inside the delete, so that no writer of the source's
+                // name gets between them where the store can prevent it.
+                let mut refused = None;
+                source_store
+                    .delete_if(&source.path, &mut || {
+                        check_source_before_delete(
+                            &*source_store,
+                            &source.path,
+                            &source_name,
+                            source_stamp.as_deref(),
+                            source_sha256.as_deref().unwrap_or_default(),
+                            &*dest_store,
+                            &destination.path,
+                        )
+                        .map_err(|e| refused = Some(e))
+                        .is_ok()
+                    })
+                    .map_err(|e| {
+                        Error::failure(format!(
+                            "the copy is complete and verified, but the source could not be deleted: {e}"
+                        ))
+                    })?;
+                if let Some(refused) = refused {
+                    return Err(refused);
+                }
             }
             printer.line(output::SUCCESS);
             ExitCode::Success

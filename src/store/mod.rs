@@ -165,6 +165,18 @@ pub trait Store: Send + Sync {
         let _ = path;
         None
     }
+    /// Deletes the package only if `approve`, looking at it as it is now, says so
+    /// (`Ok(false)`: refused, nothing deleted). `/MOVE` approves a source that is still
+    /// what it copied. Where the store can, no writer of `path` gets between that look
+    /// and the delete (msdb: the package's application lock, which every dtutil writer
+    /// takes), so what is deleted is what was approved; elsewhere the look comes just
+    /// before the delete.
+    fn delete_if(&self, path: &str, approve: &mut dyn FnMut() -> bool) -> StoreResult<bool> {
+        if !approve() {
+            return Ok(false);
+        }
+        self.delete(path).map(|()| true)
+    }
     /// True when both paths name the same package (a move onto itself must not delete).
     fn same_package(&self, a: &str, b: &str) -> bool {
         a == b || (self.case_insensitive() && a.to_lowercase() == b.to_lowercase())

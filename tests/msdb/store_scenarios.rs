@@ -229,3 +229,49 @@ pub fn wrong_password(sql: &Sql) {
     );
     assert!(t.elapsed().as_secs() < 10, "took {:?}", t.elapsed());
 }
+
+/// `/MOVE`'s delete (adversary2 F5): a dtutil writing the source's name between the
+/// move's last look and its delete waits for the delete, then writes its own package,
+/// which stays; a look that refuses deletes nothing.
+pub fn delete_if_holds_writers_off(sql: &Sql) {
+    let store = sql.store();
+    let folder = unique("di");
+    store.folder_create("\\", &folder).unwrap();
+    let path = format!("{folder}\\{}", unique("pkg"));
+    let (old, spec) = package(2_000);
+    store.write(&path, &old, &meta_of(&spec)).unwrap();
+
+    assert!(!store.delete_if(&path, &mut || false).unwrap());
+    assert_eq!(store.read(&path).unwrap(), old, "a refused delete keeps it");
+
+    let (new, spec2) = package(3_000);
+    let mut writer = None;
+    let deleted = store
+        .delete_if(&path, &mut || {
+            let (sql, path, new, meta) = (sql.clone(), path.clone(), new.clone(), meta_of(&spec2));
+            let (connected, wait) = std::sync::mpsc::channel();
+            writer = Some(std::thread::spawn(move || {
+                let other = sql.store();
+                connected.send(()).unwrap();
+                other.write(&path, &new, &meta)
+            }));
+            wait.recv().unwrap();
+            // Long enough for a writer that is not held off to finish its write.
+            std::thread::sleep(std::time::Duration::from_millis(1_000));
+            true
+        })
+        .unwrap();
+    assert!(deleted);
+    writer
+        .unwrap()
+        .join()
+        .unwrap()
+        .expect("the writer writes once the delete is done");
+    assert_eq!(
+        store.read(&path).unwrap(),
+        new,
+        "the package written during the move's delete is kept"
+    );
+    store.delete(&path).unwrap();
+    store.folder_delete("\\", &folder).unwrap();
+}

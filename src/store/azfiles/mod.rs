@@ -34,8 +34,14 @@ use std::sync::Mutex;
 /// The largest body of one Put Range call (the service's limit).
 pub const MAX_RANGE: usize = 4 * 1024 * 1024;
 
-/// Entries one directory listing may return in all (pages of at most 5,000 each).
+/// Entries one store may be given by its listings in all, over every directory a walk
+/// enters (pages of at most 5,000 each): a tree no package store holds, or an endpoint
+/// that never stops answering, ends with an error instead of exhausting memory.
 const MAX_LISTING: usize = 1_000_000;
+
+/// The bytes of names those listings may hold in all, for the same reason (a million
+/// names of 255 characters each would be half a gigabyte).
+const MAX_LISTING_BYTES: usize = 128 << 20;
 
 /// Opens the store for a path, with settings from the store configuration.
 pub fn open(path: &str, config: &StoreConfig) -> StoreResult<AzureFilesStore> {
@@ -59,6 +65,10 @@ pub struct AzureFilesStore {
     page_size: u32,
     /// Directories known to exist (created or checked by this process).
     known_dirs: Mutex<std::collections::HashSet<String>>,
+    /// Entries and name bytes every listing so far returned, against [`MAX_LISTING`]
+    /// and [`MAX_LISTING_BYTES`].
+    listed: AtomicUsize,
+    listed_bytes: AtomicUsize,
 }
 
 impl AzureFilesStore {
@@ -69,6 +79,8 @@ impl AzureFilesStore {
             parallel: settings.parallel,
             page_size: settings.page_size,
             known_dirs: Mutex::new(Default::default()),
+            listed: AtomicUsize::new(0),
+            listed_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -347,9 +359,15 @@ impl AzureFilesStore {
             }
             let page = xml::list_page(&resp.body)
                 .map_err(|e| StoreError::Failed(format!("{doing}: {e}")))?;
-            if entries.len() + page.entries.len() > MAX_LISTING {
+            let bytes: usize = page.entries.iter().map(|(name, _)| name.len()).sum();
+            let listed =
+                self.listed.fetch_add(page.entries.len(), Ordering::Relaxed) + page.entries.len();
+            let listed_bytes = self.listed_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            if listed > MAX_LISTING || listed_bytes > MAX_LISTING_BYTES {
                 return Err(StoreError::Failed(format!(
-                    "{doing}: the listing goes on past {MAX_LISTING} entries in one directory (an endless listing, or a directory no package store holds); refused"
+                    "{doing}: the listings of {} go on past {MAX_LISTING} entries or {} MiB of names in all (an endless listing, or a tree no package store holds); refused: list a folder further down",
+                    self.host,
+                    MAX_LISTING_BYTES >> 20
                 )));
             }
             for (name, is_folder) in page.entries {

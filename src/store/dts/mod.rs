@@ -499,6 +499,11 @@ impl Store for DtsStore {
         root.store.delete(&target)
     }
 
+    fn delete_if(&self, path: &str, approve: &mut dyn FnMut() -> bool) -> StoreResult<bool> {
+        let (root, target) = self.package_target(path)?;
+        root.store.delete_if(&target, approve)
+    }
+
     fn same_package(&self, a: &str, b: &str) -> bool {
         match (self.resolve(a), self.resolve(b)) {
             (Ok(Some((i, x))), Ok(Some((j, y)))) if i == j => {

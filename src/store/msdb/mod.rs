@@ -250,7 +250,7 @@ impl MsdbStore {
                 }
                 _ => {
                     return Err(StoreError::Failed(format!(
-                        "{doing}: another writer of the same new package held its lock (sp_getapplock returned {status}) for {} s; nothing written",
+                        "{doing}: another dtutil writing or moving the same package held its lock (sp_getapplock returned {status}) for {} s; nothing done",
                         LOCK_WAIT.as_secs()
                     )))
                 }
@@ -263,6 +263,65 @@ impl MsdbStore {
         cmd.bind_param("@Resource", resource.to_string());
         cmd.bind_param("@LockOwner", "Session");
         self.call(cmd, doing).map(|_| ())
+    }
+
+    /// Runs `f` holding the package's session application lock. No msdb procedure
+    /// writes or deletes a package only when it is absent or unchanged, so every dtutil
+    /// that writes or moves a package takes this lock around its look and its change:
+    /// of two racing creators exactly one finds the name free, and a writer waits while
+    /// `/MOVE` checks and deletes its source. A writer that takes no lock (SSMS,
+    /// another tool) is not held back: docs/msdb.md says so.
+    fn with_package_lock<T>(
+        &self,
+        folder: Uuid,
+        name: &str,
+        doing: &str,
+        f: impl FnOnce() -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let resource: String = format!("dtutil package {folder} {}", name.to_lowercase())
+            .chars()
+            .take(255)
+            .collect();
+        self.lock(&resource, doing)?;
+        let result = f();
+        // Should the release fail, the lock goes when this process's session ends.
+        let _ = self.unlock(&resource, doing);
+        result
+    }
+
+    fn put(
+        &self,
+        folder: Uuid,
+        name: String,
+        bytes: &[u8],
+        meta: &PackageMeta,
+        doing: &str,
+    ) -> StoreResult<()> {
+        let created = now();
+        let mut cmd = Self::proc("sp_ssis_putpackage");
+        cmd.bind_param("@name", name);
+        cmd.bind_param("@id", guid_or_new(meta.id.as_deref()));
+        cmd.bind_param("@description", meta.description.clone());
+        cmd.bind_param("@createdate", tiberius::ToSql::to_sql(&created));
+        cmd.bind_param("@folderid", folder);
+        cmd.bind_param("@packagedata", bytes);
+        cmd.bind_param("@packageformat", meta.package_format);
+        cmd.bind_param("@packagetype", meta.package_type);
+        cmd.bind_param("@vermajor", meta.version_major);
+        cmd.bind_param("@verminor", meta.version_minor);
+        cmd.bind_param("@verbuild", meta.version_build);
+        cmd.bind_param("@vercomments", meta.version_comments.clone());
+        cmd.bind_param("@verid", guid_or_new(meta.version_guid.as_deref()));
+        self.call(cmd, doing)?;
+        Ok(())
+    }
+
+    fn delete_row(&self, folder: Uuid, name: String, doing: &str) -> StoreResult<()> {
+        let mut cmd = Self::proc("sp_ssis_deletepackage");
+        cmd.bind_param("@name", name);
+        cmd.bind_param("@folderid", folder);
+        self.call(cmd, doing)?;
+        Ok(())
     }
 }
 
@@ -316,53 +375,27 @@ impl Store for MsdbStore {
                 self.describe_folder(&crate::store::path::relative(&folders))
             ))
         })?;
-        let created = now();
-        let mut cmd = Self::proc("sp_ssis_putpackage");
-        cmd.bind_param("@name", name);
-        cmd.bind_param("@id", guid_or_new(meta.id.as_deref()));
-        cmd.bind_param("@description", meta.description.clone());
-        cmd.bind_param("@createdate", tiberius::ToSql::to_sql(&created));
-        cmd.bind_param("@folderid", folder);
-        cmd.bind_param("@packagedata", bytes);
-        cmd.bind_param("@packageformat", meta.package_format);
-        cmd.bind_param("@packagetype", meta.package_type);
-        cmd.bind_param("@vermajor", meta.version_major);
-        cmd.bind_param("@verminor", meta.version_minor);
-        cmd.bind_param("@verbuild", meta.version_build);
-        cmd.bind_param("@vercomments", meta.version_comments.clone());
-        cmd.bind_param("@verid", guid_or_new(meta.version_guid.as_deref()));
-        self.call(cmd, &doing)?;
-        Ok(())
+        self.with_package_lock(folder, &name, &doing, || {
+            self.put(folder, name.clone(), bytes, meta, &doing)
+        })
     }
 
-    /// `sp_ssis_putpackage` replaces a package of the same name, and no msdb procedure
-    /// creates one only when absent; so a new package is checked for and put under a
-    /// session application lock on its folder and name (`sp_getapplock`, released after,
-    /// or by the server when the session ends). Every dtutil takes the same lock, so of
-    /// two racing creators exactly one finds the name free. A writer that takes no lock
-    /// (SSMS, another tool) is not held back: docs/msdb.md says so.
+    /// Checks and puts under the package's lock ([`MsdbStore::with_package_lock`]).
     fn write_new(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
         let doing = format!("writing {}", self.describe(path));
         let Some((folder, name)) = self.package_location(path, &doing)? else {
             // A missing folder: the plain write says so.
             return self.write(path, bytes, meta);
         };
-        let resource: String = format!("dtutil package {folder} {}", name.to_lowercase())
-            .chars()
-            .take(255)
-            .collect();
-        self.lock(&resource, &doing)?;
-        let written = match self.exists(path) {
-            Ok(true) => Err(StoreError::Exists(format!(
-                "{} exists",
-                self.describe(path)
-            ))),
-            Ok(false) => self.write(path, bytes, meta),
-            Err(e) => Err(e),
-        };
-        // Should the release fail, the lock goes when this process's session ends.
-        let _ = self.unlock(&resource, &doing);
-        written
+        self.with_package_lock(folder, &name, &doing, || {
+            if self.exists(path)? {
+                return Err(StoreError::Exists(format!(
+                    "{} exists",
+                    self.describe(path)
+                )));
+            }
+            self.put(folder, name.clone(), bytes, meta, &doing)
+        })
     }
 
     fn exists(&self, path: &str) -> StoreResult<bool> {
@@ -421,11 +454,22 @@ impl Store for MsdbStore {
         let (folder, name) = self
             .package_location(path, &doing)?
             .ok_or_else(|| self.missing_package(path))?;
-        let mut cmd = Self::proc("sp_ssis_deletepackage");
-        cmd.bind_param("@name", name);
-        cmd.bind_param("@folderid", folder);
-        self.call(cmd, &doing)?;
-        Ok(())
+        self.delete_row(folder, name, &doing)
+    }
+
+    /// Looks and deletes under the package's lock ([`MsdbStore::with_package_lock`]):
+    /// a dtutil writing the same name meanwhile waits, then writes a new package.
+    fn delete_if(&self, path: &str, approve: &mut dyn FnMut() -> bool) -> StoreResult<bool> {
+        let doing = format!("deleting {}", self.describe(path));
+        let (folder, name) = self
+            .package_location(path, &doing)?
+            .ok_or_else(|| self.missing_package(path))?;
+        self.with_package_lock(folder, &name, &doing, || {
+            if !approve() {
+                return Ok(false);
+            }
+            self.delete_row(folder, name.clone(), &doing).map(|()| true)
+        })
     }
 
     fn same_package(&self, a: &str, b: &str) -> bool {
