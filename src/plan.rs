@@ -257,6 +257,9 @@ pub struct ProjectPlan {
     pub json: bool,
     /// For packages (`.dtsx`); project files are always written with Triple DES.
     pub algorithm: Option<Algorithm>,
+    /// Level 1 (user-key) values, which cannot be opened off Windows, are written blank
+    /// (each named) instead of refusing the project.
+    pub allow_lost_sensitive: bool,
 }
 
 /// Where `dtutil batch` reads from or writes to (`--from`, `--to`).

@@ -376,6 +376,7 @@ fn args(
         dry_run: false,
         json: true,
         algorithm: None,
+        allow_lost_sensitive: false,
     }
 }
 

@@ -35,6 +35,10 @@ pub(super) struct Project {
     /// Cipher for packages: 3des or aes256 (project files always use Triple DES).
     #[arg(long)]
     algorithm: Option<String>,
+    /// Write values protected with a Windows user key (level 1, SSDT's default), which
+    /// only that user can open on Windows, blank (each is named) instead of refusing.
+    #[arg(long)]
+    allow_lost_sensitive: bool,
 }
 
 /// `dtutil project --help` / `dtutil /H project`.
@@ -69,5 +73,6 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
         dry_run: parsed.dry_run,
         json: parsed.json,
         algorithm,
+        allow_lost_sensitive: parsed.allow_lost_sensitive,
     }))
 }

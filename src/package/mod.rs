@@ -67,17 +67,27 @@ pub struct OptionNames {
     pub decrypt: &'static str,
     /// Gives the new level's password.
     pub encrypt_password: &'static str,
+    /// Writes a level 1 package with its user-key values blank.
+    pub allow_lost: &'static str,
 }
 
 impl OptionNames {
     pub const SWITCHES: Self = Self {
         decrypt: "/Decrypt",
         encrypt_password: "the fourth field of /ENCRYPT",
+        allow_lost: "/Q or --allow-lost-sensitive",
     };
     /// `dtutil batch`'s long options.
     pub const BATCH: Self = Self {
         decrypt: "--decrypt",
         encrypt_password: "--encrypt \"LEVEL;PASSWORD\"",
+        allow_lost: "--allow-lost-sensitive",
+    };
+    /// `dtutil project`'s long options.
+    pub const PROJECT: Self = Self {
+        decrypt: "--decrypt",
+        encrypt_password: "--encrypt \"LEVEL;PASSWORD\"",
+        allow_lost: "--allow-lost-sensitive",
     };
 }
 
@@ -99,6 +109,11 @@ impl PackageError {
             Self::LevelNeedsPassword(level) => format!(
                 "protection level {level} needs a password ({})",
                 names.encrypt_password
+            ),
+            Self::LostValues(values) => format!(
+                "the package is protected with EncryptSensitiveWithUserKey (level 1); these values can only be opened by the Windows user who saved it and would be written blank: {}. Add {} to write it anyway, or re-save it with a password on that machine",
+                values.join(", "),
+                names.allow_lost
             ),
             other => other.to_string(),
         }
@@ -125,16 +140,10 @@ impl fmt::Display for PackageError {
             Self::NeedsPassword
             | Self::WrongPassword
             | Self::KeptLevelNeedsPassword(_)
-            | Self::LevelNeedsPassword(_) => {
-                f.write_str(&self.advice_with(OptionNames::SWITCHES))
-            }
+            | Self::LevelNeedsPassword(_)
+            | Self::LostValues(_) => f.write_str(&self.advice_with(OptionNames::SWITCHES)),
             Self::UserKeyAll => f.write_str(
                 "the package is protected with EncryptAllWithUserKey (level 4): only the Windows user who saved it can open it; re-save it with a password (level 3) on that machine",
-            ),
-            Self::LostValues(names) => write!(
-                f,
-                "the package is protected with EncryptSensitiveWithUserKey (level 1); these values can only be opened by the Windows user who saved it and would be written blank: {}. Add /Q or --allow-lost-sensitive to write it anyway, or re-save it with a password on that machine",
-                names.join(", ")
             ),
         }
     }

@@ -16,7 +16,7 @@ use crate::package::{xml, ProtectionLevel, DPAPI_PREFIX};
 use base64::Engine;
 use std::fmt;
 
-pub use super::reprotect::reprotect;
+pub use super::reprotect::{reprotect, reprotect_allowing_lost};
 
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// What a `.dtproj` `PasswordVerifier` holds once decrypted.

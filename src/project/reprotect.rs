@@ -17,13 +17,29 @@ use base64::Engine;
 /// Re-protects one project file.
 ///
 /// `decrypt`: the current password (needed when anything is password-encrypted).
-/// `level`: 0, 2 or 3; `password`: the new password for 2 and 3.
+/// `level`: 0, 2 or 3; `password`: the new password for 2 and 3. A value protected
+/// with a Windows user key (level 1) is refused unless the level is 0; see
+/// [`reprotect_allowing_lost`].
 pub fn reprotect(
     input: &[u8],
     kind: Kind,
     decrypt_password: Option<&str>,
     level: ProtectionLevel,
     password: Option<&str>,
+) -> Result<Reprotected, ProjectError> {
+    reprotect_allowing_lost(input, kind, decrypt_password, level, password, false)
+}
+
+/// [`reprotect`], with `allow_lost`: user-key values (which only their Windows user can
+/// open) are written blank at any level and named in `lost_values`
+/// (`--allow-lost-sensitive`).
+pub fn reprotect_allowing_lost(
+    input: &[u8],
+    kind: Kind,
+    decrypt_password: Option<&str>,
+    level: ProtectionLevel,
+    password: Option<&str>,
+    allow_lost: bool,
 ) -> Result<Reprotected, ProjectError> {
     let alg = Algorithm::TripleDes;
     if !matches!(
@@ -70,7 +86,9 @@ pub fn reprotect(
                 Some(zeroize::Zeroizing::new(normalise(&inner)))
             }
             Node::Clear => Some(zeroize::Zeroizing::new(normalise(s.elems[n.elem].content(&doc)))),
-            Node::UserKey if n.verifier || level == ProtectionLevel::DontSaveSensitive => {
+            Node::UserKey
+                if n.verifier || allow_lost || level == ProtectionLevel::DontSaveSensitive =>
+            {
                 if !n.verifier {
                     lost.push(label(&s, n.elem));
                 }
@@ -78,7 +96,7 @@ pub fn reprotect(
             }
             Node::UserKey => {
                 return Err(ProjectError::UserKey(format!(
-                    "`{}` is protected with the Windows user key (DPAPI, level 1): only the Windows user who saved it can open it; write level 0 (its values are dropped) or re-save the project with a password on that machine",
+                    "`{}` is protected with the Windows user key (DPAPI, level 1): only the Windows user who saved it can open it; add --allow-lost-sensitive to write it blank (or write level 0, which drops every value), or re-save the project with a password on that machine",
                     label(&s, n.elem)
                 )))
             }

@@ -245,7 +245,10 @@ fn package_error(name: &str, e: PackageError) -> Error {
         PackageError::LostValues(_) => ExitCode::Failure,
         _ => ExitCode::PackageCannotLoad,
     };
-    Error::new(exit, format!("`{name}`: {e}"))
+    Error::new(
+        exit,
+        format!("`{name}`: {}", e.advice_with(package::OptionNames::PROJECT)),
+    )
 }
 
 fn check_args(args: &ProjectPlan) -> Result<(), Error> {
@@ -336,6 +339,7 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
             decrypt,
             new_password,
             args.algorithm,
+            args.allow_lost_sensitive,
         );
         if inflater.is_some() {
             entry.bytes = Vec::new();
@@ -464,6 +468,7 @@ fn process(
     decrypt: Option<&str>,
     new_password: Option<&str>,
     algorithm: Option<Algorithm>,
+    allow_lost: bool,
 ) -> Result<(Option<FileReport>, Option<Vec<u8>>), Error> {
     let name = &entry.name;
     match entry.kind {
@@ -486,8 +491,15 @@ fn process(
                     None,
                 ));
             };
-            let r = file::reprotect(&entry.bytes, kind, decrypt, level, new_password)
-                .map_err(|e| project_error(name, e))?;
+            let r = file::reprotect_allowing_lost(
+                &entry.bytes,
+                kind,
+                decrypt,
+                level,
+                new_password,
+                allow_lost,
+            )
+            .map_err(|e| project_error(name, e))?;
             let changed = r.bytes != entry.bytes;
             let verifier = matches!(kind, Kind::Dtproj | Kind::Manifest).then(|| {
                 match level {
@@ -549,7 +561,7 @@ fn process(
                     },
                     algorithm,
                     regenerate_id: false,
-                    allow_lost_values: level == ProtectionLevel::DontSaveSensitive,
+                    allow_lost_values: allow_lost || level == ProtectionLevel::DontSaveSensitive,
                 },
             )
             .map_err(|e| package_error(name, e))?;
