@@ -443,3 +443,44 @@ fn target_version_refuses_what_the_runtime_cannot_load() {
         Some(6)
     );
 }
+
+/// Review user2 F9: `/I` on a level 2 package keeps its values but needs its password
+/// (as Windows dtutil loads the package with it): a wrong `/Decrypt` fails with exit 5
+/// and writes nothing, the right one gives the new ID.
+#[test]
+fn regenerate_id_on_level_2_checks_the_password() {
+    let Some(real) = common::real_fixtures() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("p.dtsx");
+    std::fs::copy(
+        real.join("ssisbuild_Package_221.EncryptSensitiveWithPassword.fmt6.dtsx"),
+        &pkg,
+    )
+    .unwrap();
+    // The fixtures are read-only; the copy is not.
+    let mut perms = std::fs::metadata(&pkg).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pkg, perms).unwrap();
+    let pkg = pkg.display().to_string();
+    let before = std::fs::read(&pkg).unwrap();
+    let wrong = dtutil(&["/I", "/FILE", &pkg, "/Decrypt", "wrongpw"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&wrong.stdout),
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert_eq!(wrong.status.code(), Some(5), "{text}");
+    assert!(text.contains("the /Decrypt password is wrong"), "{text}");
+    assert_eq!(std::fs::read(&pkg).unwrap(), before, "nothing written");
+    ok(&["/I", "/FILE", &pkg, "/Decrypt", "ssis123"]);
+    assert_ne!(std::fs::read(&pkg).unwrap(), before);
+    // The same check on a copy with a new ID.
+    let copy = dir.path().join("c.dtsx").display().to_string();
+    let dest = format!("FILE;{copy}");
+    let wrong = dtutil(&["/FILE", &pkg, "/Decrypt", "wrongpw", "/COPY", &dest, "/I"]);
+    assert_eq!(wrong.status.code(), Some(5));
+    assert!(!Path::new(&copy).exists());
+}

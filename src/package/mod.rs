@@ -476,6 +476,17 @@ impl Opened<'_> {
         if level_after.needs_password() {
             write_password()?;
         }
+        // Keeping level 2 (a new ID alone) touches no value, yet the password asked for
+        // must be the package's, as Windows dtutil loads the package with it: each
+        // value is opened, so a wrong one fails rather than "succeeds" unchecked.
+        if keep && level_after == ProtectionLevel::EncryptSensitiveWithPassword {
+            let keys = Keys::new(write_password()?);
+            for node in &scan.nodes {
+                if let NodeKind::Encrypted(enc) = &node.kind {
+                    open_node(enc, &keys)?;
+                }
+            }
+        }
         // Each password's keys are set up once for the package, not once per value.
         let write_keys = std::cell::OnceCell::new();
         let sealer = || -> Result<&Keys<'o>, PackageError> {
