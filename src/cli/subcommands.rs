@@ -100,8 +100,8 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
         };
         return Ok(Command::Dtutil(Box::new(help_plan(Some(topic)))));
     }
-    refuse_password_fragments(args)?;
-    (subcommand.parse)(args)
+    let suspects = refuse_password_fragments(args)?;
+    (subcommand.parse)(args).map_err(|e| hide_in_parse_error(e, args, &suspects))
 }
 
 /// The options whose value is (or, for `--encrypt`, ends with) a password.
@@ -118,17 +118,18 @@ const PASSWORD_OPTIONS: &[&str] = &[
 
 /// An unquoted password with a blank (`--decrypt my Secret`) arrives as two arguments,
 /// and the second would be echoed (clap's "unexpected argument", or "no such file" as
-/// a path). As with dtutil's switches, an argument right after a password is not shown:
-/// it is refused by its position when it can only be a stray word, that is when it is
-/// no option, names nothing that exists and does not look like a path, glob or
-/// location (no `.`, `/`, `\`, `:`, `*`, `?` or `[`). A word that does look like one
-/// takes the usual way (a missing `a.dtsx` is still exit 4 naming it), and so does any
-/// word after `env:NAME` or `file:PATH`, which hold no password to split.
-fn refuse_password_fragments(args: &[String]) -> Result<()> {
-    let looks_like_a_path = |t: &str| {
-        t.contains(['.', '/', '\\', ':', '*', '?', '['])
-            || std::path::Path::new(t).symlink_metadata().is_ok()
-    };
+/// a path). As with dtutil's switches, the argument right after a password is never
+/// shown, whatever it looks like (`Zq9/Secret`, `Secret.dtsx`, `--Secret` are passwords
+/// too). It is refused by its position unless it can be what it stands in for: an
+/// option (then an error of clap's that names it is replaced by its position), or, for
+/// the subcommands that take paths, a file or folder that exists, a location
+/// (`sql://`, `dts:`, an Azure Files URL or UNC path) or a glob whose folder exists;
+/// `batch` takes no positional argument at all, and `ir` keeps to names with a `\`
+/// (its stores' package paths). A word after `env:NAME` or `file:PATH` takes the
+/// usual way: those hold no password to split.
+fn refuse_password_fragments(args: &[String]) -> Result<Vec<usize>> {
+    let subcommand = args[0].to_lowercase();
+    let mut suspects = Vec::new();
     let mut i = 1;
     while i < args.len() && args[i] != "--" {
         let token = &args[i];
@@ -147,14 +148,59 @@ fn refuse_password_fragments(args: &[String]) -> Result<()> {
         let follows = follows.filter(|_| !reference);
         if let Some(next) = follows.filter(|&n| n < args.len()) {
             let word = &args[next];
-            if !word.starts_with('-') && !looks_like_a_path(word) {
-                return Err(Error::command_line(format!(
-                    "unexpected argument {} (not shown: it follows a password and may be part of it); quote a password that contains spaces",
-                    next + 1
-                )));
+            if !word.starts_with('-') && !can_follow_a_password(&subcommand, word) {
+                return Err(hidden(next));
             }
+            suspects.push(next);
         }
         i += 1;
     }
-    Ok(())
+    Ok(suspects)
+}
+
+fn hidden(index: usize) -> Error {
+    Error::command_line(format!(
+        "unexpected argument {} (not shown: it follows a password and may be part of it; it is no option, and no file, folder or location this command can read); quote a password that contains spaces",
+        index + 1
+    ))
+}
+
+/// Whether a word right after a password's value may be one of the subcommand's own
+/// positional arguments rather than the rest of the password.
+fn can_follow_a_password(subcommand: &str, word: &str) -> bool {
+    match subcommand {
+        "batch" => false,
+        "ir" => word.contains('\\'),
+        _ => {
+            let lower = word.to_ascii_lowercase();
+            let location = ["sql://", "dts:", "http://", "https://", "\\\\", "//"]
+                .iter()
+                .any(|p| lower.starts_with(p));
+            location
+                || std::path::Path::new(word).symlink_metadata().is_ok()
+                || match crate::plan::BatchLocation::local(word) {
+                    crate::plan::BatchLocation::Glob { base, .. } => {
+                        base.as_os_str().is_empty() || base.is_dir()
+                    }
+                    _ => false,
+                }
+        }
+    }
+}
+
+/// An error of the parser that names an argument right after a password: said by its
+/// position instead (clap's "unexpected argument '--Secret' found", or `'-S'` for
+/// `-Secret`).
+fn hide_in_parse_error(error: Error, args: &[String], suspects: &[usize]) -> Error {
+    let named = suspects.iter().find(|&&n| {
+        let word = &args[n];
+        (!word.is_empty() && error.message.contains(word.as_str()))
+            || (word.starts_with('-')
+                && !word.starts_with("--")
+                && error.message.contains("unexpected argument"))
+    });
+    match named {
+        Some(&n) => hidden(n),
+        None => error,
+    }
 }
