@@ -398,20 +398,23 @@ fn throttling_past_the_retries_says_how_many_attempts() {
     );
 }
 
+/// `ir run FILES\Finance\Load --wait --timeout 1`.
+fn wait_one_second(env: &[(String, String)]) -> std::process::Output {
+    let args = [
+        "ir",
+        "run",
+        r"FILES\Finance\Load",
+        "--wait",
+        "--timeout",
+        "1",
+    ];
+    dtutil(&args, env)
+}
+
 #[test]
 fn wait_times_out_and_says_how_to_stop() {
     let adf = start(|c| c.run_time = Duration::from_secs(60));
-    let o = dtutil(
-        &[
-            "ir",
-            "run",
-            r"FILES\Finance\Load",
-            "--wait",
-            "--timeout",
-            "1",
-        ],
-        &adf.env(),
-    );
+    let o = wait_one_second(&adf.env());
     let (_, err) = text(&o);
     // Its own exit code (3), not a Failed run's (1): the run may still succeed.
     assert_eq!(o.status.code(), Some(3), "{err}");
@@ -429,17 +432,7 @@ fn wait_timeout_is_not_rounded_up_to_the_poll_interval() {
     let mut env = adf.env();
     env.push(("DTUTIL_IR_POLL_MS".into(), "8000".into()));
     let t = Instant::now();
-    let o = dtutil(
-        &[
-            "ir",
-            "run",
-            r"FILES\Finance\Load",
-            "--wait",
-            "--timeout",
-            "1",
-        ],
-        &env,
-    );
+    let o = wait_one_second(&env);
     let took = t.elapsed();
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");

@@ -199,6 +199,17 @@ fn run_package_action(
     let mut report = Report::default();
     report.set("action", action_name(&plan.action));
     report.set("source", source_name.clone());
+    let open_dest = |package: &Prepared<'_>, to: &PackageLocation, printer: &mut Printer| {
+        open_destination(
+            package,
+            &*source_store,
+            source,
+            to,
+            &source_name,
+            stores,
+            printer,
+        )
+    };
 
     let code = match &plan.action {
         Action::Exists => {
@@ -271,15 +282,7 @@ fn run_package_action(
                 }
             }
             check_target(plan, &package, &source_name, printer, &mut report)?;
-            let dest_store = open_destination(
-                &package,
-                &*source_store,
-                source,
-                destination,
-                &source_name,
-                stores,
-                printer,
-            )?;
+            let dest_store = open_dest(&package, destination, printer)?;
             if is_move
                 && source_store.same_store(&*dest_store)
                 && source_store.same_package(&source.path, &destination.path)
@@ -359,15 +362,7 @@ fn run_package_action(
             };
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
             check_target(plan, &package, &source_name, printer, &mut report)?;
-            let dest_store = open_destination(
-                &package,
-                &*source_store,
-                source,
-                destination,
-                &source_name,
-                stores,
-                printer,
-            )?;
+            let dest_store = open_dest(&package, destination, printer)?;
             // /ENCRYPT overwrites without asking: it is always written.
             write_destination(
                 plan,
