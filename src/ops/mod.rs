@@ -3,15 +3,17 @@
 pub(crate) mod decrypt;
 mod folders;
 mod identity;
+mod load_errors;
 pub mod output;
 pub mod pipeline;
 pub mod secrets;
 
 use crate::error::{Error, ExitCode, Result};
-use crate::package::{self, PackageError, Target};
+use crate::package::{self, Target};
 use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
 use crate::store::{Location, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError};
 use identity::{check_source_before_delete, refuse_same_package};
+use load_errors::{not_a_package_but_a_project_file, package_error, project_file_kind};
 use output::Printer;
 pub use pipeline::hex_sha256;
 use pipeline::{Prepared, Recipe, Reprotect};
@@ -162,14 +164,6 @@ pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
     }
 }
 
-fn package_error(error: PackageError, what: &str) -> Error {
-    let exit = match error {
-        PackageError::LostValues(_) => ExitCode::Failure,
-        _ => ExitCode::PackageCannotLoad,
-    };
-    Error::new(exit, format!("{what}: {error}"))
-}
-
 /// How a single command re-protects a ServerStorage package for a non-SQL destination.
 const SERVER_STORAGE_FIX: &str = "/ENCRYPT with level 2 or 3 and a password keeps them encrypted (e.g. /ENCRYPT \"FILE;path;2;env:NAME\"), or level 0 leaves them out (/ENCRYPT \"FILE;path;0\")";
 
@@ -273,6 +267,9 @@ fn run_package_action(
                 source.kind == LocationKind::File && destination.kind == LocationKind::File;
             if !file_to_file {
                 if let Err(e) = package.facts() {
+                    if let Some(kind) = project_file_kind(&package.bytes, e) {
+                        return Err(not_a_package_but_a_project_file(kind, &source_name));
+                    }
                     if pipeline::is_not_a_package(e) {
                         return Err(Error::new(
                             ExitCode::PackageCannotLoad,
@@ -465,7 +462,13 @@ fn prepare<'a>(
     printer: &mut Printer,
     report: &mut Report,
 ) -> Result<Prepared<'a>> {
-    let package = pipeline::prepare(bytes, recipe).map_err(|e| package_error(e, name))?;
+    // Only the first bytes are kept: `prepare` takes the package.
+    let head = bytes[..bytes.len().min(4)].to_vec();
+    let package =
+        pipeline::prepare(bytes, recipe).map_err(|e| match project_file_kind(&head, &e) {
+            Some(kind) => not_a_package_but_a_project_file(kind, name),
+            None => package_error(e, name),
+        })?;
     if let Some(done) = &package.reprotected {
         if !done.lost_values.is_empty() {
             printer.warn_result(&format!(
