@@ -522,6 +522,53 @@ mod tests {
         );
     }
 
+    /// Review adversary F7: a name msdb or SMB allows but no path reaches (a leading
+    /// blank, a NUL) is one skipped row, a folder so named is not entered, and the rest
+    /// of the listing is kept; on Azure Files only `*.dtsx` files are packages.
+    #[test]
+    fn unaddressable_names_are_skipped_rows_not_a_failed_listing() {
+        let from = Location::Azure {
+            raw: r"\\acct.file.core.windows.net\pkgs\d".into(),
+            unc: r"\\acct.file.core.windows.net\pkgs\d".into(),
+        };
+        let entry = |name: &str, is_folder| store::Entry {
+            name: name.into(),
+            is_folder,
+        };
+        let listing = Listing(vec![
+            entry("ok.dtsx", false),
+            entry(" lead.dtsx", false),
+            entry(" notes.txt", false),
+            entry(" odd", true),
+        ]);
+        let items = from.list(&listing, false, Some("--from")).unwrap();
+        let mut rows: Vec<(&str, &str, Option<&str>)> = items
+            .iter()
+            .map(|i| (i.name.as_str(), i.ext.as_str(), i.skip.as_deref()))
+            .collect();
+        rows.sort();
+        let [lead, odd, ok] = rows[..] else {
+            panic!("three rows: {rows:?}")
+        };
+        assert_eq!(ok, ("ok", ".dtsx", None));
+        assert!(lead.0 == " lead" && lead.1 == ".dtsx", "{lead:?}");
+        assert!(lead.2.unwrap().contains("begins with a blank"), "{lead:?}");
+        assert!(odd.0 == " odd" && odd.1.is_empty(), "{odd:?}");
+        assert!(odd.2.unwrap().contains("nothing in this folder"), "{odd:?}");
+        let msdb = Location::Sql {
+            server: None,
+            folder: String::new(),
+        };
+        let items = msdb
+            .list(
+                &Listing(vec![entry("nul\0x", false)]),
+                false,
+                Some("--from"),
+            )
+            .unwrap();
+        assert!(items[0].skip.as_ref().unwrap().contains("NUL"), "{items:?}");
+    }
+
     /// A listing that names a folder inside itself forever ends with a clear error.
     #[test]
     fn a_store_listing_is_followed_to_a_bounded_depth() {
