@@ -373,9 +373,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomically_in(&target, bytes, existing.as_ref(), None, Replace::Yes)
 }
 
-/// The temporary file is opened with mode 0666 (0644-style modes then come from the
-/// umask and a directory's default ACL, as for any new file); `new_mode` overrides
-/// that for a new file, and an existing file's own mode and owner always win. Without
+/// A new file gets mode 0666 (0644-style modes then come from the umask and a
+/// directory's default ACL, as for any new file); `new_mode` overrides that, and an
+/// existing file's own mode and owner always win, set once the content is written into
+/// a temporary file only its owner can open. Without
 /// [`Replace::Yes`] the final rename never replaces anything (`renameat2`
 /// `RENAME_NOREPLACE`, or link + unlink where that is missing): of two racing writers
 /// exactly one gets the name.
@@ -452,8 +453,16 @@ fn stage_in(
     builder.prefix(".dtutil-").suffix(".tmp");
     #[cfg(unix)]
     {
+        // A mode set after the content is written comes too late: a reader that
+        // opened the file meanwhile keeps reading (permissions are checked at open),
+        // and a crash leaves the file as it was. So a file that will carry a mode of
+        // its own (a replaced file's, a moved file's) is written owner-only and given
+        // that mode afterwards; only a new file with the umask's mode is created with
+        // it, that being what it ends with anyway (a folder's default ACL included).
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+        let private = existing.is_some() || new_mode.is_some();
+        let mode = if private { 0o600 } else { 0o666 };
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
     let mut tmp = builder.tempfile_in(&dir)?;
     tmp.write_all(bytes)?;
