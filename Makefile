@@ -77,7 +77,7 @@ clean:
 # Fuzzing (cargo fuzz, libFuzzer; see docs/reliability.md). The fuzz crate is its own
 # workspace; stable Rust runs it with RUSTC_BOOTSTRAP=1. Corpora are generated into
 # fuzz/corpus (not committed) from fixtures/source and dtutil's own output.
-FUZZ_TARGETS := cli store_config project encrypted_data package
+FUZZ_TARGETS := cli store_config project encrypted_data package xml_tokens
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 12
 FUZZ_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(or $(FUZZ_TARGET_DIR),$(CURDIR)/fuzz/target)

@@ -16,7 +16,7 @@ fi
 export SEED_PW=pw
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$corpus"/{package,encrypted_data,cli,store_config,project}
+mkdir -p "$corpus"/{package,encrypted_data,cli,store_config,project,xml_tokens}
 
 # --- packages: the fixtures as they are, then re-protected by dtutil.
 n=0
@@ -158,6 +158,10 @@ for lvl in 0 2 3; do
   fi
 done
 
-for t in package encrypted_data cli store_config project; do
+# --- xml_tokens: the packages and project files above (the tokenizer reads any XML).
+cp "$corpus"/package/* "$corpus"/store_config/* "$corpus/xml_tokens/"
+for f in "$corpus"/project/*; do tail -c +2 "$f" > "$corpus/xml_tokens/$(basename "$f")"; done
+
+for t in package encrypted_data cli store_config project xml_tokens; do
   echo "corpus/$t: $(ls "$corpus/$t" | wc -l) files"
 done

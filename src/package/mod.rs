@@ -13,6 +13,7 @@ pub mod objects;
 mod scan;
 pub mod target;
 mod text;
+pub mod tokens;
 pub mod xml;
 
 pub use inspect::{inspect, Facts, Info};

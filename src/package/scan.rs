@@ -3,10 +3,10 @@
 //! nodes and DPAPI blobs. Everything else is left as bytes we never touch.
 
 use super::encrypted::{encrypted_node, EncryptedNode, EncryptedParts};
+use super::tokens::{StartTag, Token, Tokens};
 use super::xml::{self, check_references, Span, MAX_DEPTH};
 use super::PackageError;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+use quick_xml::events::{BytesDecl, BytesStart};
 
 pub const DTS_NS: &str = "www.microsoft.com/SqlServer/Dts";
 pub const XMLENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
@@ -132,7 +132,8 @@ struct Frame {
     pending: Option<Pending>,
     /// Inside a recorded node: ignore nested structure.
     opaque: bool,
-    encrypted: Option<EncryptedParts>,
+    /// Boxed: frames are moved for every element, and few are EncryptedData.
+    encrypted: Option<Box<EncryptedParts>>,
     in_cipher_value: bool,
     user_key_attribute: Option<Span>,
 }
@@ -174,23 +175,9 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
             "a UTF-16 byte order mark where UTF-8 text was expected".into(),
         ));
     }
-    if let Err(e) = std::str::from_utf8(doc) {
-        return Err(err_at(doc, e.valid_up_to(), "invalid UTF-8"));
-    }
-    if let Some(bom) = memchr::memmem::find(&doc[body_start..], b"\xEF\xBB\xBF") {
-        return Err(err_at(
-            doc,
-            body_start + bom,
-            "a byte order mark in the middle of the document",
-        ));
-    }
+    xml::check_text(doc, body_start).map_err(|(at, message)| err_at(doc, at, message))?;
 
-    let mut reader = Reader::from_reader(&doc[body_start..]);
-    let config = reader.config_mut();
-    config.trim_text(false);
-    config.check_end_names = true;
-    config.expand_empty_elements = false;
-
+    let mut tokens = Tokens::new(doc, body_start);
     let mut stack: Vec<Frame> = Vec::with_capacity(64);
     let mut scan = Scan {
         root_kind: RootKind::Other(String::new()),
@@ -207,27 +194,25 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
     let mut root_done = false;
 
     loop {
-        let before = body_start + reader.buffer_position() as usize;
-        let event = reader.read_event().map_err(|e| {
-            err_at(
-                doc,
-                body_start + reader.error_position() as usize,
-                e.to_string(),
-            )
-        })?;
-        let after = body_start + reader.buffer_position() as usize;
-        match event {
-            Event::Eof => break,
-            Event::DocType(_) => {
+        let token = tokens
+            .next_token()
+            .map_err(|e| err_at(doc, e.at, e.error.to_string()))?;
+        match token {
+            Token::Eof => break,
+            Token::DocType(outer) => {
                 return Err(err_at(
                     doc,
-                    before,
+                    outer.start,
                     "a DTD (<!DOCTYPE>) is not allowed in a package",
                 ))
             }
-            Event::Decl(d) => {
+            Token::Decl { content, .. } => {
                 // A UTF-16 package reaches the scan decoded (`text::decode` checked that
-                // its bytes are what the declaration says).
+                // its bytes are what the declaration says). Read by quick-xml: once
+                // per document.
+                let content =
+                    std::str::from_utf8(content.slice(doc)).expect("checked UTF-8, cut at ASCII");
+                let d = BytesDecl::from_start(BytesStart::from_content(content, 3));
                 if let Some(Ok(enc)) = d.encoding() {
                     if !enc.eq_ignore_ascii_case(b"utf-8") && !super::text::names_utf16_bytes(&enc)
                     {
@@ -238,47 +223,47 @@ pub fn scan(doc: &[u8]) -> Result<Scan, PackageError> {
                     }
                 }
             }
-            Event::PI(_) | Event::Comment(_) => {}
-            Event::CData(_) => {
+            Token::Pi(_) | Token::Comment(_) => {}
+            Token::CData(outer) => {
                 if stack.is_empty() {
-                    return Err(err_at(doc, before, "CDATA outside the root element"));
+                    return Err(err_at(doc, outer.start, "CDATA outside the root element"));
                 }
             }
-            Event::Text(t) => {
-                let raw: &[u8] = &t;
+            Token::Text { span, has_amp } => {
+                let raw = span.slice(doc);
                 if stack.is_empty() {
                     if raw.iter().any(|b| !xml::is_xml_whitespace(b)) {
-                        return Err(err_at(doc, before, "text outside the root element"));
+                        return Err(err_at(doc, span.start, "text outside the root element"));
                     }
                     continue;
                 }
-                check_references(raw).map_err(|m| err_at(doc, before, m))?;
+                if has_amp {
+                    check_references(raw).map_err(|m| err_at(doc, span.start, m))?;
+                }
                 if stack.last().is_some_and(|f| f.in_cipher_value) {
                     if let Some(parts) = stack.iter_mut().rev().find_map(|f| f.encrypted.as_mut()) {
-                        let start = offset_in(doc, raw);
-                        parts.cipher_value.push(Span::new(start, start + raw.len()));
+                        parts.cipher_value.push(span);
                     }
                 }
             }
-            Event::Start(e) | Event::Empty(e) if root_done => {
-                let _ = e;
-                return Err(err_at(doc, before, "a second root element"));
+            Token::Start(tag) if root_done => {
+                return Err(err_at(doc, tag.outer.start, "a second root element"));
             }
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let self_closing = matches!(event, Event::Empty(_));
+            Token::Start(tag) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(PackageError::TooDeep(MAX_DEPTH));
                 }
-                let frame = open_element(doc, e, before, after, &stack, &mut scan)?;
+                let frame = open_element(doc, &tokens, &tag, &stack, &mut scan)?;
                 seen_root = true;
                 stack.push(frame);
-                if self_closing {
+                if tag.empty {
+                    let after = tag.outer.end;
                     close_element(doc, after, after, &mut stack, &mut scan, true)?;
                     root_done = stack.is_empty();
                 }
             }
-            Event::End(_) => {
-                close_element(doc, after, before, &mut stack, &mut scan, false)?;
+            Token::End(outer) => {
+                close_element(doc, outer.end, outer.start, &mut stack, &mut scan, false)?;
                 root_done = stack.is_empty();
             }
         }
@@ -321,9 +306,8 @@ fn local(name: &[u8]) -> &[u8] {
 
 fn open_element(
     doc: &[u8],
-    e: &BytesStart<'_>,
-    before: usize,
-    after: usize,
+    tokens: &Tokens<'_>,
+    tag: &StartTag,
     stack: &[Frame],
     scan: &mut Scan,
 ) -> Result<Frame, PackageError> {
@@ -333,10 +317,11 @@ fn open_element(
     // tag's 100,000 attributes; a hash set is linear but costs an allocation and a
     // hash per attribute on every tag. So the first few names are compared in place
     // (real tags carry under a dozen) and a set takes over past that.
+    let before = tag.outer.start;
+    let check_values = tag.may_have_references();
     let mut attrs = Interesting::default();
     let mut seen = xml::SeenNames::default();
-    let tag: &[u8] = e;
-    for a in xml::Attributes::new(tag, e.name().as_ref().len()) {
+    for a in tokens.attributes(tag) {
         let (key, v) = a.map_err(|err| err_at(doc, before, format!("bad attribute: {err}")))?;
         if !seen.insert(key) {
             return Err(err_at(
@@ -348,7 +333,9 @@ fn open_element(
                 ),
             ));
         }
-        check_references(v).map_err(|m| err_at(doc, before, m))?;
+        if check_values {
+            check_references(v).map_err(|m| err_at(doc, before, m))?;
+        }
         let slot = match key {
             b"xmlns" => &mut attrs.xmlns,
             b"Salt" => &mut attrs.salt,
@@ -364,14 +351,10 @@ fn open_element(
         *slot = Some(Span::new(start, start + v.len()));
     }
     let value = |span: Option<Span>| span.map(|s| s.slice(doc));
-    let qname = {
-        let name = e.name();
-        let start = offset_in(doc, name.as_ref());
-        Span::new(start, start + name.as_ref().len())
-    };
+    let qname = Span::new(tag.content.start, tag.content.start + tag.name_len);
     let mut frame = Frame {
         start: before,
-        content_start: after,
+        content_start: tag.outer.end,
         qname,
         ..Frame::default()
     };
@@ -401,17 +384,20 @@ fn open_element(
         } else {
             RootKind::Other(String::from_utf8_lossy(name).into_owned())
         };
-        root_attributes(doc, e, scan)?;
+        // quick-xml reads the root's attributes: once per document.
+        let content =
+            std::str::from_utf8(tag.content.slice(doc)).expect("checked UTF-8, cut at ASCII");
+        root_attributes(doc, &BytesStart::from_content(content, tag.name_len), scan)?;
     }
 
     if is_encrypted_data {
         frame.opaque = true;
         frame.pending = Some(Pending::Encrypted);
-        frame.encrypted = Some(EncryptedParts {
+        frame.encrypted = Some(Box::new(EncryptedParts {
             salt: value(attrs.salt).map(xml::unescape),
             iv: value(attrs.iv).map(xml::unescape),
             ..Default::default()
-        });
+        }));
         return Ok(frame);
     }
 
