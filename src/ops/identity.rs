@@ -92,3 +92,26 @@ pub(super) fn check_source_before_delete(
     }
     Ok(())
 }
+
+/// A package write-protected where it is (a read-only file, a read-only folder) is not
+/// deleted by `/DELETE` or `/MOVE` unless `/Q`, as a read-only destination is not
+/// replaced: on Windows, dtutil's delete of a read-only file fails (.NET's File.Delete
+/// refuses it). Checked before anything is written. `Ok(Some(why))`: deleted all the
+/// same under `/Q` (said in a note).
+pub(super) fn check_write_protected_source(
+    source_store: &dyn Store,
+    source_path: &str,
+    source_name: &str,
+    quiet: bool,
+    action: &str,
+) -> Result<Option<String>> {
+    let Some(why) = source_store.write_protected(source_path) else {
+        return Ok(None);
+    };
+    if quiet {
+        return Ok(Some(why));
+    }
+    Err(Error::failure(format!(
+        "{source_name}: {why}, and {action} would delete it; nothing done. Add /Q to delete it anyway"
+    )))
+}

@@ -6,18 +6,19 @@ mod identity;
 mod load_errors;
 pub mod output;
 pub mod pipeline;
+mod prompt;
 pub mod secrets;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, Target};
 use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
 use crate::store::{Location, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError};
-use identity::{check_source_before_delete, refuse_same_package};
+use identity::{check_source_before_delete, check_write_protected_source, refuse_same_package};
 use load_errors::{not_a_package_but_a_project_file, package_error, project_file_kind};
 use output::Printer;
 pub use pipeline::hex_sha256;
 use pipeline::{Prepared, Recipe, Reprotect};
-use std::io::{BufRead, IsTerminal, Write};
+use prompt::confirm_overwrite;
 
 /// The printer for a command line: JSON when `--json` appears anywhere, so even a
 /// command-line error comes out as JSON.
@@ -231,9 +232,17 @@ fn run_package_action(
                     "{source_name}: the package does not exist; nothing deleted"
                 )));
             }
+            let protected = check_write_protected_source(
+                &*source_store,
+                &source.path,
+                &source_name,
+                plan.quiet,
+                "/DELETE",
+            )?;
             source_store
                 .delete(&source.path)
                 .map_err(|e| store_error(e, ExitCode::PackageNotFound))?;
+            note_protected_deleted(printer, protected, &source_name);
             printer.line(output::SUCCESS);
             ExitCode::Success
         }
@@ -295,6 +304,17 @@ fn run_package_action(
                 &source_name,
                 is_move,
             )?;
+            // Before anything is written: a move that could not delete its source.
+            let protected = match is_move {
+                true => check_write_protected_source(
+                    &*source_store,
+                    &source.path,
+                    &source_name,
+                    plan.quiet,
+                    "/MOVE",
+                )?,
+                false => None,
+            };
             // A moved file keeps its mode, as a rename would.
             let new_mode = is_move
                 .then(|| source_store.file_mode(&source.path))
@@ -337,6 +357,7 @@ fn run_package_action(
                 if let Some(refused) = refused {
                     return Err(refused);
                 }
+                note_protected_deleted(printer, protected, &source_name);
             }
             printer.line(output::SUCCESS);
             ExitCode::Success
@@ -581,73 +602,11 @@ fn write_destination(
     Ok(true)
 }
 
-/// dtutil asks before overwriting; `/Q` overwrites silently. Without a terminal to
-/// ask on we must not hang, so we refuse and say how to allow it. `false`: the answer
-/// was N ("the N reply ends the program", dtutil's documentation): not an error.
-fn confirm_overwrite(name: &str, quiet: bool, printer: &mut Printer) -> Result<bool> {
-    if quiet {
-        return Ok(true);
+/// `/Q` deleted a write-protected package: said, as a replaced read-only destination is.
+fn note_protected_deleted(printer: &mut Printer, why: Option<String>, name: &str) {
+    if let Some(why) = why {
+        printer.note(&format!("{name}: {why}; /Q deleted it"));
     }
-    let no_terminal = || {
-        Error::failure(format!(
-            "{name} exists; nothing written. Add /Q to overwrite it (there is no terminal to ask on)"
-        ))
-    };
-    if !std::io::stdin().is_terminal() {
-        return Err(no_terminal());
-    }
-    printer.banner();
-    crate::console::flush();
-    let question = format!(
-        "{} exists. Overwrite? (Y/N) ",
-        crate::redact::for_display(name)
-    );
-    // A script that logs stdout and stderr (`> run.log 2>&1`) would swallow the question
-    // and leave its user waiting at a silent screen: it goes to the terminal the answer
-    // is typed on.
-    let Some(mut terminal) = ask_on_terminal(&question) else {
-        return Err(no_terminal());
-    };
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    // Enter ends the prompt's line; an end of input (Ctrl-D) does not.
-    if !answer.ends_with('\n') {
-        let _ = terminal.write_all(b"\n");
-    }
-    let answer = answer.trim();
-    Ok(answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes"))
-}
-
-/// Writes `question` to the terminal stdin reads from (stdin's own descriptor, else the
-/// controlling terminal, else stderr or stdout when they are that terminal) and returns
-/// where it went; `None` when none of them takes it.
-fn ask_on_terminal(question: &str) -> Option<Box<dyn Write>> {
-    let mut candidates: Vec<Box<dyn Write>> = Vec::new();
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd;
-        // A terminal opened for reading only refuses the write and the next one is tried.
-        if let Ok(stdin) = std::io::stdin().as_fd().try_clone_to_owned() {
-            candidates.push(Box::new(std::fs::File::from(stdin)));
-        }
-        if let Ok(tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
-            candidates.push(Box::new(tty));
-        }
-    }
-    #[cfg(windows)]
-    if let Ok(console) = std::fs::OpenOptions::new().write(true).open("CONOUT$") {
-        candidates.push(Box::new(console));
-    }
-    if std::io::stderr().is_terminal() {
-        candidates.push(Box::new(std::io::stderr()));
-    }
-    if std::io::stdout().is_terminal() {
-        candidates.push(Box::new(std::io::stdout()));
-    }
-    candidates.into_iter().find_map(|mut terminal| {
-        (terminal.write_all(question.as_bytes()).is_ok() && terminal.flush().is_ok())
-            .then_some(terminal)
-    })
 }
 
 /// An overwrite the user declined: dtutil's N ends the program, exit 1, and what was

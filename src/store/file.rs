@@ -98,6 +98,22 @@ impl Store for FileStore {
         std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly())
     }
 
+    /// The file's own mark (as Windows, whose delete refuses a read-only file), or a
+    /// folder with no write permission for anyone, which an administrator's (root's)
+    /// delete would otherwise pass over.
+    fn write_protected(&self, path: &str) -> Option<String> {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.permissions().readonly()) {
+            return Some("the file is read-only".into());
+        }
+        let folder = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::metadata(folder)
+            .is_ok_and(|m| m.permissions().readonly())
+            .then(|| format!("its folder `{}` is read-only", folder.display()))
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         not_a_package_file(Path::new(path))?;
         std::fs::remove_file(path).map_err(|e| io_error("cannot delete", path, e))

@@ -157,6 +157,14 @@ pub trait Store: Send + Sync {
         let _ = path;
         false
     }
+    /// Why deleting the package would go against a write protection on it (the
+    /// file's read-only mark, or a folder that takes no changes), where the store has
+    /// such marks; `None` when it has none. `/DELETE` and `/MOVE` keep such a package
+    /// unless `/Q`, as a read-only destination is kept.
+    fn write_protected(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
     fn delete(&self, path: &str) -> StoreResult<()>;
     /// Why the server the command named is not used for `path`, if it is not (the
     /// package store's folder roots are on this machine: only its msdb roots take

@@ -494,6 +494,11 @@ impl Store for DtsStore {
             .is_ok_and(|(root, target)| root.store.read_only(&target))
     }
 
+    fn write_protected(&self, path: &str) -> Option<String> {
+        let (root, target) = self.package_target(path).ok()?;
+        root.store.write_protected(&target)
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         let (root, target) = self.package_target(path)?;
         root.store.delete(&target)
