@@ -320,3 +320,70 @@ fn a_listing_spread_over_many_directories_is_bounded_in_all() {
     );
     assert!(!dir.path().join("out").exists());
 }
+
+/// Adversary2 F15: files named by a variable are read only when they are regular and
+/// small: `/dev/zero` as the package store configuration or the SQL CA grew dtutil
+/// without bound, a FIFO hung it.
+#[test]
+fn configuration_files_are_small_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("cfgfifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let big = dir.path().join("big.xml");
+    std::fs::write(&big, vec![b' '; 2 << 20]).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    let big = big.to_str().unwrap();
+    for (path, why) in [
+        ("/dev/zero", "not a regular file"),
+        (fifo, "not a regular file"),
+        (big, "larger than"),
+    ] {
+        let t = Instant::now();
+        let env = vec![("DTUTIL_STORE_CONFIG".to_string(), path.to_string())];
+        let out = run(dir.path(), &env, &["/DTS", "MSDB\\x", "/EXISTS"]);
+        assert_eq!(out.status.code(), Some(1), "{path}: {}", shown(&out));
+        assert!(shown(&out).contains(why), "{path}: {}", shown(&out));
+        let out = run(
+            dir.path(),
+            &[],
+            &[
+                "batch",
+                "--from",
+                "dts:MSDB\\x",
+                "--store-config",
+                path,
+                "--to",
+                "out",
+            ],
+        );
+        assert_ne!(out.status.code(), Some(0), "{path}: {}", shown(&out));
+        assert!(shown(&out).contains(why), "{path}: {}", shown(&out));
+        let env = vec![("DTUTIL_SQL_CA".to_string(), path.to_string())];
+        let out = run(
+            dir.path(),
+            &env,
+            &[
+                "/SQL",
+                "x",
+                "/SourceServer",
+                "127.0.0.1,9",
+                "/SourceUser",
+                "u",
+                "/SourcePassword",
+                "p",
+                "/EXISTS",
+            ],
+        );
+        assert_ne!(out.status.code(), Some(0), "{path}: {}", shown(&out));
+        assert!(
+            shown(&out).contains("DTUTIL_SQL_CA") && shown(&out).contains(why),
+            "{path}: {}",
+            shown(&out)
+        );
+        assert!(t.elapsed() < Duration::from_secs(30), "{path}");
+    }
+}

@@ -372,6 +372,34 @@ fn write_package(
     })
 }
 
+/// A small file named by a variable or an option (a CA bundle, a federated token, a
+/// package store configuration): a regular file (a device or FIFO could never end or
+/// never answer) of at most `limit` bytes. The error says why, for the caller to name
+/// the variable.
+pub fn read_small_file(
+    path: impl AsRef<Path>,
+    limit: u64,
+) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    use std::io::Read as _;
+    let path = path.as_ref();
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file (a device, pipe or directory is refused)".into());
+    }
+    let too_big = || format!("larger than {limit} bytes; is it the right file?");
+    if meta.len() > limit {
+        return Err(too_big());
+    }
+    let mut raw = zeroize::Zeroizing::new(Vec::new());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut raw))
+        .map_err(|e| e.to_string())?;
+    if raw.len() as u64 > limit {
+        return Err(too_big());
+    }
+    Ok(raw)
+}
+
 /// Writes a temporary file beside the target, flushes it to disk, then renames it
 /// over the target, so a crash leaves either the old file or the whole new one.
 /// A replaced file keeps its mode and (where the process may set it) its owner.

@@ -73,6 +73,9 @@ pub fn default_packages_dir() -> PathBuf {
         .join("packages")
 }
 
+/// The largest package store configuration read (`/dev/zero` would never end).
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// The store configuration read when `DTUTIL_STORE_CONFIG` is not set (if it exists):
 /// `$XDG_CONFIG_HOME/dtutil/MsDtsSrvr.ini.xml` (or `~/.config/dtutil/...`) on Linux and
 /// other Unix systems, `~/Library/Application Support/dtutil/MsDtsSrvr.ini.xml` on
@@ -137,7 +140,8 @@ impl DtsConfig {
 
     /// Reads a configuration file; relative local StorePaths are taken from its folder.
     pub fn read(path: &Path) -> StoreResult<Self> {
-        let bytes = std::fs::read(path).map_err(|e| {
+        // A configuration holds a few roots: a few KB.
+        let bytes = crate::store::file::read_small_file(path, MAX_CONFIG_BYTES).map_err(|e| {
             StoreError::Failed(format!(
                 "cannot read the package store configuration `{}`: {e} (DTUTIL_STORE_CONFIG or --store-config names it)",
                 path.display()

@@ -267,7 +267,9 @@ impl Target {
             ));
         }
         if let Some(path) = &ca {
-            std::fs::metadata(path).map_err(|e| {
+            // Checked here because tiberius reads the file whole, whatever it is
+            // (`/dev/zero`, a FIFO); a CA bundle is well under 1 MiB.
+            crate::store::file::read_small_file(path, 1024 * 1024).map_err(|e| {
                 fail(format!(
                     "{ENV_CA}=`{path}`: cannot read the CA certificate ({e}); give the path of a PEM file"
                 ))
