@@ -245,3 +245,51 @@ fn option_words_are_found() {
         vec!["--decrypt", "/Decrypt", "/DestUser"]
     );
 }
+
+/// Review user2 F10: a CI job runs `dtutil assess` and then `dtutil batch` on one
+/// `sql://` source. assess takes batch's `--source-user`/`--source-password`
+/// (`--sql-user` stays), and batch given assess's `--sql-user` names the option of each
+/// side instead of clap's `--dest-user` guess.
+#[cfg(unix)]
+#[test]
+fn assess_and_batch_share_the_source_login_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("sql://{NO_SERVER}/ETL");
+    let assess_help = help(dir.path(), &["assess", "--help"]);
+    assert!(assess_help.contains("--source-user"), "{assess_help}");
+    let o = dtutil(
+        dir.path(),
+        &[
+            "assess",
+            "--source-user",
+            "etl",
+            "--source-password",
+            "pw",
+            &source,
+        ],
+    );
+    let text = all(&o);
+    // Past the command line: the sign-in itself fails (nothing listens there).
+    assert_ne!(o.status.code(), Some(6), "{text}");
+    assert!(!text.contains("unexpected argument"), "{text}");
+
+    let batch_help = help(dir.path(), &["batch", "--help"]);
+    let given: [&[&str]; 2] = [&["--sql-user", "etl"], &["--sql-password=pw"]];
+    for login in given {
+        let mut args = vec!["batch", "--from", &source, "--to", "out"];
+        args.extend_from_slice(login);
+        let o = dtutil(dir.path(), &args);
+        let text = all(&o);
+        assert_eq!(o.status.code(), Some(6), "{text}");
+        let hint = line_with(&text, "dtutil batch names the login of each side");
+        assert!(hint.contains("--source-"), "{hint}");
+        assert!(
+            !hint.contains("tip: a similar argument exists: '--dest-user'"),
+            "{hint}"
+        );
+        // What it advises (after the option it did not take) is batch's own.
+        let advice = hint.split("each side:").nth(1).unwrap();
+        let advice = advice.split("(dtutil assess").next().unwrap();
+        all_exist(advice, &batch_help, "batch");
+    }
+}

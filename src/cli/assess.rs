@@ -36,13 +36,14 @@ struct Cli {
     #[arg(long)]
     password: Option<String>,
     /// SQL Server of sql:... sources without a server in them.
-    #[arg(long)]
+    #[arg(long, visible_alias = "source-server")]
     sql_server: Option<String>,
-    /// SQL login for msdb sources (without one: integrated authentication).
-    #[arg(long)]
+    /// SQL login for msdb sources (without one: integrated authentication); also
+    /// `--source-user`, as `dtutil batch` names the login of its `--from`.
+    #[arg(long, visible_alias = "source-user")]
     sql_user: Option<String>,
     /// Password of --sql-user (env:NAME, file:PATH or the text).
-    #[arg(long)]
+    #[arg(long, visible_alias = "source-password")]
     sql_password: Option<String>,
     /// Packages assessed at once.
     #[arg(long, default_value_t = DEFAULT_JOBS)]

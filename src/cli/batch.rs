@@ -118,6 +118,25 @@ struct Cli {
     assess: bool,
 }
 
+/// `dtutil assess` names its msdb login `--sql-user`; a batch has two sides, so the
+/// same words are told which option each side takes (clap alone would suggest
+/// `--dest-user`, the wrong side for a `--from sql://` source).
+fn refuse_assess_login_names(args: &[String]) -> Result<()> {
+    for arg in args.iter().skip(1) {
+        let name = arg.split('=').next().unwrap_or(arg);
+        let Some(what) = name.strip_prefix("--sql-") else {
+            continue;
+        };
+        if !matches!(what, "user" | "password" | "server") {
+            continue;
+        }
+        return Err(Error::command_line(format!(
+            "unexpected argument '{name}': dtutil batch names the login of each side: --source-{what} for --from sql://..., --dest-{what} for --to sql://... (dtutil assess takes --source-{what} too)"
+        )));
+    }
+    Ok(())
+}
+
 /// `dtutil batch --help` / `dtutil /H batch`.
 pub(super) fn help() -> String {
     Cli::command().render_long_help().to_string()
@@ -125,6 +144,7 @@ pub(super) fn help() -> String {
 
 /// Parses `batch ...` (the subcommand name first).
 pub(super) fn parse(args: &[String]) -> Result<Command> {
+    refuse_assess_login_names(args)?;
     let c = Cli::try_parse_from(args).map_err(clap_error)?;
     let from = BatchLocation::parse(&c.from, "--from")?;
     let to = BatchLocation::parse(&c.to, "--to")?;
