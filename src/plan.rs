@@ -459,6 +459,17 @@ impl Command {
                 if let ir::IrAction::Run(run) = &plan.action {
                     add(&mut out, run.package_password.as_ref());
                     add(&mut out, run.execution_password.as_ref());
+                    let values = run
+                        .params
+                        .iter()
+                        .chain(&run.property_overrides)
+                        .map(|(_, v)| v)
+                        .chain(run.connections.iter().map(|(_, _, v)| v));
+                    for value in values {
+                        if let ir::RunValue::Sensitive(spec) = value {
+                            add(&mut out, Some(spec));
+                        }
+                    }
                 }
             }
             Command::Assess(plan) => {

@@ -119,13 +119,28 @@ struct Run {
     timeout: Option<u64>,
 }
 
+/// `NAME=VALUE`. A malformed value of a `-sensitive` option, or one that names a
+/// secret (`OLEPassword:SeCr2`), is not echoed: it is most likely the secret itself
+/// given without its name.
 fn pair(flag: &str, v: &str) -> Result<(String, String)> {
     match v.split_once('=') {
         Some((k, val)) if !k.trim().is_empty() => Ok((k.trim().to_string(), val.to_string())),
+        _ if flag.ends_with("-sensitive") || looks_secret(v) => Err(Error::command_line(format!(
+            "{flag}: the value has no NAME= (it is not shown, as it may be a secret): write {flag} NAME=VALUE, the value as env:NAME or file:PATH"
+        ))),
         _ => Err(Error::command_line(format!(
             "{flag} `{v}`: expected NAME=VALUE"
         ))),
     }
+}
+
+/// Text that names a password, key or secret, or is a connection string carrying one.
+fn looks_secret(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    ["password", "pwd", "secret", "key", "token", "sig="]
+        .iter()
+        .any(|word| lower.contains(word))
+        || RunValue::is_secret_property("ConnectionString", v)
 }
 
 pub(super) fn parse(args: &[String]) -> Result<Command> {
@@ -169,11 +184,14 @@ fn run_request(r: Run) -> Result<RunRequest> {
         .map(|c| (c, false))
         .chain(r.sensitive_connections.iter().map(|c| (c, true)));
     for (c, marked) in all_connections {
-        let (lhs, value) = pair("--connection", c)?;
+        let flag = if marked {
+            "--connection-sensitive"
+        } else {
+            "--connection"
+        };
+        let (lhs, value) = pair(flag, c)?;
         let (manager, property) = lhs.rsplit_once('.').ok_or_else(|| {
-            Error::command_line(format!(
-                "--connection `{lhs}`: expected MANAGER.PROPERTY=VALUE"
-            ))
+            Error::command_line(format!("{flag} `{lhs}`: expected MANAGER.PROPERTY=VALUE"))
         })?;
         let value = if marked || RunValue::is_secret_property(property, &value) {
             sensitive(&value)
@@ -187,7 +205,13 @@ fn run_request(r: Run) -> Result<RunRequest> {
             let mut out = Vec::new();
             for p in plain {
                 let (k, v) = pair(flag, p)?;
-                out.push((k, RunValue::Plain(v)));
+                // A property path ending in a secret's property is sent as one.
+                let value = if flag == "--set" && RunValue::is_secret_property_path(&k, &v) {
+                    sensitive(&v)
+                } else {
+                    RunValue::Plain(v)
+                };
+                out.push((k, value));
             }
             for p in secret {
                 let (k, v) = pair(&format!("{flag}-sensitive"), p)?;

@@ -1034,3 +1034,82 @@ fn help_says_no_user_means_windows_authentication() {
         assert!(doc.contains("DOMAIN\\user is not a SQL login"), "{doc}");
     }
 }
+
+/// Adversary2 F6, F7, F13: `ir run` sends every property named like a secret as one
+/// (also through a `--set` path), never echoes a malformed secret, and wipes every
+/// sensitive literal from argv like the package password.
+#[test]
+fn ir_run_secrets_by_name_never_echoed_and_wiped_from_argv() {
+    use crate::plan::ir::{IrAction, RunValue};
+    let command = p(&[
+        "ir",
+        "run",
+        r"FILES\Load",
+        "--connection",
+        "FTP.ServerPassword=FtpSECRET3",
+        "--connection",
+        "P.ProxyPassword=ProxySECRET12",
+        "--connection",
+        "X.ServerName=db1",
+        "--set",
+        r"\Package.Connections[DB].Properties[Password]=SetPwSECRET5",
+        "--set",
+        r"\Package.Variables[User::Batch].Value=7",
+        "--param-sensitive",
+        "A=ArgvS2",
+        "--connection-sensitive",
+        "C.X=ArgvS4",
+        "--package-password",
+        "PkgArgv1",
+    ])
+    .unwrap();
+    let Command::Ir(ir) = &command else {
+        panic!("{command:?}")
+    };
+    let IrAction::Run(run) = &ir.action else {
+        panic!("{ir:?}")
+    };
+    let sensitive = |v: &RunValue| matches!(v, RunValue::Sensitive(_));
+    let connection = |name: &str| {
+        &run.connections
+            .iter()
+            .find(|(m, _, _)| m == name)
+            .unwrap()
+            .2
+    };
+    assert!(sensitive(connection("FTP")) && sensitive(connection("P")));
+    assert!(!sensitive(connection("X")));
+    assert!(sensitive(&run.property_overrides[0].1));
+    assert!(!sensitive(&run.property_overrides[1].1));
+    let wiped = command.literal_secrets();
+    for secret in [
+        "FtpSECRET3",
+        "ProxySECRET12",
+        "SetPwSECRET5",
+        "ArgvS2",
+        "ArgvS4",
+        "PkgArgv1",
+    ] {
+        assert!(wiped.contains(&secret), "{secret} not wiped: {wiped:?}");
+    }
+    assert!(!wiped.contains(&"db1") && !wiped.contains(&"7"));
+
+    for (args, flag) in [
+        (["--param-sensitive", "SeCr3"], "--param-sensitive"),
+        (["--set-sensitive", "SeCr5"], "--set-sensitive"),
+        (
+            ["--connection-sensitive", "OLE:SeCr4"],
+            "--connection-sensitive",
+        ),
+        (["--connection", "OLEPassword:SeCr2"], "--connection"),
+    ] {
+        let mut line = vec!["ir", "run", r"FILES\Load"];
+        line.extend(args);
+        let message = err(&line);
+        assert!(!message.contains("SeCr"), "{line:?}: {message}");
+        assert!(
+            message.contains(flag) && message.contains("not shown"),
+            "{message}"
+        );
+    }
+}

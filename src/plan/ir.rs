@@ -85,12 +85,29 @@ pub enum RunValue {
 }
 
 impl RunValue {
-    /// A connection manager property SSIS always treats as sensitive (`Password`), or a
-    /// connection string that carries a secret (`Password=`, `AccountKey=`...).
+    /// A connection manager property SSIS treats as sensitive (`Password`, the FTP and
+    /// HTTP managers' `ServerPassword` and `ProxyPassword`: any name ending in a secret's
+    /// word, so that a property dtutil does not know by name errs on the safe side), or
+    /// a connection string that carries a secret (`Password=`, `AccountKey=`...).
     pub fn is_secret_property(property: &str, value: &str) -> bool {
-        property.eq_ignore_ascii_case("Password")
-            || (property.eq_ignore_ascii_case("ConnectionString")
+        let name = property.trim().to_ascii_lowercase();
+        ["password", "pwd", "secret", "key", "token", "sas"]
+            .iter()
+            .any(|word| name.ends_with(word))
+            || (name == "connectionstring"
                 && crate::redact::connection_string(value) != crate::redact::for_display(value))
+    }
+
+    /// [`is_secret_property`](Self::is_secret_property) for the property a `--set`
+    /// path ends with: `\Package.Connections[DB].Properties[Password]`,
+    /// `\Package.Connections[DB].Password`.
+    pub fn is_secret_property_path(path: &str, value: &str) -> bool {
+        let path = path.trim();
+        let last = match path.strip_suffix(']') {
+            Some(inner) => inner.rsplit('[').next().unwrap_or(inner),
+            None => path.rsplit(['.', '\\']).next().unwrap_or(path),
+        };
+        Self::is_secret_property(last, value)
     }
 }
 
