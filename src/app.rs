@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::error::{ExitCode, Result};
 use crate::ops::{self, output::Printer};
-use crate::plan::{Action, BatchLocation, Command, LocationKind, Plan};
+use crate::plan::{Action, BatchLocation, Command, InspectPlan, LocationKind, Plan, ProjectPlan};
 use crate::{batch, cli, inspect, ir, project};
 use std::ffi::OsString;
 
@@ -65,8 +65,32 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
             crate::console::println(&format!("dtutil {}", env!("CARGO_PKG_VERSION")));
             Ok(ExitCode::Success)
         }
-        Command::Inspect(plan) => inspect::run(&plan, printer),
-        Command::Project(plan) => project::run(&plan),
+        Command::Inspect(plan) => {
+            let paths = plan
+                .paths
+                .iter()
+                .map(|p| windows_path(p, config, "inspect"));
+            let plan = InspectPlan {
+                paths: paths.collect::<Result<_>>()?,
+                ..plan
+            };
+            inspect::run(&plan, printer)
+        }
+        Command::Project(plan) => {
+            let path = windows_path(&plan.path, config, "dtutil project")?;
+            let out = plan.out.as_deref();
+            let out = out.map(|o| windows_path(o, config, "--out")).transpose()?;
+            let on_azure = [Some(&path), out.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|p| crate::store::azfiles::is_azure_files_path(p));
+            if let Some(azure) = on_azure {
+                return Err(crate::error::Error::command_line(format!(
+                    "dtutil project reads and writes local folders and .ispac files, not Azure Files (`{azure}`); copy the project here first"
+                )));
+            }
+            project::run(&ProjectPlan { path, out, ..plan })
+        }
         Command::Batch(plan)
             if [&plan.from, &plan.to]
                 .iter()
@@ -108,4 +132,17 @@ fn uses_package_store(plan: &Plan) -> bool {
         folder,
     ]
     .contains(&Some(LocationKind::Dts))
+}
+
+/// A local path as Windows scripts write it, as `/FILE` and `batch` take it: `\`
+/// separates parts and a drive letter maps through `DTUTIL_DRIVE_<LETTER>`, so the
+/// paths a migration script maps once work for every command. Other paths as given.
+fn windows_path(path: &str, config: &Config, what: &str) -> Result<String> {
+    let b = path.as_bytes();
+    let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+    if !drive && !path.contains('\\') {
+        return Ok(path.to_string());
+    }
+    crate::store::resolve_file_path(path, &config.stores)
+        .map_err(|e| crate::error::Error::command_line(format!("{what}: {e}")))
 }

@@ -84,6 +84,15 @@ pub fn run(plan: &AssessPlan, config: &Config, printer: &mut Printer) -> Result<
 }
 
 fn assess_sources(plan: &AssessPlan, config: &Config, printer: &mut Printer) -> Result<ExitCode> {
+    // Windows paths (`C:\pkgs`, `Z:\My Folder`) as `dtutil batch --from` reads them.
+    let sources = plan
+        .sources
+        .iter()
+        .map(|s| s.with_windows_paths("source", &config.stores));
+    let plan = &AssessPlan {
+        sources: sources.collect::<Result<_>>()?,
+        ..plan.clone()
+    };
     let password = secrets::resolve_opt(plan.password.as_ref(), "--password")?;
     let password = password.as_deref().map(|s| s.as_str());
     let creds = SqlCredentials {
