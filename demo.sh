@@ -40,7 +40,7 @@ start() {
 # the blank line after them are left out.
 show() {
     printf '\n$ %s\n' "$*"
-    "$@" 2>&1 | awk 'NR > 4 || !/^(dtutil: SSIS package utility|Version |Licensed under|$)/'
+    "$@" 2>&1 | awk 'NR > 4 || !/^(dtutil SSIS Package Utilities |Version [0-9.]+ for |Copyright \(C\) the dtutil rebuild authors|$)/'
     return "${PIPESTATUS[0]}"
 }
 section() { printf '\n=== %s\n' "$*"; }
@@ -68,6 +68,11 @@ echo "Test servers: on-premises SQL Server $ONPREM, Azure SQL MI $MI, Azure File
 
 # The packages: fixtures/source, exported from msdb with ServerStorage (level 5).
 cp fixtures/source/*.dtsx "$OUT/packages/"
+
+section "0. Can the Azure-SSIS IR (the SQL Server 2017 runtime) load them? (docs/migration.md)"
+echo "# CustomerLoad was saved by SQL Server 2019 tools: the IR cannot load it (exit 1). Re-save it"
+echo "# in SSDT for SQL Server 2017 before a real migration; batch --target-version 2017 refuses it."
+show dtutil inspect --target-version 2017 "$OUT"/packages/*.dtsx || true
 
 section "1. File system -> Azure Files, re-protected to level 2 (the guide's loop)"
 for f in "$OUT"/packages/*.dtsx; do
