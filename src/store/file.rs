@@ -486,6 +486,34 @@ impl StagedFile {
     }
 }
 
+/// Writes `bytes` in pieces, asking the kernel to start writing each to disk as soon
+/// as it is in the page cache (Linux `sync_file_range`): the disk works while the rest
+/// is copied in, and the `fsync` after waits for less. Whole, a large package's
+/// write-back all began at the `fsync` (14 MB: ~90 ms here, after ~15 ms of copying).
+fn write_flushing(file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+    const PIECE: usize = 1 << 20;
+    let mut written = 0;
+    for piece in bytes.chunks(PIECE) {
+        file.write_all(piece)?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a plain system call on an open descriptor we own; it reads no
+            // memory of ours. Only a hint: its failure leaves the `fsync` to do it all.
+            unsafe {
+                libc::sync_file_range(
+                    file.as_raw_fd(),
+                    written as libc::off64_t,
+                    piece.len() as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+        }
+        written += piece.len();
+    }
+    Ok(())
+}
+
 fn stage_in(
     target: &Path,
     bytes: &[u8],
@@ -509,7 +537,7 @@ fn stage_in(
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
     let mut tmp = builder.tempfile_in(&dir)?;
-    tmp.write_all(bytes)?;
+    write_flushing(tmp.as_file_mut(), bytes)?;
     if let Some(meta) = existing {
         #[cfg(unix)]
         {
