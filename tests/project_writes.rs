@@ -245,3 +245,52 @@ fn out_replaces_nothing_without_overwrite() {
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     assert_ne!(std::fs::read(&precious).unwrap(), b"another project");
 }
+
+/// Adversary2 F2: a rename that fails after some files were replaced (here an immutable
+/// file, `chattr +i`: root only, so the test skips elsewhere) puts the replaced files
+/// back; the project still opens with its one old password and the same command then
+/// works.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_rename_that_fails_part_way_rolls_the_project_back() {
+    let Some(real) = common::real_fixtures() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let proj = dir.path().join("proj");
+    std::fs::create_dir(&proj).unwrap();
+    build_project(&real, &proj);
+    let locked = proj.join("db-01 msdb.conmgr");
+    let chattr = |flag: &str| {
+        Command::new("chattr")
+            .arg(flag)
+            .arg(&locked)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !chattr("+i") {
+        eprintln!("SKIPPED: chattr +i needs root and a file system that has it");
+        return;
+    }
+    let before = snapshot(&proj);
+    let p = proj.to_str().unwrap();
+    let args = ["project", p, "--decrypt", "ssis123", "--encrypt", "2;NEWPW"];
+    let out = dtutil(&args, None);
+    assert!(chattr("-i"));
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("already replaced were put back: every project file is as it was"),
+        "{text}"
+    );
+    assert_eq!(
+        snapshot(&proj),
+        before,
+        "every file as it was, no temporary file"
+    );
+    let out = dtutil(&["project", p, "--decrypt", "ssis123"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let out = dtutil(&args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+}

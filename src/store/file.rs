@@ -468,6 +468,26 @@ impl StagedFile {
         &self.target
     }
 
+    /// [`Self::commit`], except that when the rename fails the staged file is kept,
+    /// not removed, and its path is given with the error: what it holds (a file's old
+    /// content, for a roll-back) is not lost.
+    pub fn commit_or_keep(self) -> Result<(), (std::io::Error, Option<PathBuf>)> {
+        let target = self.target.clone();
+        match self.tmp.persist(&target) {
+            Ok(_) => {
+                #[cfg(unix)]
+                if let Ok(d) = std::fs::File::open(parent_dir(&target)) {
+                    let _ = d.sync_all();
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let kept = e.file.keep().ok().map(|(_, path)| path);
+                Err((e.error, kept))
+            }
+        }
+    }
+
     fn commit_with(self, replace: Replace) -> std::io::Result<()> {
         match replace {
             Replace::Yes => self.tmp.persist(&self.target).map_err(|e| e.error)?,
