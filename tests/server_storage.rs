@@ -11,6 +11,7 @@ mod cli_scenarios;
 mod support;
 
 use cli_scenarios::{dtutil, Run};
+use dtutil::store::Store;
 use support::*;
 
 shared_server!(plain, TestServer::start(false, CLI_LOGINS));
@@ -190,4 +191,55 @@ fn batch_refuses_level5_out_of_msdb_unless_reprotected() {
     assert_eq!(r.code, 0, "{r:?}");
     let written = std::fs::read_to_string(to.join("p.dtsx")).unwrap();
     assert!(!written.contains(SECRET) && written.contains("ProtectionLevel=\"2\""));
+}
+
+/// Adversary2 F4: a level 5 package planted in msdb with its level spelled otherwise
+/// (a character reference, a second prefix for SSIS's namespace) is still kept there.
+#[test]
+fn level5_spelled_otherwise_is_kept_in_msdb() {
+    let sql = plain().sql("sa", "Sa-Secret1");
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = server_storage_package(4_000);
+    let text = String::from_utf8(bytes).unwrap();
+    let ns = "xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\"";
+    let level = "DTS:ProtectionLevel=\"5\"";
+    assert!(text.contains(ns) && text.contains(level));
+    let char_ref = text.replacen(level, "DTS:ProtectionLevel=\"&#53;\"", 1);
+    let second_prefix = text
+        .replacen(
+            ns,
+            &format!("{ns} xmlns:Q=\"www.microsoft.com/SqlServer/Dts\""),
+            1,
+        )
+        .replacen(level, "Q:ProtectionLevel=\"5\"", 1);
+    let store = sql.store();
+    for (what, body) in [
+        ("a character reference", char_ref),
+        ("a second prefix", second_prefix),
+    ] {
+        let name = unique("l5x");
+        store
+            .write(
+                &name,
+                body.as_bytes(),
+                &dtutil::store::PackageMeta::default(),
+            )
+            .unwrap();
+        let out = dir.path().join(format!("{name}.dtsx"));
+        let dest = format!("FILE;{}", out.display());
+        for action in ["/COPY", "/MOVE"] {
+            let r = run(
+                &sql,
+                with_login(&sql, "Source", &["/SQL", &name, action, &dest, "/Q"]),
+            );
+            assert_ne!(r.code, 0, "{what} {action}: {r:?}");
+            assert!(
+                r.stdout.contains("nothing written"),
+                "{what} {action}: {r:?}"
+            );
+            assert!(!out.exists(), "{what} {action}: written");
+            assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET));
+        }
+        assert!(store.exists(&name).unwrap(), "{what}: the source is kept");
+    }
 }

@@ -125,10 +125,17 @@ impl Prepared<'_> {
         path: &str,
         fix: &str,
     ) -> Result<(), String> {
-        if !from_secure_storage
-            || self.level_written() != Some(ProtectionLevel::ServerStorage.number())
-            || store.secure_storage(path)
-        {
+        if !from_secure_storage || store.secure_storage(path) {
+            return Ok(());
+        }
+        // A level that cannot be read may be ServerStorage for SSIS: kept where it is.
+        if let (None, Err(e @ PackageError::Unsupported(_))) = (&self.reprotected, self.facts()) {
+            return Err(format!(
+                "its protection level cannot be read ({e}), and a package taken from SQL Server may be ServerStorage (level 5), whose sensitive values are in the clear; {} is not in SQL Server: nothing written",
+                store.describe(path)
+            ));
+        }
+        if self.level_written() != Some(ProtectionLevel::ServerStorage.number()) {
             return Ok(());
         }
         Err(format!(

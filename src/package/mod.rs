@@ -312,7 +312,8 @@ fn open_scanned<'a>(
 fn level_of(doc: &[u8], scan: &Scan) -> Result<ProtectionLevel, PackageError> {
     let number = match scan.level_marker {
         Some(LevelMarker::Attribute(s)) | Some(LevelMarker::Property(s)) => {
-            let text = String::from_utf8_lossy(s.slice(doc)).trim().to_string();
+            // As an XML reader sees it: `&#53;` is the character 5 (SSIS reads it so).
+            let text = xml::unescape(s.slice(doc)).trim().to_string();
             text.parse::<u32>().map_err(|_| {
                 PackageError::Unsupported(format!("protection level `{text}` is not a number"))
             })?

@@ -248,3 +248,50 @@ fn base64_with_or_without_whitespace() {
     );
     assert!(encrypted::decode_base64("aGVs*bG8=").is_err());
 }
+
+/// Adversary2 F4: the level is read as an XML reader reads it (`&#53;` is 5), and a
+/// second name for SSIS's namespace, which would hide a level from dtutil but not from
+/// SSIS, makes the package unreadable.
+#[test]
+fn the_level_is_read_as_ssis_reads_it() {
+    let at = |level: &str| {
+        PKG8.replacen(
+            "DTS:PackageType=\"5\"",
+            &format!("DTS:PackageType=\"5\" DTS:ProtectionLevel=\"{level}\""),
+            1,
+        )
+    };
+    for (spelled, level) in [("&#53;", 5), ("&#x35;", 5), (" 5 ", 5), ("&#50;", 2)] {
+        let info = inspect(at(spelled).as_bytes(), Some("pw"))
+            .unwrap_or_else(|e| panic!("{spelled}: {e}"));
+        assert_eq!(info.protection_level, Some(level), "{spelled}");
+    }
+    let ns = "xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\"";
+    for (binding, level_attr) in [
+        (
+            " xmlns:Q=\"www.microsoft.com/SqlServer/Dts\"",
+            "Q:ProtectionLevel=\"5\"",
+        ),
+        (
+            " xmlns:Q=\"www.microsoft.com/SqlServer/&#68;ts\"",
+            "Q:ProtectionLevel=\"5\"",
+        ),
+        (
+            " xmlns=\"www.microsoft.com/SqlServer/Dts\"",
+            "DTS:VersionBuild=\"3\"",
+        ),
+    ] {
+        let doc = PKG8.replacen(ns, &format!("{ns}{binding}"), 1).replacen(
+            "DTS:VersionBuild=\"3\"",
+            level_attr,
+            1,
+        );
+        assert!(
+            matches!(
+                inspect(doc.as_bytes(), None),
+                Err(PackageError::Malformed { .. })
+            ),
+            "{binding}"
+        );
+    }
+}
