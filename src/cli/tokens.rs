@@ -41,6 +41,16 @@ fn looks_like_option(token: &str) -> bool {
             && matches!(switches::lookup(&token[1..]), Match::Found(_)))
 }
 
+/// A package path where an option should be: the shell expanded a wildcard
+/// (`/FILE *.dtsx`) into several paths, and dtutil takes one package per command.
+fn expanded_wildcard_hint(token: &str) -> &'static str {
+    if token.to_ascii_lowercase().ends_with(".dtsx") {
+        "; several package paths in a row: the shell expanded a wildcard such as *.dtsx, and dtutil takes one package per /FILE. Loop over them (bash: for f in *.dtsx; do dtutil /FILE \"$f\" ...; done) or copy a whole folder with dtutil batch --from 'DIR/*.dtsx'"
+    } else {
+        ""
+    }
+}
+
 /// Splits the arguments into switches and their values: no validation beyond each
 /// token naming an option (and `/Dump`, refused before its value).
 pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
@@ -70,7 +80,8 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
                 )));
             }
             return Err(Error::command_line(format!(
-                "unexpected argument `{token}`: options start with / or -, and each takes at most one value (quote values with spaces)"
+                "unexpected argument `{token}`: options start with / or -, and each takes at most one value (quote values with spaces){}",
+                expanded_wildcard_hint(token)
             )));
         };
         let switch = resolve(token, body)?;

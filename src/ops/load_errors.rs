@@ -43,3 +43,54 @@ pub(super) fn package_error(error: PackageError, what: &str) -> Error {
     };
     Error::new(exit, format!("{what}: {error}"))
 }
+
+/// A path that is a Windows cmd variable the shell did not expand (a batch file's
+/// `%%f`, a `for` loop's `%f`, `%NAME%`), pasted into bash or PowerShell: said with
+/// the form that shell expands, since "does not exist" alone sends the user looking
+/// for a file named `%f`.
+pub(super) fn cmd_variable_hint(path: &str) -> Option<String> {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let loop_variable = path
+        .strip_prefix("%%")
+        .or_else(|| path.strip_prefix('%'))
+        .is_some_and(|v| v.len() == 1 && v.chars().all(|c| c.is_ascii_alphabetic()));
+    let named = path
+        .split('%')
+        .skip(1)
+        .step_by(2)
+        .any(|v| !v.is_empty() && v.chars().all(name_char) && path.matches('%').count() >= 2);
+    if !loop_variable && !named {
+        return None;
+    }
+    Some(format!(
+        "; `{path}` is a cmd variable that was not expanded: this shell writes a loop variable as \"$f\" (for f in *.dtsx; do dtutil /FILE \"$f\" ...; done) and %NAME% as \"$NAME\" (PowerShell: $f, $env:NAME)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cmd_variable_hint;
+
+    #[test]
+    fn cmd_variables_are_told_apart_from_paths() {
+        for path in [
+            "%f",
+            "%%f",
+            "%dtsxFile%",
+            "%SSIS_DIR%\\Load.dtsx",
+            "C:\\%Folder%\\x.dtsx",
+        ] {
+            assert!(cmd_variable_hint(path).is_some(), "{path}");
+        }
+        for path in [
+            "Load.dtsx",
+            "100%.dtsx",
+            "a%b.dtsx",
+            "%",
+            "%%",
+            "50% off 20%.dtsx",
+        ] {
+            assert!(cmd_variable_hint(path).is_none(), "{path}");
+        }
+    }
+}

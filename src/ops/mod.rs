@@ -459,7 +459,8 @@ fn open_destination(
 fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<Vec<u8>> {
     store.read(path).map_err(|e| match e {
         StoreError::NotFound(_) => Error::not_found(format!(
-            "{name}: the package does not exist (check the path and the location keyword)"
+            "{name}: the package does not exist (check the path and the location keyword){}",
+            load_errors::cmd_variable_hint(path).unwrap_or_default()
         )),
         StoreError::TooLarge(m) => Error::new(ExitCode::PackageCannotLoad, m),
         other => Error::failure(other.to_string()),

@@ -90,11 +90,21 @@ impl Printer {
     pub fn error(&mut self, error: &Error) {
         let shown = for_display(&error.message);
         self.line(&format!("Error: {shown}"));
-        eprintln!("dtutil: error: {shown}");
+        // Both on one screen, the same error would show twice: the result line is
+        // dtutil's, and a person at the terminal reads it there.
+        if !(self.mode == OutputMode::Text && on_one_terminal()) {
+            eprintln!("dtutil: error: {shown}");
+        }
         self.json(&serde_json::json!({
             "status": "error",
             "exit_code": error.exit.code(),
             "message": error.message,
         }));
     }
+}
+
+/// Stdout and stderr are both a terminal (a person reads both on one screen).
+fn on_one_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
 }
