@@ -2,7 +2,8 @@
 //! destination rules (`store::destination`): a symlink is written through to its
 //! target and stays a symlink; a path into /proc (`/dev/stdout`, `/dev/fd/1`, a link to
 //! `/proc/self/fd/1`) is refused, never renamed over; a link another user planted in a
-//! shared sticky folder is not followed (the kernel's fs.protected_symlinks rule).
+//! shared sticky folder is not followed (the kernel's fs.protected_symlinks rule), nor
+//! another user's file there replaced (fs.protected_regular).
 #![cfg(unix)]
 
 use std::os::unix::fs::MetadataExt;
@@ -169,6 +170,50 @@ fn a_link_another_user_planted_in_a_sticky_folder_is_not_followed() {
         std::fs::read(&pkg).unwrap()
     );
     assert_eq!(std::fs::symlink_metadata(&mine).unwrap().uid(), 0);
+}
+
+/// Adversary2 F17, as root: a file `nobody` planted (mode 0666) in a root-owned sticky
+/// world-writable folder is not replaced by /ENCRYPT or /COPY /Q (its owner would keep
+/// root's new package, writable by anyone: the kernel's fs.protected_regular rule);
+/// the caller's own file there is.
+#[test]
+fn a_file_another_user_planted_in_a_sticky_folder_is_not_replaced() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to plant a file owned by another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let shared = dir.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = shared.join("preown.dtsx");
+    std::fs::write(&planted, "x\n").unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let pkg = sample(dir, "a.dtsx");
+    let p = pkg.to_str().unwrap();
+    let to = |suffix: &str| format!("FILE;{}{suffix}", planted.display());
+    for args in [
+        vec!["/FILE", p, "/ENCRYPT", &to(";0")],
+        vec!["/FILE", p, "/COPY", &to(""), "/Q"],
+    ] {
+        let (out, log) = run_logged(dir, &args);
+        let all = format!("{log}{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {all}");
+        assert!(
+            all.contains("another user") && all.contains("protected_regular"),
+            "{args:?}: {all}"
+        );
+        assert_eq!(std::fs::read_to_string(&planted).unwrap(), "x\n");
+    }
+    let mine = shared.join("mine.dtsx");
+    std::fs::write(&mine, "old").unwrap();
+    let dest = format!("FILE;{}", mine.display());
+    let (out, log) = run_logged(dir, &["/FILE", p, "/COPY", &dest, "/Q"]);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert_eq!(std::fs::read(&mine).unwrap(), std::fs::read(&pkg).unwrap());
 }
 
 /// As root, dtutil run as `nobody` (in a second group) overwrites a root-owned file of

@@ -6,7 +6,8 @@
 //!   beside the target is renamed over it), never replaced by a regular file;
 //! - a link that another user planted in a shared sticky folder (`/tmp`) is not
 //!   followed: the kernel's `fs.protected_symlinks` rule, which our own resolution
-//!   would otherwise bypass (root writing through it could replace any file);
+//!   would otherwise bypass (root writing through it could replace any file); nor is
+//!   another user's file there replaced (`fs.protected_regular`);
 //! - a path through `/proc` (`/dev/stdout`, `/dev/fd/N` name a process's open file,
 //!   not a file to rename over) is refused, and so is a folder, FIFO, device or socket.
 
@@ -40,7 +41,10 @@ pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
 pub fn regular_target(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::Metadata>)> {
     let target = write_target(path)?;
     match std::fs::symlink_metadata(&target) {
-        Ok(m) if m.is_file() => Ok((target, Some(m))),
+        Ok(m) if m.is_file() => {
+            refuse_planted_file(&target, &m)?;
+            Ok((target, Some(m)))
+        }
         Ok(m) => Err(std::io::Error::new(
             ErrorKind::InvalidInput,
             format!(
@@ -74,29 +78,56 @@ fn refuse_proc(asked: &Path, target: &Path) -> std::io::Result<()> {
 #[cfg(unix)]
 fn refuse_planted_link(link: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let folder = parent_dir(link);
-    let Ok(dir) = std::fs::metadata(&folder) else {
+    let Some(folder) = planted(link, meta) else {
         return Ok(());
     };
-    let shared = dir.mode() & 0o1000 != 0 && dir.mode() & 0o002 != 0;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if shared && meta.uid() != dir.uid() && meta.uid() != me {
-        // Not PermissionDenied: callers turn that into a generic "check the permissions".
-        return Err(std::io::Error::other(
-            format!(
-                "`{}` is a symbolic link owned by another user (uid {}) in the shared sticky folder `{}`: writing through it could replace whatever file that user points it at, so it is not followed (the kernel's fs.protected_symlinks rule); nothing written. Remove the link or name the file it points to",
-                link.display(),
-                meta.uid(),
-                folder.display()
-            ),
-        ));
-    }
-    Ok(())
+    // Not PermissionDenied: callers turn that into a generic "check the permissions".
+    Err(std::io::Error::other(format!(
+        "`{}` is a symbolic link owned by another user (uid {}) in the shared sticky folder `{}`: writing through it could replace whatever file that user points it at, so it is not followed (the kernel's fs.protected_symlinks rule); nothing written. Remove the link or name the file it points to",
+        link.display(),
+        meta.uid(),
+        folder.display()
+    )))
 }
 
 #[cfg(not(unix))]
 fn refuse_planted_link(_link: &Path, _meta: &std::fs::Metadata) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Whether `meta` (a link or a file) is another user's in a sticky world-writable
+/// folder that this user does not own either: the folder, when it is such a case.
+#[cfg(unix)]
+fn planted(path: &Path, meta: &std::fs::Metadata) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let folder = parent_dir(path);
+    let dir = std::fs::metadata(&folder).ok()?;
+    let shared = dir.mode() & 0o1000 != 0 && dir.mode() & 0o002 != 0;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    (shared && meta.uid() != dir.uid() && meta.uid() != me).then_some(folder)
+}
+
+/// The kernel does not let a writer open another user's existing file in a sticky
+/// world-writable folder for writing (`fs.protected_regular`); replacing it by rename
+/// while keeping its owner would bypass that and leave the new content to that user
+/// (who may have made it writable by anyone).
+#[cfg(unix)]
+pub(super) fn refuse_planted_file(file: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(folder) = planted(file, meta) else {
+        return Ok(());
+    };
+    Err(std::io::Error::other(format!(
+        "`{}` belongs to another user (uid {}) in the shared sticky folder `{}`: replacing it would leave the new content to that user, who may change it (the kernel's fs.protected_regular rule); nothing written. Remove the file or write elsewhere",
+        file.display(),
+        meta.uid(),
+        folder.display()
+    )))
+}
+
+#[cfg(not(unix))]
+pub(super) fn refuse_planted_file(_file: &Path, _meta: &std::fs::Metadata) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! FILE: packages on a local (or mounted) file system. Folder paths are native paths;
 //! the package store's `File System` roots are folders of this store.
 
-use super::destination::{parent_dir, regular_target, write_target};
+use super::destination::{parent_dir, refuse_planted_file, regular_target, write_target};
 use super::{Entry, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -355,6 +355,7 @@ fn write_package(
     };
     if let Some(m) = &existing {
         not_a_package_file(&target)?;
+        refuse_planted_file(&target, m).map_err(|e| io_error("cannot write", &shown, e))?;
         if replace == Replace::No {
             return Err(StoreError::Exists(format!("file `{shown}` exists")));
         }
