@@ -65,6 +65,20 @@ const SECRET_KEYS: &[&str] = &[
     "sig",
 ];
 
+/// A SQL Server name as given (`/SourceServer`, `sql://SERVER/`, a store
+/// configuration's `<ServerName>`), fit to echo: a `user:password@` before it and any
+/// `;Password=...` pasted from a connection string replaced by `<redacted>`.
+pub fn sql_server(server: &str) -> String {
+    let keyed = secret_pairs(server, 0);
+    match keyed.rfind('@') {
+        Some(at) => match keyed[..at].find(':') {
+            Some(colon) => format!("{}<redacted>{}", &keyed[..=colon], &keyed[at..]),
+            None => keyed,
+        },
+        None => keyed,
+    }
+}
+
 /// A connection string (or an expression holding one) with the value of every key
 /// that names a secret replaced, then made fit to display ([`for_display`]: SAS
 /// queries, control characters). `Password=abc;Data Source=x` becomes
@@ -171,6 +185,12 @@ fn value_extent(value: &str) -> (usize, Option<(usize, usize)>) {
             let i = at + i;
             if quote.len() == 1 && i > 0 && value.as_bytes()[i - 1] == b'\\' {
                 at = i + 1;
+                continue;
+            }
+            // OLE DB and ADO.NET escape a quote inside a quoted value by doubling it,
+            // ODBC a `}` inside braces: `'a''b'`, `{a}}b}` do not end at the first.
+            if quote.len() == 1 && value[i + 1..].starts_with(quote) {
+                at = i + 2;
                 continue;
             }
             return Some(i);
@@ -344,6 +364,51 @@ fn escape_controls(text: &str, lines_too: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::for_display;
+
+    #[test]
+    fn doubled_quotes_and_braces_do_not_end_a_secret_value() {
+        for (text, leak) in [
+            ("Data Source=x;Password='a''b;LeakC3';User ID=sa", "LeakC3"),
+            (
+                "Data Source=x;Password=\"a\"\";LeakC4\";User ID=sa",
+                "LeakC4",
+            ),
+            ("Server=tcp:srv;Uid=sa;Pwd={a}}LeakB1};Database=d", "LeakB1"),
+            ("Pwd={a}}}};LeakB2}", "LeakB2"),
+            ("Password='LeakD1''", "LeakD1"),
+        ] {
+            let shown = super::connection_string(text);
+            assert!(!shown.contains(leak), "{text} -> {shown}");
+            assert!(shown.contains("<redacted>"), "{text} -> {shown}");
+        }
+        // What follows the value is still shown.
+        assert_eq!(
+            super::connection_string("Password='a''b';User ID=sa"),
+            "Password=<redacted>;User ID=sa"
+        );
+        assert_eq!(
+            super::connection_string("Pwd={a}}b};Uid=sa"),
+            "Pwd=<redacted>;Uid=sa"
+        );
+        assert_eq!(
+            super::connection_string("Password='';User ID=sa"),
+            "Password=<redacted>;User ID=sa"
+        );
+    }
+
+    #[test]
+    fn sql_server_names_hide_a_password_in_userinfo_or_pasted_pairs() {
+        assert_eq!(
+            super::sql_server("etl:PwLeak1@127.0.0.1,15022"),
+            "etl:<redacted>@127.0.0.1,15022"
+        );
+        assert_eq!(
+            super::sql_server("127.0.0.1,15022;Password=PwLeak6"),
+            "127.0.0.1,15022;Password=<redacted>"
+        );
+        assert_eq!(super::sql_server("db1\\INST,1433"), "db1\\INST,1433");
+        assert_eq!(super::sql_server("etl@db1"), "etl@db1");
+    }
 
     #[test]
     fn sas_queries_are_redacted_wherever_a_url_is() {

@@ -253,6 +253,21 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
     })))
 }
 
+/// A `sql://` server that holds a `user:password@` or a pasted `;Password=`, with
+/// both replaced: only the host is echoed.
+fn shown_without_secrets(server: &str) -> String {
+    let after_at = server.rsplit('@').next().unwrap_or(server);
+    let (host, tail) = after_at
+        .split_once(';')
+        .map_or((after_at, ""), |(host, _)| (host, ";<redacted>"));
+    let user = if server.contains('@') {
+        "<redacted>@"
+    } else {
+        ""
+    };
+    format!("{user}{host}{tail}")
+}
+
 /// The grammar lives with the command line; the type is the plan's.
 impl BatchLocation {
     /// Parses `--from` / `--to`; `option` names it in messages.
@@ -273,6 +288,13 @@ impl BatchLocation {
             if server.trim().is_empty() {
                 return Err(Error::command_line(format!(
                     "{option} `{raw}`: no server: use sql://SERVER/Folder (or SQL:Folder with --source-server/--dest-server)"
+                )));
+            }
+            if server.contains(['@', ';']) {
+                // Never echoed whole: a `user:password@` or a pasted `;Password=`.
+                return Err(Error::command_line(format!(
+                    "{option} `sql://{}/...`: a user, password or connection-string setting in the server name is not supported (it would show in process lists and logs); give the user with --source-user/--dest-user (--sql-user for assess) and the password with --source-password/--dest-password (--sql-password), as env:NAME or file:PATH",
+                    shown_without_secrets(server.trim())
                 )));
             }
             return Ok(BatchLocation::Sql {
@@ -409,5 +431,15 @@ mod tests {
         );
         assert!(Location::parse("sql://h/A/../B", "--from").is_err());
         assert!(Location::parse("sql:///A", "--from").is_err());
+        let e = Location::parse("sql://etl:PwLeak1@db1,1433/L5", "--from").unwrap_err();
+        assert!(!e.message.contains("PwLeak1"), "{}", e.message);
+        assert!(e.message.contains("--source-password"), "{}", e.message);
+        assert!(
+            e.message.contains("sql://<redacted>@db1,1433/"),
+            "{}",
+            e.message
+        );
+        let e = Location::parse("sql://db1;Password=PwLeak2/L5", "--to").unwrap_err();
+        assert!(!e.message.contains("PwLeak2"), "{}", e.message);
     }
 }

@@ -282,6 +282,45 @@ pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// A small file named by a variable or an option (a CA bundle, a federated token, a
+/// package store configuration): a regular file (a device or FIFO could never end or
+/// never answer) of at most `limit` bytes. The error says why, for the caller to name
+/// the variable.
+pub fn read_small_file(
+    path: impl AsRef<Path>,
+    limit: u64,
+) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // Not blocking on a FIFO's open; the handle is checked below, so nothing can
+        // swap the file between the check and the read.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(format!(
+            "not a regular file (it is {}; a device, pipe or directory is refused)",
+            kind_name(&meta.file_type())
+        ));
+    }
+    let too_big = || format!("larger than {limit} bytes; is it the right file?");
+    if meta.len() > limit {
+        return Err(too_big());
+    }
+    let mut raw = zeroize::Zeroizing::new(Vec::new());
+    file.take(limit + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| e.to_string())?;
+    if raw.len() as u64 > limit {
+        return Err(too_big());
+    }
+    Ok(raw)
+}
+
 /// Reads a file of at most [`MAX_PACKAGE_BYTES`], without allocating more: a larger (or
 /// sparse) file is refused by its length, and one that grows while read by the bound.
 pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
@@ -371,34 +410,6 @@ fn write_package(
             _ => io_error("cannot write", &shown, e),
         }
     })
-}
-
-/// A small file named by a variable or an option (a CA bundle, a federated token, a
-/// package store configuration): a regular file (a device or FIFO could never end or
-/// never answer) of at most `limit` bytes. The error says why, for the caller to name
-/// the variable.
-pub fn read_small_file(
-    path: impl AsRef<Path>,
-    limit: u64,
-) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, String> {
-    use std::io::Read as _;
-    let path = path.as_ref();
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file (a device, pipe or directory is refused)".into());
-    }
-    let too_big = || format!("larger than {limit} bytes; is it the right file?");
-    if meta.len() > limit {
-        return Err(too_big());
-    }
-    let mut raw = zeroize::Zeroizing::new(Vec::new());
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut raw))
-        .map_err(|e| e.to_string())?;
-    if raw.len() as u64 > limit {
-        return Err(too_big());
-    }
-    Ok(raw)
 }
 
 /// Writes a temporary file beside the target, flushes it to disk, then renames it

@@ -280,8 +280,9 @@ impl DtsStore {
                         // apply to a root: name what does.
                         let reason = m.split(" Or give ").next().unwrap_or(&m);
                         StoreError::Failed(format!(
-                            "package store root `{}` is in msdb on `{server}`: {reason} For this root, DTUTIL_STORE_SQL_USER and DTUTIL_STORE_SQL_PASSWORD give a SQL login instead, or DTUTIL_SQL_ACCESS_TOKEN an Azure AD access token",
-                            root.name
+                            "package store root `{}` is in msdb on `{}`: {reason} For this root, DTUTIL_STORE_SQL_USER and DTUTIL_STORE_SQL_PASSWORD give a SQL login instead, or DTUTIL_SQL_ACCESS_TOKEN an Azure AD access token",
+                            root.name,
+                            crate::redact::sql_server(server)
                         ))
                     }
                     other => other,
@@ -411,7 +412,8 @@ impl Store for DtsStore {
             .sql
             .server
             .as_deref()
-            .filter(|s| !s.trim().is_empty())?;
+            .filter(|s| !s.trim().is_empty())
+            .map(crate::redact::sql_server)?;
         let (i, _) = self.resolve(path).ok().flatten()?;
         let root = &self.config.roots[i];
         let config::RootKind::FileSystem { store_path } = &root.kind else {
@@ -436,7 +438,11 @@ impl Store for DtsStore {
             Ok(Some((i, rest))) => match &self.config.roots[i].kind {
                 RootKind::Sql { server } => {
                     let server = self.sql.server.clone().unwrap_or_else(|| server.clone());
-                    format!(" (msdb `{}` on {server})", display(&rest))
+                    format!(
+                        " (msdb `{}` on {})",
+                        display(&rest),
+                        crate::redact::sql_server(&server)
+                    )
                 }
                 RootKind::FileSystem { store_path } => {
                     let name = rest.last().map(|n| package_file(n)).unwrap_or_default();

@@ -191,7 +191,8 @@ impl Target {
             .clone()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| "(local)".into());
-        let addr = ServerAddr::parse(credentials.server.as_deref()).map_err(fail)?;
+        let addr = ServerAddr::parse(credentials.server.as_deref())
+            .map_err(|e| fail(super::driver_text::without_server_secrets(&e)))?;
         let mut config = Config::new();
         config.host(&addr.host);
         if let Some(port) = addr.port {
@@ -296,7 +297,8 @@ impl Target {
         config.command_timeout(Some(command_timeout));
         Ok(Self {
             config,
-            server,
+            // Only messages show it: never a password pasted into it.
+            server: crate::redact::sql_server(&server),
             addr,
             user: credentials.user.clone(),
             login_options: credentials.login_options().to_string(),

@@ -32,6 +32,17 @@ pub fn colon_port(raw: &str, host: &str, has_port: bool) -> Option<String> {
         .then(|| format!("server `{raw}`: SQL Server takes the port after a comma: `{h},{p}`"))
 }
 
+/// A server-name error without a password pasted into the name (`user:pw@host`,
+/// `host;Password=x`): each part of the message (the name and any piece of it quoted
+/// between backquotes) redacted on its own, so a value ends with its quote.
+pub fn without_server_secrets(message: &str) -> String {
+    message
+        .split('`')
+        .map(crate::redact::sql_server)
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
 #[cfg(test)]
 mod tests {
     use super::without_driver_advice as timeout;

@@ -1,0 +1,182 @@
+//! Guards from review round 4 (findings-adversary2): files named by variables are read
+//! only when regular and small (F15), passwords in locations and connection strings
+//! are never printed (F8, F10), and the other small findings fixed with them.
+
+mod common;
+
+use common::dtutil_clean as run;
+use common::shown;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs dtutil like [`run`], killed after `limit`: a guard against a hang must not hang
+/// the suite when it fails.
+fn run_within(dir: &Path, env: &[(&str, &str)], args: &[&str], limit: Duration) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dtutil"));
+    cmd.current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AZURE_") || k.starts_with("DTUTIL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd.spawn().unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "dtutil {args:?} still running after {limit:?}: {}",
+                shown(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn owned(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[cfg(unix)]
+fn fifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn store_configuration_and_sql_ca_are_read_only_from_small_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("cfgfifo");
+    fifo(&pipe);
+    let pipe = pipe.to_str().unwrap();
+    let limit = Duration::from_secs(20);
+    for path in [pipe, "/dev/zero"] {
+        let out = run_within(
+            dir.path(),
+            &[("DTUTIL_STORE_CONFIG", path)],
+            &["/DTS", "MSDB\\x", "/EXISTS"],
+            limit,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+        let text = shown(&out);
+        assert!(
+            text.contains("package store configuration") && text.contains("not a regular file"),
+            "{text}"
+        );
+        let out = run_within(
+            dir.path(),
+            &[],
+            &[
+                "batch",
+                "--from",
+                "dts:MSDB\\x",
+                "--store-config",
+                path,
+                "--to",
+                "out",
+            ],
+            limit,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+        assert!(
+            shown(&out).contains("not a regular file"),
+            "{}",
+            shown(&out)
+        );
+        let out = run_within(
+            dir.path(),
+            &[("DTUTIL_SQL_CA", path), ("SQL_PW", "x")],
+            &[
+                "/SQL",
+                "x",
+                "/SourceServer",
+                "127.0.0.1,1",
+                "/SourceUser",
+                "etl",
+                "/SourcePassword",
+                "env:SQL_PW",
+                "/EXISTS",
+            ],
+            limit,
+        );
+        let text = shown(&out);
+        assert!(
+            text.contains("DTUTIL_SQL_CA") && text.contains("not a regular file"),
+            "{text}"
+        );
+        assert_ne!(out.status.code(), Some(0), "{text}");
+    }
+    // Over the bound: refused by its length, never read.
+    let big = dir.path().join("big.xml");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(2 * 1024 * 1024).unwrap();
+    let out = run(
+        dir.path(),
+        &owned(&[("DTUTIL_STORE_CONFIG", big.to_str().unwrap())]),
+        &["/DTS", "MSDB\\x", "/EXISTS"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(shown(&out).contains("larger than"), "{}", shown(&out));
+}
+
+#[test]
+fn a_password_in_a_server_or_sql_url_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = owned(&[("SQL_PW", "x")]);
+    let mut runs: Vec<Vec<&str>> = Vec::new();
+    for from in [
+        "sql://etl:PwLeak1@127.0.0.1,1/L5",
+        "sql://127.0.0.1,1;Password=PwLeak1/L5",
+        "sql://127.0.0.1,1x;Password=PwLeak1/L5",
+    ] {
+        runs.push(vec!["batch", "--from", from, "--to", "xx", "--dry-run"]);
+        runs.push(vec![
+            "batch",
+            "--from",
+            from,
+            "--to",
+            "xx",
+            "--dry-run",
+            "--json",
+        ]);
+        runs.push(vec!["assess", from, "--json"]);
+        runs.push(vec!["assess", from]);
+    }
+    for server in ["127.0.0.1,1;Password=PwLeak1", "127.0.0.1,1x;Pwd=PwLeak1"] {
+        runs.push(vec![
+            "/SQL",
+            "x",
+            "/SourceServer",
+            server,
+            "/SourceUser",
+            "etl",
+            "/SourcePassword",
+            "env:SQL_PW",
+            "/EXISTS",
+        ]);
+    }
+    for args in &runs {
+        let out = run(dir.path(), &env, args);
+        let text = shown(&out);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {text}");
+        assert!(!text.contains("PwLeak1"), "{args:?}: {text}");
+    }
+    let out = run(
+        dir.path(),
+        &env,
+        &["batch", "--from", "sql://etl:PwLeak1@db1/L5", "--to", "xx"],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", shown(&out));
+    assert!(shown(&out).contains("--source-password"), "{}", shown(&out));
+}
