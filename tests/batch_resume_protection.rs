@@ -200,3 +200,45 @@ fn the_plan_line_counts_only_rows_for_this_destination() {
     let r2 = read_report(&dir.join("r2.json"));
     assert_eq!(with_status(&r2, "ok", None).len(), N, "{r2}");
 }
+
+/// A done row this run sets out to write again but does not (a user-key package,
+/// without --allow-lost-sensitive this time) stays done as the earlier run wrote it, so
+/// the next --resume redoes it rather than failing on "the destination exists".
+#[test]
+fn a_redo_that_is_skipped_is_redone_by_the_next_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let generated = generate_tree(&dir.join("src"), N, 0);
+    let user_key = generated.iter().filter(|g| g.level == 1).count();
+    assert!(user_key > 0);
+    let typo = format!("2;{TYPO}");
+    run(dir, &["--encrypt", &typo, "--report", "r.json"]);
+
+    let right = format!("2;{RIGHT}");
+    let out = dtutil(
+        dir,
+        &[
+            "batch",
+            "--from",
+            "src",
+            "--to",
+            "dst",
+            "--decrypt",
+            OLD_PW,
+            "--encrypt",
+            &right,
+            "--resume",
+            "r.json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = read_report(&dir.join("r.json"));
+    let skipped = with_status(&r, "skipped", Some("user_key"));
+    assert_eq!(skipped.len(), user_key, "{r}");
+    assert!(skipped.iter().all(|p| p["done"] == true), "{r}");
+
+    let (_, r) = run(dir, &["--encrypt", &right, "--resume", "r.json"]);
+    assert_eq!(redone(&r, "another --encrypt password"), user_key, "{r}");
+    assert!(protection(dir, Some(RIGHT)).iter().all(|(l, _)| *l == 2));
+}

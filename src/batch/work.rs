@@ -109,9 +109,20 @@ impl Job {
             self.destination_name(item),
             Status::Failed,
         );
-        self.steps(item, &dest_path, src, dst, &mut r);
+        let mut rewriting = None;
+        self.steps(item, &dest_path, src, dst, &mut r, &mut rewriting);
         if r.done && r.skip != Some(SkipKind::Resumed) {
             r.protection = Some(self.protection.recorded.clone());
+        } else if let (Some(earlier), false) = (rewriting, self.dry_run) {
+            // A done row this run set out to write again (asked otherwise) and did not
+            // (a user-key package without --allow-lost-sensitive, a failed write): the
+            // destination still holds what the earlier run wrote, so the row stays done
+            // as that run recorded it, and the next --resume redoes it, never "the
+            // destination exists".
+            r.done = true;
+            r.bytes = earlier.bytes;
+            r.sha256 = earlier.sha256;
+            r.protection = earlier.protection;
         }
         r.millis = started.elapsed().as_millis() as u64;
         r
@@ -124,6 +135,7 @@ impl Job {
         src: &dyn Store,
         dst: &dyn Store,
         r: &mut Record,
+        rewriting: &mut Option<Record>,
     ) {
         let fail = |r: &mut Record, why: String| {
             r.status = Status::Failed;
@@ -159,12 +171,14 @@ impl Job {
                     Ok(None) if other_protection.is_some() => {
                         redo = other_protection;
                         ours_to_rewrite = true;
+                        *rewriting = Some(prev.clone());
                     }
                     // What the earlier run wrote, but with other package IDs than this
                     // run gives: written again, over it (it is that run's output).
                     Ok(None) if self.resume.other_id_policy(self.regenerate_ids) => {
                         redo = Some(OTHER_ID_POLICY.into());
                         ours_to_rewrite = true;
+                        *rewriting = Some(prev.clone());
                     }
                     Ok(None) => {
                         let keep = r.clone();
