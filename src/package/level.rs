@@ -83,3 +83,25 @@ impl fmt::Display for ProtectionLevel {
         write!(f, "{} ({})", self.number(), self.name())
     }
 }
+
+/// The scan knows SSIS's names by their prefix `DTS:`, so SSIS's namespace must have no
+/// other name: a second prefix for it (`xmlns:Q=`, or the default namespace) would let
+/// `Q:ProtectionLevel="5"` say to SSIS what dtutil does not read. Such a package is
+/// refused as unreadable.
+pub(super) fn check_dts_binding(key: &[u8], value: &[u8]) -> Result<(), String> {
+    if key == b"xmlns:DTS" {
+        return Ok(());
+    }
+    let is_dts = if value.contains(&b'&') {
+        super::xml::unescape(value) == super::scan::DTS_NS
+    } else {
+        value == super::scan::DTS_NS.as_bytes()
+    };
+    if !is_dts {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` gives SSIS's namespace a second name; dtutil reads SSIS's names by the prefix DTS only, so it cannot read this package as SSIS would",
+        String::from_utf8_lossy(key)
+    ))
+}

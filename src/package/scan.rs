@@ -297,28 +297,6 @@ struct Interesting {
     encrypted: Option<Span>,
 }
 
-/// The scan knows SSIS's names by their prefix `DTS:`, so SSIS's namespace must have no
-/// other name: a second prefix for it (`xmlns:Q=`, or the default namespace) would let
-/// `Q:ProtectionLevel="5"` say to SSIS what dtutil does not read. Such a package is
-/// refused as unreadable.
-fn check_dts_binding(key: &[u8], value: &[u8]) -> Result<(), String> {
-    if key == b"xmlns:DTS" {
-        return Ok(());
-    }
-    let is_dts = if value.contains(&b'&') {
-        xml::unescape(value) == DTS_NS
-    } else {
-        value == DTS_NS.as_bytes()
-    };
-    if !is_dts {
-        return Ok(());
-    }
-    Err(format!(
-        "`{}` gives SSIS's namespace a second name; dtutil reads SSIS's names by the prefix DTS only, so it cannot read this package as SSIS would",
-        String::from_utf8_lossy(key)
-    ))
-}
-
 /// Local name of a possibly prefixed name.
 fn local(name: &[u8]) -> &[u8] {
     name.iter()
@@ -359,7 +337,7 @@ fn open_element(
             check_references(v).map_err(|m| err_at(doc, before, m))?;
         }
         if key.starts_with(b"xmlns") {
-            check_dts_binding(key, v).map_err(|m| err_at(doc, before, m))?;
+            super::level::check_dts_binding(key, v).map_err(|m| err_at(doc, before, m))?;
         }
         let slot = match key {
             b"xmlns" => &mut attrs.xmlns,
