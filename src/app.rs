@@ -89,6 +89,11 @@ fn dispatch(command: Command, config: &Config, printer: &mut Printer) -> Result<
                     "dtutil project reads and writes local folders and .ispac files, not Azure Files (`{azure}`); copy the project here first"
                 )));
             }
+            // One writer at a time: held from the first read to the last rename.
+            let _lock = match plan.encrypt_level.is_some() && !plan.dry_run {
+                true => project::lock::take(&path)?,
+                false => None,
+            };
             project::run(&ProjectPlan { path, out, ..plan })
         }
         Command::Batch(plan)

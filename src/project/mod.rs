@@ -7,6 +7,7 @@
 pub mod file;
 pub(crate) mod ispac;
 mod layout;
+pub mod lock;
 mod reprotect;
 mod run;
 pub mod scan;
