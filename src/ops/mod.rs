@@ -335,7 +335,7 @@ fn run_package_action(
                 // The check runs inside the delete, so that no writer of the source's
                 // name gets between them where the store can prevent it.
                 let mut refused = None;
-                source_store
+                let deleted = source_store
                     .delete_if(&source.path, &mut || {
                         check_source_before_delete(
                             &*source_store,
@@ -356,6 +356,12 @@ fn run_package_action(
                     })?;
                 if let Some(refused) = refused {
                     return Err(refused);
+                }
+                if !deleted {
+                    return Err(Error::failure(format!(
+                        "{source_name} changed while it was being moved (it is no longer what was copied to {}); both are kept: compare them and delete the one you do not want",
+                        dest_store.describe(&destination.path)
+                    )));
                 }
                 note_protected_deleted(printer, protected, &source_name);
             }

@@ -119,6 +119,12 @@ impl Store for FileStore {
         std::fs::remove_file(path).map_err(|e| io_error("cannot delete", path, e))
     }
 
+    /// Renamed aside, then deleted only if unchanged ([`super::move_aside`]).
+    fn delete_if(&self, path: &str, approve: &mut dyn FnMut() -> bool) -> StoreResult<bool> {
+        not_a_package_file(Path::new(path))?;
+        super::move_aside::delete_if_unchanged(self, path, approve)
+    }
+
     /// As the platform's file systems usually are: case-sensitive on Linux.
     fn case_insensitive(&self) -> bool {
         cfg!(any(windows, target_os = "macos"))

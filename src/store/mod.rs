@@ -13,6 +13,7 @@ pub mod destination;
 pub mod dts;
 pub mod file;
 mod filepath;
+mod move_aside;
 pub mod msdb;
 mod open;
 pub mod path;
