@@ -180,3 +180,21 @@ fn a_password_in_a_server_or_sql_url_is_never_printed() {
     assert_eq!(out.status.code(), Some(6), "{}", shown(&out));
     assert!(shown(&out).contains("--source-password"), "{}", shown(&out));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_as_a_package_is_an_unreadable_package_not_a_missing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    fifo(&dir.path().join("ff.dtsx"));
+    std::fs::create_dir(dir.path().join("fd")).unwrap();
+    fifo(&dir.path().join("fd/pipe.dtsx"));
+    let limit = Duration::from_secs(20);
+    for source in ["ff.dtsx", "fd"] {
+        let out = run_within(dir.path(), &[], &["assess", source], limit);
+        let text = shown(&out);
+        assert_eq!(out.status.code(), Some(1), "{source}: {text}");
+        assert!(text.contains("DTU900"), "{source}: {text}");
+        assert!(text.contains("FIFO"), "{source}: {text}");
+        assert!(!text.contains("no such directory"), "{source}: {text}");
+    }
+}

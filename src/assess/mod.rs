@@ -223,7 +223,9 @@ fn list(plan: &AssessPlan, creds: &SqlCredentials, stores: &StoreConfig) -> Resu
     let mut listed = Vec::new();
     for (index, source) in plan.sources.iter().enumerate() {
         if let Location::Dir(path) = source {
-            if path.is_file() {
+            // A FIFO, device or socket named as a source is one package that cannot
+            // be read (DTU900 naming what it is), as it is inside a folder.
+            if path.exists() && !path.is_dir() {
                 listed.extend(single_file(path)?);
                 continue;
             }
