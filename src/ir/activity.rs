@@ -95,6 +95,14 @@ fn secure(value: &str) -> Value {
 
 /// `STORE\Folder\Name` -> (`STORE/Folder/Name`, `Name`); `--file PATH` -> (PATH, stem).
 pub fn package_path(package: &PackageRef) -> Result<(String, String, &'static str)> {
+    let (PackageRef::Store(given) | PackageRef::File(given)) = package;
+    if given.chars().any(char::is_control) {
+        // A name with a line break would come back in `ir running` as a line of its own.
+        return Err(Error::command_line(format!(
+            "package `{}`: a control character (line break, tab, escape) is not part of a package path",
+            crate::redact::one_line(given)
+        )));
+    }
     match package {
         PackageRef::Store(p) => {
             let segs: Vec<&str> = p.split(['\\', '/']).collect();

@@ -19,6 +19,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::ops::output::Printer;
 use crate::plan::ir::{IrAction, IrPlan, Since, StopTarget};
 use crate::plan::OutputMode;
+use crate::redact::one_line;
 
 /// The IR to work on: `--ir`, else `DTUTIL_IR`.
 pub fn ir_id(flag: Option<&str>, get: &dyn Fn(&str) -> Option<String>) -> Result<IrId> {
@@ -97,29 +98,30 @@ fn status(arm: &Arm, printer: &mut Printer) -> Result<ExitCode> {
         "Azure-SSIS IR {} in factory {} (resource group {}, subscription {})",
         arm.ir.name, arm.ir.factory, arm.ir.resource_group, arm.ir.subscription
     ));
-    printer.line(&format!("  state:          {state}"));
+    printer.line(&format!("  state:          {}", one_line(&state)));
     let node_list = if nodes.is_empty() {
         "none running".to_string()
     } else {
         nodes
             .iter()
-            .map(|(id, s)| format!("{id} {s}"))
+            .map(|(id, s)| format!("{} {}", one_line(id), one_line(s)))
             .collect::<Vec<_>>()
             .join(", ")
     };
     printer.line(&format!("  nodes:          {} ({node_list})", nodes.len()));
     if !edition.is_empty() || !node_size.is_empty() {
         printer.line(&format!(
-            "  edition:        {edition}{}{}",
+            "  edition:        {}{}{}",
+            one_line(&edition),
             if license.is_empty() {
                 String::new()
             } else {
-                format!(", license {license}")
+                format!(", license {}", one_line(&license))
             },
             if node_size.is_empty() {
                 String::new()
             } else {
-                format!(", node size {node_size}")
+                format!(", node size {}", one_line(&node_size))
             }
         ));
     }
@@ -160,16 +162,18 @@ fn list_stores(arm: &Arm, printer: &mut Printer) -> Result<ExitCode> {
             .map(|k| {
                 format!(
                     "  ({} in Key Vault: secret {} of {})",
-                    k.property, k.secret_name, k.linked_service
+                    one_line(&k.property),
+                    one_line(&k.secret_name),
+                    one_line(&k.linked_service)
                 )
             })
             .unwrap_or_default();
         printer.line(&format!(
             "{}  linked service {}  {}  {}{vault}",
-            s.name,
-            s.linked_service,
-            s.kind_name(),
-            s.location()
+            one_line(&s.name),
+            one_line(&s.linked_service),
+            one_line(s.kind_name()),
+            one_line(&s.location())
         ));
     }
     Ok(ExitCode::Success)
@@ -326,8 +330,12 @@ fn running(arm: &Arm, since: Since, printer: &mut Printer) -> Result<ExitCode> {
             "duration_ms": elapsed.as_millis() as u64, "status": status,
         }));
         printer.line(&format!(
-            "{run_id}  {status:<10}  {}  {pipeline}  started {start}  running {}",
-            a.package.replace('/', "\\"),
+            "{}  {:<10}  {}  {}  started {}  running {}",
+            one_line(run_id),
+            one_line(status),
+            one_line(&a.package.replace('/', "\\")),
+            one_line(pipeline),
+            one_line(start),
             human(elapsed)
         ));
     }
@@ -373,7 +381,9 @@ fn stop(arm: &Arm, target: &StopTarget, printer: &mut Printer) -> Result<ExitCod
 fn report_cancel(printer: &mut Printer, id: &str, pipeline: &str) {
     printer.json(&json!({"run_id": id, "pipeline": pipeline, "status": "Canceling"}));
     printer.line(&format!(
-        "Cancelling run {id} of {pipeline} (and the runs it started)."
+        "Cancelling run {} of {} (and the runs it started).",
+        one_line(id),
+        one_line(pipeline)
     ));
 }
 

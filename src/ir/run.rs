@@ -134,7 +134,7 @@ pub fn run(
     }
     printer.json(&json!({"pipeline": pipeline, "run_id": run_id, "status": "Queued"}));
     printer.line(&format!("pipeline {pipeline}"));
-    printer.line(&format!("run {run_id}"));
+    printer.line(&format!("run {}", crate::redact::one_line(&run_id)));
     if !req.wait {
         return Ok(ExitCode::Success);
     }
@@ -176,7 +176,11 @@ fn wait(
                 s.suspend(|| ());
             }
             printer.json(&json!({"run_id": run_id, "status": status, "at": iso(std::time::SystemTime::now())}));
-            printer.line(&format!("{status} after {}", human(started.elapsed())));
+            printer.line(&format!(
+                "{} after {}",
+                crate::redact::one_line(&status),
+                human(started.elapsed())
+            ));
             last = status.clone();
         }
         if let Some(s) = &spinner {
@@ -198,7 +202,7 @@ fn wait(
                 }
                 let messages = failure_messages(arm, run_id, &run);
                 for m in &messages {
-                    printer.line(&format!("  {m}"));
+                    printer.line(&format!("  {}", crate::redact::one_line(m)));
                 }
                 printer.json(&json!({"run_id": run_id, "status": status, "messages": messages}));
                 return Err(Error::failure(format!(
