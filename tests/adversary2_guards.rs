@@ -198,3 +198,32 @@ fn a_fifo_named_as_a_package_is_an_unreadable_package_not_a_missing_folder() {
         assert!(!text.contains("no such directory"), "{source}: {text}");
     }
 }
+
+#[test]
+fn a_file_destination_ending_with_a_separator_names_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx");
+    std::fs::copy(&source, dir.path().join("p2.dtsx")).unwrap();
+    for dest in [
+        r"FILE;\\myacct.file.core.windows.net\ssis\azd\",
+        "FILE;https://myacct.file.core.windows.net/ssis/azd/",
+        "FILE;newdir/",
+        r"FILE;newdir\",
+    ] {
+        for action in ["/COPY", "/MOVE"] {
+            let out = run(dir.path(), &[], &["/FILE", "p2.dtsx", action, dest]);
+            let text = shown(&out);
+            assert_eq!(out.status.code(), Some(6), "{dest}: {text}");
+            assert!(text.contains("names a folder, not a package"), "{text}");
+        }
+        let encrypt = format!("{dest};0");
+        let out = run(dir.path(), &[], &["/FILE", "p2.dtsx", "/ENCRYPT", &encrypt]);
+        assert_eq!(out.status.code(), Some(6), "{}", shown(&out));
+    }
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["p2.dtsx"], "nothing written, the source kept");
+}

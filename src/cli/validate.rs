@@ -416,6 +416,11 @@ impl Validator {
             )));
         }
         check_package_path(&option, kind, path)?;
+        if kind == LocationKind::File {
+            // `FILE;dir\` ("into this folder") would write a file named `dir`, on an
+            // Azure Files share silently: the same refusal as a store path's.
+            refuse_folder_path(&option, path)?;
+        }
         let sql = self.connection(
             [Id::DestServer, Id::DestUser, Id::DestPassword],
             kind,
@@ -496,13 +501,21 @@ fn check_store_path(option: &str, kind: LocationKind, path: &str) -> Result<()> 
 /// name: `SQL;Folder\` ("into this folder") is no package `Folder`, which dropping
 /// the separator would create.
 fn check_package_path(option: &str, kind: LocationKind, path: &str) -> Result<()> {
-    if kind != LocationKind::File && path.trim_end().ends_with(['\\', '/']) {
+    if kind != LocationKind::File {
+        refuse_folder_path(option, path)?;
+    }
+    check_store_path(option, kind, path)
+}
+
+/// A package path ending with a separator names a folder, never a package.
+fn refuse_folder_path(option: &str, path: &str) -> Result<()> {
+    if path.trim_end().ends_with(['\\', '/']) {
         return Err(Error::command_line(format!(
             "{option}: `{}` ends with a separator, so it names a folder, not a package; give Folder\\Name (nothing was done)",
             path.trim()
         )));
     }
-    check_store_path(option, kind, path)
+    Ok(())
 }
 
 /// One folder name (not a path): not empty, no `\` or `/`, not `.` or `..`.
