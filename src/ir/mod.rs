@@ -162,7 +162,7 @@ fn list_stores(arm: &Arm, printer: &mut Printer) -> Result<ExitCode> {
             .map(|k| {
                 format!(
                     "  ({} in Key Vault: secret {} of {})",
-                    one_line(&k.property),
+                    one_line(k.property),
                     one_line(&k.secret_name),
                     one_line(&k.linked_service)
                 )
@@ -173,7 +173,7 @@ fn list_stores(arm: &Arm, printer: &mut Printer) -> Result<ExitCode> {
             one_line(&s.name),
             one_line(&s.linked_service),
             one_line(s.kind_name()),
-            one_line(&s.location())
+            one_line(s.location())
         ));
     }
     Ok(ExitCode::Success)
