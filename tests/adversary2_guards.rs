@@ -227,3 +227,43 @@ fn a_file_destination_ending_with_a_separator_names_a_folder() {
     left.sort();
     assert_eq!(left, ["p2.dtsx"], "nothing written, the source kept");
 }
+
+#[test]
+fn a_password_in_a_store_configuration_server_name_is_never_printed() {
+    for server in [
+        "127.0.0.1,1;Password=CfgLeak1",
+        "127.0.0.1;Password=CfgLeak1",
+    ] {
+        store_server_is_never_printed(server);
+    }
+}
+
+fn store_server_is_never_printed(server: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("MsDtsSrvr.ini.xml");
+    let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<DtsServiceConfiguration xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <TopLevelFolders>
+    <Folder xsi:type="SqlServerFolder">
+      <Name>MSDB</Name>
+      <ServerName>SERVER</ServerName>
+    </Folder>
+  </TopLevelFolders>
+</DtsServiceConfiguration>"#;
+    std::fs::write(&config, xml.replace("SERVER", server)).unwrap();
+    let env = owned(&[
+        ("DTUTIL_STORE_CONFIG", config.to_str().unwrap()),
+        ("DTUTIL_STORE_SQL_USER", "etl"),
+        ("DTUTIL_STORE_SQL_PASSWORD", "x"),
+    ]);
+    for args in [
+        &["/DTS", "MSDB\\x", "/EXISTS"][..],
+        &["batch", "--from", "dts:MSDB", "--to", "out", "--dry-run"][..],
+        &["assess", "dts:MSDB"][..],
+    ] {
+        let out = run(dir.path(), &env, args);
+        let text = shown(&out);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {text}");
+        assert!(!text.contains("CfgLeak1"), "{args:?}: {text}");
+    }
+}
