@@ -77,7 +77,10 @@ fn overlapping_entries_are_refused_before_inflating_any() {
     )
     .unwrap();
     let before = snapshot(dir.path());
-    for extra in [&[][..], &["--encrypt", "0", "--out", "out.ispac"][..]] {
+    // --out inside the temporary folder: a regression that writes must not write into
+    // the checkout the test runs from.
+    let out = dir.path().join("out.ispac").display().to_string();
+    for extra in [&[][..], &["--encrypt", "0", "--out", out.as_str()][..]] {
         let r = project(dir.path(), "bomb.ispac", extra);
         eprintln!(
             "overlapping .ispac {extra:?}: {:?}, {} KiB",
@@ -117,11 +120,8 @@ fn duplicate_entry_names_are_refused_and_named() {
     }
     std::fs::write(dir.path().join("dups.ispac"), z).unwrap();
     let before = snapshot(dir.path());
-    let r = project(
-        dir.path(),
-        "dups.ispac",
-        &["--encrypt", "0", "--out", "out.ispac"],
-    );
+    let out = dir.path().join("out.ispac").display().to_string();
+    let r = project(dir.path(), "dups.ispac", &["--encrypt", "0", "--out", &out]);
     assert_eq!(r.code, Some(5), "{}", r.all_output());
     let out = r.all_output();
     assert!(
