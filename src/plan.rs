@@ -337,7 +337,7 @@ impl BatchLocation {
             Self::Glob { raw, .. } => raw.clone(),
             Self::Sql { server: s, folder } => format!(
                 "sql://{}/{}",
-                s.as_deref().or(server).unwrap_or("(local)"),
+                crate::redact::sql_server(s.as_deref().or(server).unwrap_or("(local)")),
                 folder.replace('\\', "/")
             ),
             Self::Dts { folder } => format!("dts:{folder}"),

@@ -153,6 +153,33 @@ fn a_password_in_a_server_or_sql_url_is_never_printed() {
         runs.push(vec!["assess", from, "--json"]);
         runs.push(vec!["assess", from]);
     }
+    for server in ["127.0.0.1;Password=PwLeak1", "127.0.0.1,1;Password=PwLeak1"] {
+        runs.push(vec![
+            "assess",
+            "SQL:L5",
+            "--sql-server",
+            server,
+            "--sql-user",
+            "etl",
+            "--sql-password",
+            "env:SQL_PW",
+        ]);
+        runs.push(vec![
+            "batch",
+            "--from",
+            "SQL:L5",
+            "--source-server",
+            server,
+            "--source-user",
+            "etl",
+            "--source-password",
+            "env:SQL_PW",
+            "--to",
+            "out",
+            "--dry-run",
+            "--json",
+        ]);
+    }
     for server in ["127.0.0.1,1;Password=PwLeak1", "127.0.0.1,1x;Pwd=PwLeak1"] {
         runs.push(vec![
             "/SQL",
