@@ -138,18 +138,29 @@ fn key_vault_ref(tp: &Value) -> Option<KeyVaultSecret> {
 pub fn describe(name: &str, ls: &str, props: &Value) -> PackageStore {
     let kind = props.get("type").and_then(Value::as_str).unwrap_or("");
     let tp = props.get("typeProperties").unwrap_or(&Value::Null);
-    let store_kind = match kind {
-        "AzureFileStorage" => azure_files(tp).map(|unc| StoreKind::AzureFiles { unc }),
-        "AzureSqlMI" => sql_mi(tp).map(|server| StoreKind::SqlMi { server }),
+    let location = match kind {
+        "AzureFileStorage" => azure_files(tp),
+        "AzureSqlMI" => sql_mi(tp),
         _ => None,
-    }
-    .unwrap_or_else(|| StoreKind::Other {
-        what: if kind.is_empty() {
-            "a linked service without a type".into()
-        } else {
-            format!("a {kind} linked service dtutil cannot place")
+    };
+    // A line break in a host or server is no location (and would forge output lines).
+    let garbled = location
+        .as_deref()
+        .is_some_and(|l| l.chars().any(char::is_control));
+    let store_kind = match (kind, location) {
+        (_, Some(_)) if garbled => StoreKind::Other {
+            what: format!("a {kind} linked service whose location holds a control character"),
         },
-    });
+        ("AzureFileStorage", Some(unc)) => StoreKind::AzureFiles { unc },
+        ("AzureSqlMI", Some(server)) => StoreKind::SqlMi { server },
+        _ => StoreKind::Other {
+            what: if kind.is_empty() {
+                "a linked service without a type".into()
+            } else {
+                format!("a {kind} linked service dtutil cannot place")
+            },
+        },
+    };
     PackageStore {
         name: name.into(),
         linked_service: ls.into(),
