@@ -533,24 +533,30 @@ fn write_flushing(file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()>
     let mut written = 0;
     for piece in bytes.chunks(PIECE) {
         file.write_all(piece)?;
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: a plain system call on an open descriptor we own; it reads no
-            // memory of ours. Only a hint: its failure leaves the `fsync` to do it all.
-            unsafe {
-                libc::sync_file_range(
-                    file.as_raw_fd(),
-                    written as libc::off64_t,
-                    piece.len() as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
-        }
+        start_write_back(file, written, piece.len());
         written += piece.len();
     }
     Ok(())
 }
+
+#[cfg(target_os = "linux")]
+fn start_write_back(file: &std::fs::File, offset: usize, len: usize) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain system call on an open descriptor we own; it reads no
+    // memory of ours. Only a hint: its failure leaves the `fsync` to do it all.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+/// Elsewhere the `fsync` after the write does all the work.
+#[cfg(not(target_os = "linux"))]
+fn start_write_back(_file: &std::fs::File, _offset: usize, _len: usize) {}
 
 fn stage_in(
     target: &Path,
