@@ -445,6 +445,7 @@ fn wait_timeout_is_not_rounded_up_to_the_poll_interval() {
 
 /// Ctrl-C while waiting stops the waiting, not the run: exit 130 (128 + SIGINT), not a
 /// Failed run's 1.
+#[cfg(unix)] // sends SIGINT
 #[test]
 fn ctrl_c_while_waiting_is_exit_130() {
     let adf = start(|c| c.run_time = Duration::from_secs(60));
