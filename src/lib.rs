@@ -15,6 +15,18 @@
 //! - [`crypto`]: the cipher work, owns `Algorithm`; [`error`]; [`hardening`]: no core
 //!   dumps, literal passwords wiped from argv.
 
+/// Every `eprintln!` of the crate: std's panics when stderr cannot be written (`2> log`
+/// on a full disk, a closed pipe), which turned the command's documented exit code into
+/// a panic's 101, even after a copy had been done. What stderr cannot take is dropped;
+/// the exit code still says what happened. (A `macro_rules!` defined here shadows the
+/// prelude's in every module declared below.)
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod arm;
 pub mod assess;

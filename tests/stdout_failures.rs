@@ -88,3 +88,38 @@ fn a_full_disk_on_stdout_is_an_error() {
     // The copy itself was made: only its result line is missing, and said so.
     assert!(copy.exists());
 }
+
+/// Errors, warnings and notes said on a stderr that cannot take them (`2> log` on a full
+/// disk) leave the exit code as it would be: no panic's 101.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_stderr_keeps_the_exit_code() {
+    let ledger = package();
+    let ledger = ledger.to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing.dtsx");
+    let missing = missing.to_str().unwrap();
+    let dest = format!("FILE;{}", tmp.path().join("copy.dtsx").display());
+    for args in [
+        vec!["/FILE", missing, "/COPY", &dest],
+        vec!["/FILE", ledger, "/NOSUCHSWITCH"],
+        vec!["/FILE", ledger, "/ENCRYPT", "FILE;x.dtsx;9"],
+        vec!["assess", missing],
+    ] {
+        let said = |stderr: Stdio| {
+            Command::new(BIN)
+                .args(&args)
+                .current_dir(tmp.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .status()
+                .unwrap()
+                .code()
+        };
+        let expected = said(Stdio::null());
+        assert_ne!(expected, Some(0), "{args:?} is meant to fail");
+        let full = said(std::fs::File::create("/dev/full").unwrap().into());
+        assert_eq!(full, expected, "{args:?}");
+    }
+}
