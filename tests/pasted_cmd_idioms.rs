@@ -78,8 +78,9 @@ fn on_a_terminal(args: &[&str]) -> String {
             &mut master,
             &mut slave,
             std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
+            // null_mut: macOS takes *mut here, Linux *const (a *mut coerces to it).
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
         )
     };
     assert_eq!(rc, 0, "openpty");
