@@ -159,7 +159,11 @@ for lvl in 0 2 3; do
 done
 
 # --- xml_tokens: the packages and project files above (the tokenizer reads any XML).
-cp "$corpus"/package/* "$corpus"/store_config/* "$corpus/xml_tokens/"
+# Prefixed by their folder: a corpus grown by earlier runs names inputs by content hash,
+# so package/ and store_config/ can hold the same name.
+for f in "$corpus"/package/* "$corpus"/store_config/*; do
+  cp "$f" "$corpus/xml_tokens/$(basename "$(dirname "$f")")-$(basename "$f")"
+done
 for f in "$corpus"/project/*; do tail -c +2 "$f" > "$corpus/xml_tokens/$(basename "$f")"; done
 
 for t in package encrypted_data cli store_config project xml_tokens; do
