@@ -12,6 +12,11 @@ mod reference;
 
 fuzz_target!(|data: &[u8]| {
     let from = if data.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    // A second byte order mark never reaches the tokenizer: the scan refuses a BOM past
+    // the first before reading (xml::check_text), where quick-xml would skip it silently.
+    if data[from..].starts_with(b"\xEF\xBB\xBF") {
+        return;
+    }
     let theirs = reference::quick_xml_reading(data, from);
     let ours = reference::tokens_reading(data, from);
     if ours != theirs {
