@@ -8,47 +8,10 @@
 mod common;
 
 use common::dtutil_clean as run;
-use common::shown;
+use common::{owned, shown};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// Runs dtutil like [`run`], killed after `limit`: a guard against a hang must not hang
-/// the suite when it fails.
-fn run_within(dir: &Path, env: &[(&str, &str)], args: &[&str], limit: Duration) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dtutil"));
-    cmd.current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AZURE_") || k.starts_with("DTUTIL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "dtutil {args:?} still running after {limit:?}: {}",
-                shown(&out)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn owned(env: &[(&str, &str)]) -> Vec<(String, String)> {
-    env.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use std::process::Command;
+use std::time::Duration;
 
 #[cfg(unix)]
 fn fifo(path: &Path) {
@@ -65,60 +28,22 @@ fn store_configuration_and_sql_ca_are_read_only_from_small_regular_files() {
     let pipe = pipe.to_str().unwrap();
     let limit = Duration::from_secs(20);
     for path in [pipe, "/dev/zero"] {
-        let out = run_within(
-            dir.path(),
-            &[("DTUTIL_STORE_CONFIG", path)],
-            &["/DTS", "MSDB\\x", "/EXISTS"],
-            limit,
-        );
-        assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
-        let text = shown(&out);
+        let [store_config, batch, sql_ca] = common::config_file_reads(dir.path(), path, limit);
+        let text = shown(&store_config);
+        assert_eq!(store_config.status.code(), Some(1), "{text}");
         assert!(
             text.contains("package store configuration") && text.contains("not a regular file"),
             "{text}"
         );
-        let out = run_within(
-            dir.path(),
-            &[],
-            &[
-                "batch",
-                "--from",
-                "dts:MSDB\\x",
-                "--store-config",
-                path,
-                "--to",
-                "out",
-            ],
-            limit,
-        );
-        assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
-        assert!(
-            shown(&out).contains("not a regular file"),
-            "{}",
-            shown(&out)
-        );
-        let out = run_within(
-            dir.path(),
-            &[("DTUTIL_SQL_CA", path), ("SQL_PW", "x")],
-            &[
-                "/SQL",
-                "x",
-                "/SourceServer",
-                "127.0.0.1,1",
-                "/SourceUser",
-                "etl",
-                "/SourcePassword",
-                "env:SQL_PW",
-                "/EXISTS",
-            ],
-            limit,
-        );
-        let text = shown(&out);
+        let text = shown(&batch);
+        assert_eq!(batch.status.code(), Some(1), "{text}");
+        assert!(text.contains("not a regular file"), "{text}");
+        let text = shown(&sql_ca);
         assert!(
             text.contains("DTUTIL_SQL_CA") && text.contains("not a regular file"),
             "{text}"
         );
-        assert_ne!(out.status.code(), Some(0), "{text}");
+        assert_ne!(sql_ca.status.code(), Some(0), "{text}");
     }
     // Over the bound: refused by its length, never read.
     let big = dir.path().join("big.xml");
@@ -220,7 +145,7 @@ fn a_fifo_named_as_a_package_is_an_unreadable_package_not_a_missing_folder() {
     fifo(&dir.path().join("fd/pipe.dtsx"));
     let limit = Duration::from_secs(20);
     for source in ["ff.dtsx", "fd"] {
-        let out = run_within(dir.path(), &[], &["assess", source], limit);
+        let out = common::dtutil_within(dir.path(), &[], &["assess", source], limit);
         let text = shown(&out);
         assert_eq!(out.status.code(), Some(1), "{source}: {text}");
         assert!(text.contains("DTU900"), "{source}: {text}");

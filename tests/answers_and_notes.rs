@@ -5,10 +5,10 @@
 //! says it was read-only.
 #![cfg(unix)]
 
+mod common;
 #[path = "msdb/support.rs"]
 mod support;
 
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -37,21 +37,7 @@ fn dtutil(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
 /// and stderr are captured, as a script's log would. Returns the run and what dtutil
 /// wrote on the terminal.
 fn dtutil_answering(dir: &Path, args: &[&str], answer: &str) -> (Output, String) {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty fills two descriptors it opened; both are owned below.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            // `*mut` on macOS, `*const` on Linux: a null `*mut` fits both.
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty");
-    // SAFETY: fresh descriptors from openpty, each owned once.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = common::open_pty();
     // Kept open here so the terminal's output can still be read after dtutil exits.
     let slave_kept = slave.try_clone().unwrap();
     let mut typing = std::fs::File::from(master);

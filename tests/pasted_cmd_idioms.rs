@@ -8,7 +8,6 @@ mod common;
 
 use common::{dtutil_clean, shown};
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 
 #[test]
@@ -71,21 +70,7 @@ fn an_expanded_wildcard_is_named() {
 
 /// Runs dtutil with stdout and stderr on one pseudo-terminal; returns what it showed.
 fn on_a_terminal(args: &[&str]) -> String {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty fills two descriptors it opened; both are owned below.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            // null_mut: macOS takes *mut here, Linux *const (a *mut coerces to it).
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty");
-    // SAFETY: fresh descriptors from openpty, each owned once.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = common::open_pty();
     let status = Command::new(env!("CARGO_BIN_EXE_dtutil"))
         .args(args)
         .stdin(Stdio::null())

@@ -4,49 +4,7 @@
 
 mod common;
 
-use common::{dtutil_clean as run, shown};
-use std::path::Path;
-
-fn build_project(real: &Path, into: &Path) {
-    std::fs::create_dir_all(into).unwrap();
-    for (from, to) in [
-        (
-            "ssisbuild_SampleSSISProject.EncryptSensitiveWithPassword.dtproj",
-            "SampleSSISProject.dtproj",
-        ),
-        (
-            "ssisbuild_Project.EncryptSensitiveWithPassword.params",
-            "Project.params",
-        ),
-        (
-            "ssisbuild_FTP_Connection_Manager.EncryptSensitiveWithPassword.conmgr",
-            "FTP Connection Manager.conmgr",
-        ),
-        (
-            "ssisbuild_db-01_msdb.EncryptSensitiveWithPassword.conmgr",
-            "db-01 msdb.conmgr",
-        ),
-        (
-            "ssisbuild_Package_221.EncryptSensitiveWithPassword.fmt6.dtsx",
-            "Package 221.dtsx",
-        ),
-    ] {
-        std::fs::copy(real.join(from), into.join(to)).unwrap();
-    }
-}
-
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            let bytes = std::fs::read(e.path()).unwrap();
-            (e.file_name().to_string_lossy().into_owned(), bytes)
-        })
-        .collect();
-    v.sort();
-    v
-}
+use common::{build_password_project, dir_snapshot, dtutil_clean as run, shown};
 
 #[test]
 fn a_project_being_rewritten_is_refused_to_a_second_writer() {
@@ -55,8 +13,8 @@ fn a_project_being_rewritten_is_refused_to_a_second_writer() {
     };
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("pr");
-    build_project(&real, &project);
-    let before = snapshot(&project);
+    build_password_project(&real, &project);
+    let before = dir_snapshot(&project);
     let encrypt = [
         "project",
         "pr",
@@ -81,7 +39,7 @@ fn a_project_being_rewritten_is_refused_to_a_second_writer() {
             "{}",
             shown(&out)
         );
-        assert_eq!(snapshot(&project), before, "nothing written");
+        assert_eq!(dir_snapshot(&project), before, "nothing written");
     }
     // Checking (no --encrypt) and a dry run write nothing and need no lock.
     let out = run(dir.path(), &[], &["project", "pr", "--decrypt", "ssis123"]);
@@ -103,7 +61,7 @@ fn two_runs_at_once_leave_one_password() {
     let bin = env!("CARGO_BIN_EXE_dtutil");
     for trial in 0..4 {
         let project = dir.path().join(format!("pr{trial}"));
-        build_project(&real, &project);
+        build_password_project(&real, &project);
         let name = project.to_str().unwrap();
         let spawn = |password: &str| {
             std::process::Command::new(bin)

@@ -5,61 +5,11 @@
 
 mod common;
 
+use common::{build_password_project, dir_snapshot, shown};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
-
-fn build_project(real: &Path, into: &Path) {
-    for (from, to) in [
-        (
-            "ssisbuild_SampleSSISProject.EncryptSensitiveWithPassword.dtproj",
-            "SampleSSISProject.dtproj",
-        ),
-        (
-            "ssisbuild_Project.EncryptSensitiveWithPassword.params",
-            "Project.params",
-        ),
-        (
-            "ssisbuild_FTP_Connection_Manager.EncryptSensitiveWithPassword.conmgr",
-            "FTP Connection Manager.conmgr",
-        ),
-        (
-            "ssisbuild_db-01_msdb.EncryptSensitiveWithPassword.conmgr",
-            "db-01 msdb.conmgr",
-        ),
-        (
-            "ssisbuild_Package_221.EncryptSensitiveWithPassword.fmt6.dtsx",
-            "Package 221.dtsx",
-        ),
-    ] {
-        std::fs::write(into.join(to), std::fs::read(real.join(from)).unwrap()).unwrap();
-    }
-}
-
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn shown(o: &Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn dtutil(args: &[&str], file_size_limit: Option<u64>) -> Output {
     let mut cmd = Command::new(BIN);
@@ -95,9 +45,8 @@ fn a_write_that_fails_part_way_leaves_every_project_file_as_it_was() {
     };
     let dir = tempfile::tempdir().unwrap();
     let proj = dir.path().join("proj");
-    std::fs::create_dir(&proj).unwrap();
-    build_project(&real, &proj);
-    let before = snapshot(&proj);
+    build_password_project(&real, &proj);
+    let before = dir_snapshot(&proj);
     let p = proj.to_str().unwrap();
     let args = [
         "project",
@@ -110,7 +59,7 @@ fn a_write_that_fails_part_way_leaves_every_project_file_as_it_was() {
     let out = dtutil(&args, Some(4096));
     assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
     assert!(shown(&out).contains("nothing written"), "{}", shown(&out));
-    assert_eq!(snapshot(&proj), before, "a project file was replaced");
+    assert_eq!(dir_snapshot(&proj), before, "a project file was replaced");
     // The very command works once there is room.
     let out = dtutil(&args, None);
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
@@ -152,8 +101,7 @@ fn out_replaces_nothing_without_overwrite() {
     };
     let dir = tempfile::tempdir().unwrap();
     let proj = dir.path().join("proj");
-    std::fs::create_dir(&proj).unwrap();
-    build_project(&real, &proj);
+    build_password_project(&real, &proj);
     let outdir = dir.path().join("outdir");
     std::fs::create_dir(&outdir).unwrap();
     std::fs::write(outdir.join("Project.params"), b"mine").unwrap();
@@ -177,7 +125,7 @@ fn out_replaces_nothing_without_overwrite() {
         shown(&out)
     );
     assert_eq!(
-        snapshot(&outdir),
+        dir_snapshot(&outdir),
         [("Project.params".into(), b"mine".to_vec())]
     );
     let mut with = base.to_vec();
@@ -258,8 +206,7 @@ fn a_rename_that_fails_part_way_rolls_the_project_back() {
     };
     let dir = tempfile::tempdir().unwrap();
     let proj = dir.path().join("proj");
-    std::fs::create_dir(&proj).unwrap();
-    build_project(&real, &proj);
+    build_password_project(&real, &proj);
     let locked = proj.join("db-01 msdb.conmgr");
     let chattr = |flag: &str| {
         Command::new("chattr")
@@ -273,7 +220,7 @@ fn a_rename_that_fails_part_way_rolls_the_project_back() {
         eprintln!("SKIPPED: chattr +i needs root and a file system that has it");
         return;
     }
-    let before = snapshot(&proj);
+    let before = dir_snapshot(&proj);
     let p = proj.to_str().unwrap();
     let args = ["project", p, "--decrypt", "ssis123", "--encrypt", "2;NEWPW"];
     let out = dtutil(&args, None);
@@ -285,7 +232,7 @@ fn a_rename_that_fails_part_way_rolls_the_project_back() {
         "{text}"
     );
     assert_eq!(
-        snapshot(&proj),
+        dir_snapshot(&proj),
         before,
         "every file as it was, no temporary file"
     );

@@ -343,46 +343,19 @@ fn configuration_files_are_small_regular_files() {
         (big, "larger than"),
     ] {
         let t = Instant::now();
-        let env = vec![("DTUTIL_STORE_CONFIG".to_string(), path.to_string())];
-        let out = run(dir.path(), &env, &["/DTS", "MSDB\\x", "/EXISTS"]);
-        assert_eq!(out.status.code(), Some(1), "{path}: {}", shown(&out));
-        assert!(shown(&out).contains(why), "{path}: {}", shown(&out));
-        let out = run(
-            dir.path(),
-            &[],
-            &[
-                "batch",
-                "--from",
-                "dts:MSDB\\x",
-                "--store-config",
-                path,
-                "--to",
-                "out",
-            ],
-        );
-        assert_ne!(out.status.code(), Some(0), "{path}: {}", shown(&out));
-        assert!(shown(&out).contains(why), "{path}: {}", shown(&out));
-        let env = vec![("DTUTIL_SQL_CA".to_string(), path.to_string())];
-        let out = run(
-            dir.path(),
-            &env,
-            &[
-                "/SQL",
-                "x",
-                "/SourceServer",
-                "127.0.0.1,9",
-                "/SourceUser",
-                "u",
-                "/SourcePassword",
-                "p",
-                "/EXISTS",
-            ],
-        );
-        assert_ne!(out.status.code(), Some(0), "{path}: {}", shown(&out));
+        let [store_config, batch, sql_ca] =
+            common::config_file_reads(dir.path(), path, Duration::from_secs(30));
+        let text = shown(&store_config);
+        assert_eq!(store_config.status.code(), Some(1), "{path}: {text}");
+        assert!(text.contains(why), "{path}: {text}");
+        let text = shown(&batch);
+        assert_ne!(batch.status.code(), Some(0), "{path}: {text}");
+        assert!(text.contains(why), "{path}: {text}");
+        let text = shown(&sql_ca);
+        assert_ne!(sql_ca.status.code(), Some(0), "{path}: {text}");
         assert!(
-            shown(&out).contains("DTUTIL_SQL_CA") && shown(&out).contains(why),
-            "{path}: {}",
-            shown(&out)
+            text.contains("DTUTIL_SQL_CA") && text.contains(why),
+            "{path}: {text}"
         );
         assert!(t.elapsed() < Duration::from_secs(30), "{path}");
     }

@@ -304,30 +304,22 @@ impl Location {
             // A name msdb or SMB allows but no path reaches is one skipped row (a
             // folder's contents with it): the rest of the listing is copied.
             let skip = path::unaddressable(&entry.name);
-            if entry.is_folder {
-                if let Some(why) = skip {
-                    items.push(Item {
-                        folders: folders.clone(),
-                        name: entry.name.clone(),
-                        ext: String::new(),
-                        source: child,
-                        skip: Some(format!("{why}; nothing in this folder was read")),
-                        fail: None,
-                    });
+            let (name, ext, skip) = if entry.is_folder {
+                let Some(why) = skip else {
+                    folders.push(entry.name.clone());
+                    self.walk_store(store, &child, option, folders, items)?;
+                    folders.pop();
                     continue;
-                }
-                folders.push(entry.name.clone());
-                self.walk_store(store, &child, option, folders, items)?;
-                folders.pop();
-                continue;
-            }
-            let (name, ext) = if azure {
+                };
+                let skip = format!("{why}; nothing in this folder was read");
+                (entry.name.as_str(), "", Some(skip))
+            } else if azure {
                 match package_stem(&entry.name) {
-                    Some(stem) => (stem, &entry.name[stem.len()..]),
+                    Some(stem) => (stem, &entry.name[stem.len()..], skip),
                     None => continue,
                 }
             } else {
-                (entry.name.as_str(), EXT)
+                (entry.name.as_str(), EXT, skip)
             };
             items.push(Item {
                 folders: folders.clone(),
@@ -480,18 +472,32 @@ mod tests {
         }
     }
 
+    fn entry(name: &str, is_folder: bool) -> store::Entry {
+        store::Entry {
+            name: name.into(),
+            is_folder,
+        }
+    }
+
+    fn azure_source() -> Location {
+        Location::Azure {
+            raw: r"\\acct.file.core.windows.net\pkgs\d".into(),
+            unc: r"\\acct.file.core.windows.net\pkgs\d".into(),
+        }
+    }
+
+    fn msdb_root() -> Location {
+        Location::Sql {
+            server: None,
+            folder: String::new(),
+        }
+    }
+
     /// Issue 17: a listing entry is one name, or the listing is refused before any
     /// name is joined into a source or destination path.
     #[test]
     fn listing_names_never_become_paths() {
-        let from = Location::Azure {
-            raw: r"\\acct.file.core.windows.net\pkgs\d".into(),
-            unc: r"\\acct.file.core.windows.net\pkgs\d".into(),
-        };
-        let entry = |name: &str, is_folder| store::Entry {
-            name: name.into(),
-            is_folder,
-        };
+        let from = azure_source();
         for bad in ["/abs/x.dtsx", r"..\..\x.dtsx", "..", "a/b.dtsx"] {
             let e = from
                 .list(
@@ -502,10 +508,7 @@ mod tests {
                 .unwrap_err();
             assert!(e.to_string().contains("not one name"), "{bad}: {e}");
         }
-        let msdb = Location::Sql {
-            server: None,
-            folder: String::new(),
-        };
+        let msdb = msdb_root();
         assert!(msdb
             .list(&Listing(vec![entry("..", true)]), false, Some("--from"))
             .is_err());
@@ -527,14 +530,7 @@ mod tests {
     /// of the listing is kept; on Azure Files only `*.dtsx` files are packages.
     #[test]
     fn unaddressable_names_are_skipped_rows_not_a_failed_listing() {
-        let from = Location::Azure {
-            raw: r"\\acct.file.core.windows.net\pkgs\d".into(),
-            unc: r"\\acct.file.core.windows.net\pkgs\d".into(),
-        };
-        let entry = |name: &str, is_folder| store::Entry {
-            name: name.into(),
-            is_folder,
-        };
+        let from = azure_source();
         let listing = Listing(vec![
             entry("ok.dtsx", false),
             entry(" lead.dtsx", false),
@@ -555,10 +551,7 @@ mod tests {
         assert!(lead.2.unwrap().contains("begins with a blank"), "{lead:?}");
         assert!(odd.0 == " odd" && odd.1.is_empty(), "{odd:?}");
         assert!(odd.2.unwrap().contains("nothing in this folder"), "{odd:?}");
-        let msdb = Location::Sql {
-            server: None,
-            folder: String::new(),
-        };
+        let msdb = msdb_root();
         let items = msdb
             .list(
                 &Listing(vec![entry("nul\0x", false)]),
@@ -572,14 +565,8 @@ mod tests {
     /// A listing that names a folder inside itself forever ends with a clear error.
     #[test]
     fn a_store_listing_is_followed_to_a_bounded_depth() {
-        let msdb = Location::Sql {
-            server: None,
-            folder: String::new(),
-        };
-        let looping = Listing(vec![store::Entry {
-            name: "again".into(),
-            is_folder: true,
-        }]);
+        let msdb = msdb_root();
+        let looping = Listing(vec![entry("again", true)]);
         let e = msdb.list(&looping, false, Some("--from")).unwrap_err();
         assert!(e.to_string().contains("more than 64 folders deep"), "{e}");
     }

@@ -138,6 +138,14 @@ pub fn dtutil_clean(
     env: &[(String, String)],
     args: &[&str],
 ) -> std::process::Output {
+    clean_command(dir, env, args).output().unwrap()
+}
+
+fn clean_command(
+    dir: &std::path::Path,
+    env: &[(String, String)],
+    args: &[&str],
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dtutil"));
     cmd.current_dir(dir)
         .args(args)
@@ -148,7 +156,89 @@ pub fn dtutil_clean(
         }
     }
     cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    cmd.output().unwrap()
+    cmd
+}
+
+/// [`dtutil_clean`], killed after `limit`: a guard against a hang must not hang the
+/// suite when it fails.
+pub fn dtutil_within(
+    dir: &std::path::Path,
+    env: &[(String, String)],
+    args: &[&str],
+    limit: std::time::Duration,
+) -> std::process::Output {
+    let mut child = clean_command(dir, env, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "dtutil {args:?} still running after {limit:?}: {}",
+                shown(&out)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// `env` as the owned pairs [`dtutil_clean`] takes.
+pub fn owned(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The three reads of a file named by a variable or option (review adversary2 F15),
+/// each run within `limit`: `DTUTIL_STORE_CONFIG` for `/DTS ... /EXISTS`, `batch
+/// --store-config`, and `DTUTIL_SQL_CA` for `/SQL ... /EXISTS`, in that order.
+pub fn config_file_reads(
+    dir: &std::path::Path,
+    path: &str,
+    limit: std::time::Duration,
+) -> [std::process::Output; 3] {
+    let store_config = dtutil_within(
+        dir,
+        &owned(&[("DTUTIL_STORE_CONFIG", path)]),
+        &["/DTS", "MSDB\\x", "/EXISTS"],
+        limit,
+    );
+    let batch = dtutil_within(
+        dir,
+        &[],
+        &[
+            "batch",
+            "--from",
+            "dts:MSDB\\x",
+            "--store-config",
+            path,
+            "--to",
+            "out",
+        ],
+        limit,
+    );
+    let sql_ca = dtutil_within(
+        dir,
+        &owned(&[("DTUTIL_SQL_CA", path), ("SQL_PW", "x")]),
+        &[
+            "/SQL",
+            "x",
+            "/SourceServer",
+            "127.0.0.1,1",
+            "/SourceUser",
+            "etl",
+            "/SourcePassword",
+            "env:SQL_PW",
+            "/EXISTS",
+        ],
+        limit,
+    );
+    [store_config, batch, sql_ca]
 }
 
 /// An exit code with both output streams, for assertion messages.
@@ -159,4 +249,77 @@ pub fn shown(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// The real SSDT project `ssisbuild_*` as a folder project in `into` (created if need
+/// be): its .dtproj, project parameters, two connection managers and one package, all
+/// EncryptSensitiveWithPassword with the password `ssis123`.
+pub fn build_password_project(real: &std::path::Path, into: &std::path::Path) {
+    std::fs::create_dir_all(into).unwrap();
+    for (from, to) in [
+        (
+            "ssisbuild_SampleSSISProject.EncryptSensitiveWithPassword.dtproj",
+            "SampleSSISProject.dtproj",
+        ),
+        (
+            "ssisbuild_Project.EncryptSensitiveWithPassword.params",
+            "Project.params",
+        ),
+        (
+            "ssisbuild_FTP_Connection_Manager.EncryptSensitiveWithPassword.conmgr",
+            "FTP Connection Manager.conmgr",
+        ),
+        (
+            "ssisbuild_db-01_msdb.EncryptSensitiveWithPassword.conmgr",
+            "db-01 msdb.conmgr",
+        ),
+        (
+            "ssisbuild_Package_221.EncryptSensitiveWithPassword.fmt6.dtsx",
+            "Package 221.dtsx",
+        ),
+    ] {
+        // Written, not copied: the fixtures are read-only and the copies must not be.
+        std::fs::write(into.join(to), std::fs::read(real.join(from)).unwrap()).unwrap();
+    }
+}
+
+/// Every entry of `dir` (not below it) by name with its bytes, sorted: equal snapshots
+/// mean nothing was replaced, added or left behind.
+pub fn dir_snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let bytes = std::fs::read(e.path()).unwrap();
+            (e.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// A fresh pseudo-terminal: (controller, terminal) as owned descriptors.
+#[cfg(unix)]
+pub fn open_pty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut controller, mut terminal) = (0, 0);
+    // SAFETY: openpty fills two descriptors it opened; both are owned below.
+    let rc = unsafe {
+        libc::openpty(
+            &mut controller,
+            &mut terminal,
+            std::ptr::null_mut(),
+            // `*mut` on macOS, `*const` on Linux: a null `*mut` fits both.
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: fresh descriptors from openpty, each owned once.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(controller),
+            std::os::fd::OwnedFd::from_raw_fd(terminal),
+        )
+    }
 }
