@@ -1,18 +1,42 @@
 //! An unquoted password with a blank arrives as two arguments; the subcommands never
 //! echo the second (adversary F3), as dtutil's own switches do not: clap's "unexpected
 //! argument" and a "no such file" for it are replaced by its position.
+//!
+//! Each case is a command line as one string, split at blanks, with `{F}` standing for
+//! the password's second half.
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::Path;
 
 const FRAGMENT: &str = "Zq9SecretXy";
 
-fn dtutil(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dtutil"))
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+/// A scratch folder with a package `p2.dtsx` and a folder `pkgs` holding another.
+fn scratch() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"),
+        dir.join("p2.dtsx"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.join("pkgs")).unwrap();
+    std::fs::copy(dir.join("p2.dtsx"), dir.join("pkgs/p3.dtsx")).unwrap();
+    tmp
+}
+
+/// Runs `line` with `{F}` replaced by `fragment`: the exit code and both streams.
+fn run(dir: &Path, env: &[(&str, &str)], line: &str, fragment: &str) -> (Option<i32>, String) {
+    let args: Vec<String> = line
+        .split_whitespace()
+        .map(|w| w.replace("{F}", fragment))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let out = common::dtutil_clean(dir, &env, &args);
     (
         out.status.code(),
         format!(
@@ -25,67 +49,26 @@ fn dtutil(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn the_word_after_a_password_is_never_echoed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"),
-        dir.join("p2.dtsx"),
-    )
-    .unwrap();
-    let lines: [&[&str]; 8] = [
-        &[
-            "batch",
-            "--from",
-            ".",
-            "--to",
-            "x",
-            "--decrypt",
-            "my",
-            FRAGMENT,
-        ],
-        &[
-            "batch",
-            "--from",
-            ".",
-            "--to",
-            "x",
-            "--source-password",
-            "my",
-            FRAGMENT,
-        ],
-        &[
-            "batch",
-            "--from",
-            ".",
-            "--to",
-            "x",
-            "--decrypt=my",
-            FRAGMENT,
-        ],
-        &[
-            "project",
-            "p2.dtsx",
-            "--decrypt",
-            "my",
-            FRAGMENT,
-            "--encrypt",
-            "0",
-        ],
-        &["assess", "--password", "my", FRAGMENT],
-        &["assess", "--sql-password", "my", FRAGMENT, "p2.dtsx"],
-        &["inspect", "--password", "my", FRAGMENT, "--json"],
-        &["inspect", "--password", "my", FRAGMENT],
-    ];
-    for args in lines {
-        let (code, all) = dtutil(dir, args);
-        assert!(!all.contains(FRAGMENT), "{args:?} echoed it: {all}");
-        assert_eq!(code, Some(6), "{args:?}: {all}");
-        assert!(all.contains("not shown"), "{args:?}: {all}");
+    let tmp = scratch();
+    for line in [
+        "batch --from . --to x --decrypt my {F}",
+        "batch --from . --to x --source-password my {F}",
+        "batch --from . --to x --decrypt=my {F}",
+        "project p2.dtsx --decrypt my {F} --encrypt 0",
+        "assess --password my {F}",
+        "assess --sql-password my {F} p2.dtsx",
+        "inspect --password my {F} --json",
+        "inspect --password my {F}",
+    ] {
+        let (code, all) = run(tmp.path(), &[], line, FRAGMENT);
+        assert!(!all.contains(FRAGMENT), "{line} echoed it: {all}");
+        assert_eq!(code, Some(6), "{line}: {all}");
+        assert!(all.contains("not shown"), "{line}: {all}");
     }
     // A file that exists is read; a missing one elsewhere on the line is named.
-    let (code, all) = dtutil(dir, &["inspect", "--password", "pw", "p2.dtsx"]);
+    let (code, all) = run(tmp.path(), &[], "inspect --password pw p2.dtsx", "");
     assert_eq!(code, Some(0), "{all}");
-    let (code, all) = dtutil(dir, &["inspect", "missing.dtsx", "--password", "pw"]);
+    let (code, all) = run(tmp.path(), &[], "inspect missing.dtsx --password pw", "");
     assert_eq!(code, Some(4), "{all}");
     assert!(all.contains("missing.dtsx"), "{all}");
 }
@@ -94,86 +77,117 @@ fn the_word_after_a_password_is_never_echoed() {
 /// password too; only what exists (or is a location or an option) is taken as such.
 #[test]
 fn the_word_after_a_password_is_hidden_whatever_it_looks_like() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"),
-        dir.join("p2.dtsx"),
-    )
-    .unwrap();
-    std::fs::create_dir(dir.join("pkgs")).unwrap();
-    std::fs::copy(dir.join("p2.dtsx"), dir.join("pkgs/p3.dtsx")).unwrap();
+    let tmp = scratch();
     for fragment in [
         "Zq9/SecretXy",
         "Zq9SecretXy.dtsx",
         "--Zq9SecretXy",
         "-Zq9SecretXy",
     ] {
-        let lines: [&[&str]; 9] = [
-            &[
-                "batch",
-                "--from",
-                ".",
-                "--to",
-                "x",
-                "--decrypt",
-                "my",
-                fragment,
-            ],
-            &[
-                "batch",
-                "--from",
-                ".",
-                "--to",
-                "x",
-                "--decrypt=my",
-                fragment,
-            ],
-            &[
-                "batch",
-                "--from",
-                ".",
-                "--to",
-                "x",
-                "--decrypt",
-                "my",
-                fragment,
-                "--dry-run",
-            ],
-            &[
-                "project",
-                "p2.dtsx",
-                "--decrypt",
-                "my",
-                fragment,
-                "--encrypt",
-                "0",
-            ],
-            &["assess", "--password", "my", fragment],
-            &["assess", "--password", "my", fragment, "p2.dtsx"],
-            &["inspect", "--json", "--password", "my", fragment],
-            &["inspect", "--password", "my", fragment, "p2.dtsx"],
-            &["ir", "run", "--package-password", "my", fragment],
-        ];
-        for args in lines {
-            let (code, all) = dtutil(dir, args);
-            assert!(!all.contains("Zq9"), "{args:?} echoed it: {all}");
-            assert_ne!(code, Some(0), "{args:?}: {all}");
+        for line in [
+            "batch --from . --to x --decrypt my {F}",
+            "batch --from . --to x --decrypt=my {F}",
+            "batch --from . --to x --decrypt my {F} --dry-run",
+            "project p2.dtsx --decrypt my {F} --encrypt 0",
+            "assess --password my {F}",
+            "assess --password my {F} p2.dtsx",
+            "inspect --json --password my {F}",
+            "inspect --password my {F} p2.dtsx",
+            "ir run --package-password my {F}",
+        ] {
+            let (code, all) = run(tmp.path(), &[], line, fragment);
+            assert!(
+                !all.contains("Zq9"),
+                "{line} with {fragment} echoed it: {all}"
+            );
+            assert_ne!(code, Some(0), "{line} with {fragment}: {all}");
         }
     }
     // What exists, a glob over a folder that exists and a location are read as such.
-    for args in [
-        &["assess", "--password", "pw", "pkgs", "--fail-on", "never"][..],
-        &["assess", "--password", "pw", "*.dtsx", "--fail-on", "never"],
-        &["inspect", "--password", "pw", "p2.dtsx"],
+    for line in [
+        "assess --password pw pkgs --fail-on never",
+        "assess --password pw *.dtsx --fail-on never",
+        "inspect --password pw p2.dtsx",
     ] {
-        let (code, all) = dtutil(dir, args);
-        assert!(!all.contains("not shown"), "{args:?}: {all}");
-        assert_eq!(code, Some(0), "{args:?}: {all}");
+        let (code, all) = run(tmp.path(), &[], line, "");
+        assert!(!all.contains("not shown"), "{line}: {all}");
+        assert_eq!(code, Some(0), "{line}: {all}");
     }
-    let (_, all) = dtutil(
-        dir,
-        &["assess", "--sql-password", "pw", "sql://nohost.invalid/F"],
+    let (_, all) = run(
+        tmp.path(),
+        &[],
+        "assess --sql-password pw sql://nohost.invalid/F",
+        "",
     );
     assert!(!all.contains("not shown"), "{all}");
+}
+
+/// Verify2 F1: `ir run`'s secrets are passwords too: the `-sensitive` options' values,
+/// and the `--connection` and `--set` values dtutil sends as secrets (a Password
+/// property, a connection string holding one).
+#[test]
+fn the_word_after_an_ir_secret_is_never_echoed() {
+    let tmp = scratch();
+    let ir = [(
+        "DTUTIL_IR",
+        "00000000-0000-0000-0000-000000000000/rg/adf/SsisIr",
+    )];
+    for fragment in ["Zq9/S", FRAGMENT, "--Zq9S", "-Zq9S", "Zq9S.dtsx"] {
+        for (line, option) in [
+            (
+                r"ir run FILES\Load --param-sensitive A=my {F}",
+                "--param-sensitive",
+            ),
+            (
+                r"ir run FILES\Load --param-sensitive=A=my {F}",
+                "--param-sensitive",
+            ),
+            (
+                r"ir run FILES\Load --set-sensitive P=my {F}",
+                "--set-sensitive",
+            ),
+            (
+                r"ir run FILES\Load --connection-sensitive C.X=my {F}",
+                "--connection-sensitive",
+            ),
+            (
+                r"ir run FILES\Load --connection OLE.Password=my {F}",
+                "--connection",
+            ),
+            (
+                r"ir run FILES\Load --connection O2.ConnectionString=Server=x;Pwd=my {F}",
+                "--connection",
+            ),
+            (
+                r"ir run FILES\Load --set \Package.Connections[DB].Properties[Password]=my {F}",
+                "--set",
+            ),
+            (
+                r"ir run --param-sensitive A=my {F} --wait",
+                "--param-sensitive",
+            ),
+        ] {
+            let (code, all) = run(tmp.path(), &ir, line, fragment);
+            assert!(
+                !all.contains("Zq9"),
+                "{line} with {fragment} echoed it: {all}"
+            );
+            assert_eq!(code, Some(6), "{line} with {fragment}: {all}");
+            assert!(
+                all.contains("not shown") && all.contains(option),
+                "{line} with {fragment}: {all}"
+            );
+        }
+    }
+    // A package path after a secret, a reference, and values that are no secret go
+    // their usual way.
+    for line in [
+        r"ir run --param-sensitive A=my FILES\Load --wait --timeout 1",
+        r"ir run FILES\Load --param-sensitive A=env:NOPE Plain --wait",
+        r"ir run FILES\Load --connection C.ServerName=db1 Plain",
+        r"ir run FILES\Load --param A=my Plain",
+    ] {
+        let (_, all) = run(tmp.path(), &ir, line, "");
+        assert!(!all.contains("not shown"), "{line}: {all}");
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::{assess, batch, help_plan, inspect, ir, project};
 use crate::error::{Error, Result};
+use crate::plan::ir::RunValue;
 use crate::plan::Command;
 
 pub(super) struct Subcommand {
@@ -116,52 +117,92 @@ const PASSWORD_OPTIONS: &[&str] = &[
     "--execution-password",
 ];
 
+/// `ir run`'s NAME=VALUE options that may carry a secret: the `-sensitive` ones only
+/// do, and `--connection` and `--set` do when dtutil sends the value as one (a
+/// Password property, a connection string holding a password).
+const IR_PAIR_OPTIONS: &[&str] = &[
+    "--param-sensitive",
+    "--set-sensitive",
+    "--connection-sensitive",
+    "--connection",
+    "--set",
+];
+
+/// The secret part of `option`'s value, when the option carries one: the whole value
+/// of a password option, the VALUE of an `ir` NAME=VALUE option that is sensitive.
+fn secret_in<'a>(subcommand: &str, option: &str, value: &'a str) -> Option<&'a str> {
+    if PASSWORD_OPTIONS.contains(&option) {
+        return Some(value);
+    }
+    if subcommand != "ir" || !IR_PAIR_OPTIONS.contains(&option) {
+        return None;
+    }
+    // Without a NAME= the whole value may be the secret (`pair` hides it for the same
+    // reason).
+    let (name, secret) = value.split_once('=').unwrap_or(("", value));
+    let sensitive = match option {
+        "--connection" => name
+            .rsplit_once('.')
+            .is_some_and(|(_, property)| RunValue::is_secret_property(property, secret)),
+        "--set" => RunValue::is_secret_property_path(name, secret),
+        _ => true,
+    };
+    sensitive.then_some(secret)
+}
+
 /// An unquoted password with a blank (`--decrypt my Secret`) arrives as two arguments,
 /// and the second would be echoed (clap's "unexpected argument", or "no such file" as
-/// a path). As with dtutil's switches, the argument right after a password is never
-/// shown, whatever it looks like (`Zq9/Secret`, `Secret.dtsx`, `--Secret` are passwords
-/// too). It is refused by its position unless it can be what it stands in for: an
-/// option (then an error of clap's that names it is replaced by its position), or, for
-/// the subcommands that take paths, a file or folder that exists, a location
-/// (`sql://`, `dts:`, an Azure Files URL or UNC path) or a glob whose folder exists;
-/// `batch` takes no positional argument at all, and `ir` keeps to names with a `\`
-/// (its stores' package paths). A word after `env:NAME` or `file:PATH` takes the
-/// usual way: those hold no password to split.
-fn refuse_password_fragments(args: &[String]) -> Result<Vec<usize>> {
+/// a path). As with dtutil's switches, the argument right after a password (or an
+/// `ir run` secret: `--param-sensitive NAME=my Secret`) is never shown, whatever it
+/// looks like (`Zq9/Secret`, `Secret.dtsx`, `--Secret` are passwords too). It is
+/// refused by its position unless it can be what it stands in for: an option (then an
+/// error of clap's that names it is replaced by its position), or, for the
+/// subcommands that take paths, a file or folder that exists, a location (`sql://`,
+/// `dts:`, an Azure Files URL or UNC path) or a glob whose folder exists; `batch`
+/// takes no positional argument at all, and `ir` keeps to names with a `\` (its
+/// stores' package paths). A word after `env:NAME` or `file:PATH` takes the usual
+/// way: those hold no password to split.
+fn refuse_password_fragments(args: &[String]) -> Result<Vec<Suspect>> {
     let subcommand = args[0].to_lowercase();
     let mut suspects = Vec::new();
     let mut i = 1;
     while i < args.len() && args[i] != "--" {
         let token = &args[i];
-        let (follows, value) = if PASSWORD_OPTIONS.contains(&token.as_str()) {
-            (Some(i + 2), args.get(i + 1).map(String::as_str))
-        } else if let Some(value) = PASSWORD_OPTIONS
-            .iter()
-            .find_map(|o| token.strip_prefix(o).and_then(|r| r.strip_prefix('=')))
-        {
-            (Some(i + 1), Some(value))
-        } else {
-            (None, None)
+        // `--decrypt=my` or `--decrypt my`.
+        let (option, value, next) = match token.split_once('=') {
+            Some((option, value)) if option.starts_with("--") => (option, Some(value), i + 1),
+            _ => (token.as_str(), args.get(i + 1).map(String::as_str), i + 2),
         };
+        let secret = value.and_then(|v| secret_in(&subcommand, option, v));
         // `env:NAME` and `file:PATH` hold no password to split.
-        let reference = value.is_some_and(|v| v.starts_with("env:") || v.starts_with("file:"));
-        let follows = follows.filter(|_| !reference);
-        if let Some(next) = follows.filter(|&n| n < args.len()) {
+        let splittable = secret.is_some_and(|v| !v.starts_with("env:") && !v.starts_with("file:"));
+        if splittable && next < args.len() {
             let word = &args[next];
+            let suspect = Suspect {
+                index: next,
+                option: option.to_string(),
+            };
             if !word.starts_with('-') && !can_follow_a_password(&subcommand, word) {
-                return Err(hidden(next));
+                return Err(hidden(&suspect));
             }
-            suspects.push(next);
+            suspects.push(suspect);
         }
         i += 1;
     }
     Ok(suspects)
 }
 
-fn hidden(index: usize) -> Error {
+/// An argument right after a secret, and the option whose value it follows.
+struct Suspect {
+    index: usize,
+    option: String,
+}
+
+fn hidden(suspect: &Suspect) -> Error {
     Error::command_line(format!(
-        "unexpected argument {} (not shown: it follows a password and may be part of it; it is no option, and no file, folder or location this command can read); quote a password that contains spaces",
-        index + 1
+        "unexpected argument {} (not shown: it follows the value of {}, a password or secret, and may be part of it; it is no option, and no file, folder or location this command can read); quote a value that contains spaces",
+        suspect.index + 1,
+        suspect.option
     ))
 }
 
@@ -191,16 +232,16 @@ fn can_follow_a_password(subcommand: &str, word: &str) -> bool {
 /// An error of the parser that names an argument right after a password: said by its
 /// position instead (clap's "unexpected argument '--Secret' found", or `'-S'` for
 /// `-Secret`).
-fn hide_in_parse_error(error: Error, args: &[String], suspects: &[usize]) -> Error {
-    let named = suspects.iter().find(|&&n| {
-        let word = &args[n];
+fn hide_in_parse_error(error: Error, args: &[String], suspects: &[Suspect]) -> Error {
+    let named = suspects.iter().find(|suspect| {
+        let word = &args[suspect.index];
         (!word.is_empty() && error.message.contains(word.as_str()))
             || (word.starts_with('-')
                 && !word.starts_with("--")
                 && error.message.contains("unexpected argument"))
     });
     match named {
-        Some(&n) => hidden(n),
+        Some(suspect) => hidden(suspect),
         None => error,
     }
 }
