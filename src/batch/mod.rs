@@ -426,7 +426,7 @@ impl<'a> Batch<'a> {
         if job.resume.is_empty() {
             return String::new();
         }
-        let (mut done, mut other_ids, mut other_protection) = (0, 0, 0);
+        let (mut done, mut other_ids, mut other_protection, mut lost) = (0, 0, 0, 0);
         for (item, _) in items.iter().zip(preset).filter(|(_, p)| p.is_none()) {
             let Some(row) = job
                 .resume
@@ -436,6 +436,8 @@ impl<'a> Batch<'a> {
             };
             if job.protection.differs(row.protection.as_ref()).is_some() {
                 other_protection += 1;
+            } else if job.lost_values_refused(row).is_some() {
+                lost += 1;
             } else if job.resume.other_id_policy(job.regenerate_ids) {
                 other_ids += 1;
             } else {
@@ -445,10 +447,18 @@ impl<'a> Batch<'a> {
         let mut note = String::new();
         if done > 0 {
             note += &format!("; {done} done earlier (--resume)");
+            if let Some(year) = self.args.target_version {
+                note += &format!(", checked against --target-version {year}");
+            }
         }
         if other_protection > 0 {
             note += &format!(
                 "; {other_protection} done earlier protected otherwise (--encrypt or --algorithm differs), written again (--resume)"
+            );
+        }
+        if lost > 0 {
+            note += &format!(
+                "; {lost} done earlier with level 1 values written blank, which this run does not allow (no --allow-lost-sensitive), done again (--resume)"
             );
         }
         if other_ids > 0 {
@@ -459,7 +469,7 @@ impl<'a> Batch<'a> {
         let elsewhere = job
             .resume
             .len()
-            .saturating_sub(done + other_ids + other_protection);
+            .saturating_sub(done + other_ids + other_protection + lost);
         if elsewhere > 0 {
             note += &format!(
                 "; {elsewhere} done row(s) of the --resume report are for other packages or another destination (not skipped)"

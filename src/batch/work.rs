@@ -123,6 +123,10 @@ impl Job {
             r.bytes = earlier.bytes;
             r.sha256 = earlier.sha256;
             r.protection = earlier.protection;
+            if let Some(reason) = &mut r.reason {
+                reason
+                    .push_str("; the destination still holds what an earlier run wrote (--resume)");
+            }
         }
         r.millis = started.elapsed().as_millis() as u64;
         r
@@ -163,26 +167,36 @@ impl Job {
             if let Some(prev) = self.resume.done(&r.source, &r.destination, &source_sha) {
                 // A report is a claim, not proof: the destination must still hold what
                 // was written (it may have been emptied or changed since).
-                let other_protection = self.protection.differs(prev.protection.as_ref());
-                match still_written(prev, dst, dest_path) {
-                    // What the earlier run wrote, but protected otherwise than this run
-                    // asks (another --encrypt level or password, another --algorithm):
-                    // written again, over it, so that "done" means protected as asked.
-                    Ok(None) if other_protection.is_some() => {
-                        redo = other_protection;
+                let written = match dst.read(dest_path) {
+                    Ok(bytes) => Some(bytes),
+                    Err(crate::store::StoreError::NotFound(_)) => None,
+                    Err(e) => {
+                        return fail(r, format!("--resume: cannot verify the destination: {e}"))
+                    }
+                };
+                let asked_otherwise = self
+                    .protection
+                    .differs(prev.protection.as_ref())
+                    .or_else(|| self.lost_values_refused(prev).map(str::to_string));
+                match still_written(prev, written.as_deref()) {
+                    // What the earlier run wrote, but not what this run asks (another
+                    // --encrypt level or password, another --algorithm, values written
+                    // blank that this run does not allow): done again, over it, so that
+                    // "done" means done as asked.
+                    None if asked_otherwise.is_some() => {
+                        redo = asked_otherwise;
                         ours_to_rewrite = true;
                         *rewriting = Some(prev.clone());
                     }
                     // What the earlier run wrote, but with other package IDs than this
                     // run gives: written again, over it (it is that run's output).
-                    Ok(None) if self.resume.other_id_policy(self.regenerate_ids) => {
+                    None if self.resume.other_id_policy(self.regenerate_ids) => {
                         redo = Some(OTHER_ID_POLICY.into());
                         ours_to_rewrite = true;
                         *rewriting = Some(prev.clone());
                     }
-                    Ok(None) => {
-                        let keep = r.clone();
-                        *r = prev.clone();
+                    None => {
+                        let keep = std::mem::replace(r, prev.clone());
                         r.status = Status::Skipped;
                         r.skip = Some(SkipKind::Resumed);
                         r.reason = Some(
@@ -192,13 +206,23 @@ impl Job {
                         r.done = true;
                         r.source_bytes = keep.source_bytes;
                         r.source_sha256 = keep.source_sha256;
+                        // This run's findings (its --assess and --target-version), not
+                        // the earlier run's.
+                        r.findings = keep.findings;
                         r.action = None;
+                        // The earlier run may not have checked what this run's
+                        // --target-version asks: the package as written is checked now,
+                        // so that exit 0 means every package loads there.
+                        if let Some(why) = written.and_then(|bytes| self.target_refusal(bytes)) {
+                            r.status = Status::Failed;
+                            r.skip = None;
+                            r.reason = Some(format!(
+                                "{why} (--resume: an earlier run wrote it, and it stays at the destination)"
+                            ));
+                        }
                         return;
                     }
-                    Ok(Some(why)) => redo = Some(why.into()),
-                    Err(e) => {
-                        return fail(r, format!("--resume: cannot verify the destination: {e}"))
-                    }
+                    Some(why) => redo = Some(why.into()),
                 }
             }
         }
@@ -274,30 +298,8 @@ impl Job {
             return fail(r, format!("not copied: {why}"));
         }
 
-        if let Some(runtime) = self.target {
-            match package.check_target(runtime) {
-                Ok(verdict) => {
-                    if !verdict.ok() {
-                        return fail(
-                            r,
-                            format!(
-                                "the SQL Server {} runtime cannot load it: {}",
-                                runtime.year,
-                                verdict.refusals.join("; ")
-                            ),
-                        );
-                    }
-                }
-                Err(e) => {
-                    return fail(
-                        r,
-                        format!(
-                            "cannot check it against --target-version: {}",
-                            e.advice_with(OptionNames::BATCH)
-                        ),
-                    )
-                }
-            }
+        if let Some(why) = self.target_check(&package) {
+            return fail(r, why);
         }
 
         if exists && self.resuming && !ours_to_rewrite {
@@ -356,6 +358,50 @@ impl Job {
         if self.hash {
             r.sha256 = Some(package.sha256());
         }
+    }
+}
+
+impl Job {
+    /// `--target-version`: why that runtime cannot load the package as it will be
+    /// written; `None` when it can or no version was asked.
+    fn target_check(&self, package: &pipeline::Prepared<'_>) -> Option<String> {
+        let runtime = self.target?;
+        match package.check_target(runtime) {
+            Ok(verdict) if verdict.ok() => None,
+            Ok(verdict) => Some(format!(
+                "the SQL Server {} runtime cannot load it: {}",
+                runtime.year,
+                verdict.refusals.join("; ")
+            )),
+            Err(e) => Some(format!(
+                "cannot check it against --target-version: {}",
+                e.advice_with(OptionNames::BATCH)
+            )),
+        }
+    }
+
+    /// [`Self::target_check`] of a package an earlier run wrote, opened as this run
+    /// would open what it writes.
+    fn target_refusal(&self, written: Vec<u8>) -> Option<String> {
+        self.target?;
+        let opener = match &self.encrypt {
+            Some((_, password)) => password.as_ref(),
+            None => self.decrypt.as_ref(),
+        };
+        let as_written = Recipe {
+            decrypt: opener.map(|p| p.as_str()),
+            reprotect: None,
+        };
+        let package = pipeline::prepare(written, &as_written).ok()?;
+        self.target_check(&package)
+    }
+
+    /// Why a done row whose level 1 values were written blank is not what this run
+    /// asks: without `--allow-lost-sensitive` such a package is not written.
+    pub fn lost_values_refused(&self, earlier: &Record) -> Option<&'static str> {
+        (!self.allow_lost && !earlier.lost_values.is_empty()).then_some(
+            "an earlier run wrote it with level 1 values blank (--allow-lost-sensitive), which this run does not allow",
+        )
     }
 }
 
@@ -482,27 +528,19 @@ fn same_but_id(a: &[u8], a_id: &str, b: &[u8], b_id: &str) -> bool {
     *swapped == b
 }
 
-/// `None` when the destination still holds what the earlier run recorded (same size
-/// and SHA-256), else why it is redone.
-fn still_written(
-    prev: &Record,
-    dst: &dyn Store,
-    dest_path: &str,
-) -> Result<Option<&'static str>, crate::store::StoreError> {
-    let bytes = match dst.read(dest_path) {
-        Ok(bytes) => bytes,
-        Err(crate::store::StoreError::NotFound(_)) => {
-            return Ok(Some("the destination an earlier run wrote is gone"))
-        }
-        Err(e) => return Err(e),
+/// `None` when the destination (`None`: there is none) still holds what the earlier
+/// run recorded (same size and SHA-256), else why it is redone.
+fn still_written(prev: &Record, written: Option<&[u8]>) -> Option<&'static str> {
+    let Some(bytes) = written else {
+        return Some("the destination an earlier run wrote is gone");
     };
     let same_size = prev.bytes.is_none_or(|n| n == bytes.len());
     let same_hash = match &prev.sha256 {
-        Some(sha) => *sha == hex_sha256(&bytes),
+        Some(sha) => *sha == hex_sha256(bytes),
         None => same_size,
     };
-    Ok((!(same_size && same_hash))
-        .then_some("the destination differs from what an earlier run wrote (changed since)"))
+    (!(same_size && same_hash))
+        .then_some("the destination differs from what an earlier run wrote (changed since)")
 }
 
 fn exists_message(redo: Option<&str>) -> String {
