@@ -22,8 +22,8 @@ use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit};
 use rand::RngCore;
 use serde::Serialize;
 use sha1::{Digest, Sha1};
-use std::cell::{OnceCell, RefCell};
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroizing;
 
 pub const TRIPLEDES_URI: &str = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc";
@@ -195,11 +195,14 @@ pub struct SealedInPlace {
 /// AES keys depend on the salt: values this sealer writes share one random salt per
 /// sealer (each still gets its own random IV), and opening keeps the key of the last
 /// salt seen, so a package written that way costs one PBKDF2.
+///
+/// Shared by the threads that seal and open a package's values (`Sync`): the keys
+/// are set up once whichever thread needs them first.
 pub struct Keys<'a> {
     password: &'a str,
-    tdes: OnceCell<tdes::TdesEde3>,
-    aes: RefCell<Option<(Vec<u8>, aes::Aes256)>>,
-    seal_salt: OnceCell<Vec<u8>>,
+    tdes: OnceLock<tdes::TdesEde3>,
+    aes: Mutex<Option<(Vec<u8>, aes::Aes256)>>,
+    seal_salt: OnceLock<Vec<u8>>,
 }
 
 impl fmt::Debug for Keys<'_> {
@@ -212,9 +215,9 @@ impl<'a> Keys<'a> {
     pub fn new(password: &'a str) -> Self {
         Self {
             password,
-            tdes: OnceCell::new(),
-            aes: RefCell::new(None),
-            seal_salt: OnceCell::new(),
+            tdes: OnceLock::new(),
+            aes: Mutex::new(None),
+            seal_salt: OnceLock::new(),
         }
     }
 
@@ -228,7 +231,11 @@ impl<'a> Keys<'a> {
     }
 
     fn aes(&self, salt: &[u8]) -> aes::Aes256 {
-        let mut last = self.aes.borrow_mut();
+        // A thread that panicked holding it left a whole key or none.
+        let mut last = self
+            .aes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match &*last {
             Some((s, cipher)) if s == salt => cipher.clone(),
             _ => {

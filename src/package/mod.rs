@@ -14,6 +14,7 @@ mod scan;
 pub mod target;
 mod text;
 pub mod tokens;
+mod values;
 pub mod xml;
 
 pub use inspect::{inspect, Facts, Info};
@@ -22,14 +23,11 @@ pub use scan::{DPAPI_PREFIX, DTS_NS, XMLENC_NS};
 pub use text::TextEncoding;
 
 use crate::crypto::{Algorithm, CryptoError, Keys};
-use edits::{
-    add_dts_namespace, apply_edits, apply_edits_in_place, blank_element, strip_dts_namespace,
-    wrap_stub,
-};
-use encrypted::{encrypted_data_xml, EncryptedNode};
+use edits::{apply_edits, apply_edits_in_place};
 use scan::{LevelMarker, NodeKind, RootKind, Scan};
 use std::borrow::Cow;
 use std::fmt;
+use values::{decrypted_error, open_node, try_map_in_order, ValueRecipe};
 use xml::Span;
 use zeroize::Zeroizing;
 
@@ -478,24 +476,24 @@ impl Opened<'_> {
         if level_after.needs_password() {
             write_password()?;
         }
+        // Each password's keys are set up once for the package, not once per value.
+        let write_keys = write_password().ok().map(Keys::new);
+        let sealer = || {
+            write_keys
+                .as_ref()
+                .ok_or_else(|| write_password().unwrap_err())
+        };
+        let opener = options.decrypt_password.map(Keys::new);
         // Keeping level 2 (a new ID alone) touches no value, yet the password asked for
         // must be the package's, as Windows dtutil loads the package with it: each
         // value is opened, so a wrong one fails rather than "succeeds" unchecked.
         if keep && level_after == ProtectionLevel::EncryptSensitiveWithPassword {
-            let keys = Keys::new(write_password()?);
-            for node in &scan.nodes {
-                if let NodeKind::Encrypted(enc) = &node.kind {
-                    open_node(enc, &keys)?;
-                }
-            }
+            let keys = sealer()?;
+            try_map_in_order(&scan.nodes, |node| match &node.kind {
+                NodeKind::Encrypted(enc) => open_node(enc, keys).map(drop),
+                _ => Ok(()),
+            })?;
         }
-        // Each password's keys are set up once for the package, not once per value.
-        let write_keys = std::cell::OnceCell::new();
-        let sealer = || -> Result<&Keys<'o>, PackageError> {
-            let password = write_password()?;
-            Ok(write_keys.get_or_init(|| Keys::new(password)))
-        };
-        let opener = options.decrypt_password.map(Keys::new);
 
         let mut edits: Vec<(Span, Vec<u8>)> = Vec::new();
         let mut lost = Vec::new();
@@ -515,63 +513,23 @@ impl Opened<'_> {
         } else {
             &scan.nodes[..]
         };
-        for node in nodes {
-            let outer = node.element.outer;
-            read_back |= node.near_root;
+        let recipe = ValueRecipe {
+            doc,
+            level_after,
+            algorithm,
+            decrypt_password: options.decrypt_password,
+            write_password: write_password().ok(),
+            sealer: sealer(),
+            opener: opener.as_ref(),
+        };
+        let outcomes = try_map_in_order(nodes, |node| recipe.outcome(node))?;
+        for (node, outcome) in nodes.iter().zip(outcomes) {
+            read_back |= node.near_root || outcome.read_back;
             if level_after == ProtectionLevel::EncryptSensitiveWithPassword {
                 ciphers_out.push(algorithm);
             }
-            match &node.kind {
-                NodeKind::Encrypted(enc) => {
-                    let password = options
-                        .decrypt_password
-                        .ok_or(PackageError::NeedsPassword)?;
-                    let plain = open_node(enc, opener.as_ref().expect("a decrypt password"))?;
-                    let clear = strip_dts_namespace(&plain);
-                    read_back |= memchr::memmem::find(&plain, b"EncryptedData").is_some();
-                    let replacement = match level_after {
-                        ProtectionLevel::DontSaveSensitive => blank_element(&clear)?,
-                        ProtectionLevel::EncryptSensitiveWithPassword => {
-                            let password_out = write_password()?;
-                            if password_out == password && algorithm == enc.algorithm {
-                                continue; // same key: the node's bytes stay as SSIS wrote them
-                            }
-                            encrypted_data_xml(algorithm, sealer()?, &plain)
-                        }
-                        _ => clear.to_vec(),
-                    };
-                    edits.push((outer, replacement));
-                }
-                NodeKind::Clear => match level_after {
-                    ProtectionLevel::DontSaveSensitive if !node.element.content.is_empty() => {
-                        edits.push((node.element.content, Vec::new()));
-                    }
-                    ProtectionLevel::EncryptSensitiveWithPassword => {
-                        let plain = add_dts_namespace(outer.slice(doc));
-                        let ed = encrypted_data_xml(algorithm, sealer()?, &plain);
-                        edits.push((outer, wrap_stub(ed, node.needs_stub)));
-                    }
-                    _ => {}
-                },
-                NodeKind::UserKey {
-                    encrypted_attribute,
-                } => {
-                    lost.push(node.label.clone());
-                    let e = node.element;
-                    let mut blank = Vec::new();
-                    blank.extend_from_slice(&doc[e.outer.start..encrypted_attribute.start]);
-                    blank.extend_from_slice(&doc[encrypted_attribute.end..e.content.start]);
-                    blank.extend_from_slice(&doc[e.content.end..e.outer.end]);
-                    let replacement = match level_after {
-                        ProtectionLevel::EncryptSensitiveWithPassword => wrap_stub(
-                            encrypted_data_xml(algorithm, sealer()?, &add_dts_namespace(&blank)),
-                            node.needs_stub,
-                        ),
-                        _ => blank,
-                    };
-                    edits.push((outer, replacement));
-                }
-            }
+            lost.extend(outcome.lost);
+            edits.extend(outcome.edit);
         }
         // Level 0 drops sensitive values by definition: unreadable ones go with the rest
         // (the caller names them); other levels would silently carry blanks, so refuse.
@@ -598,7 +556,7 @@ impl Opened<'_> {
         }
         let seal = if level_after == ProtectionLevel::EncryptAllWithPassword {
             sealer()?;
-            let keys = write_keys.into_inner().expect("set up just above");
+            let keys = write_keys.expect("set up just above");
             let root = scan.root.outer;
             Some((root, doc.len() - root.end, algorithm, keys))
         } else {
@@ -623,37 +581,6 @@ impl Opened<'_> {
             facts: self.facts(),
             encoding: self.encoding,
         })
-    }
-}
-
-fn open_node(enc: &EncryptedNode, keys: &Keys<'_>) -> Result<Zeroizing<Vec<u8>>, PackageError> {
-    let plain = keys.open(enc.algorithm, &enc.salt, &enc.cipher_value)?;
-    // A wrong key passes the one-byte padding check now and then; its output is not
-    // a well-formed element.
-    if !plain.starts_with(b"<") {
-        return Err(PackageError::WrongPassword);
-    }
-    match scan::scan(&plain) {
-        Ok(s) if s.root.outer.start == 0 && s.root.outer.end == plain.len() => Ok(plain),
-        Ok(_) => Err(decrypted_error(
-            &plain,
-            PackageError::Unsupported("it holds more than one element".into()),
-            "value",
-        )),
-        Err(e) => Err(decrypted_error(&plain, e, "value")),
-    }
-}
-
-/// Why decrypted data did not load. Text that is valid UTF-8 and starts with `<` came
-/// from the right key (a wrong one gives random bytes), so the real reason (a DTD, an
-/// entity, deep nesting...) is named rather than blaming the password.
-fn decrypted_error(plain: &[u8], error: PackageError, what: &str) -> PackageError {
-    if plain.len() >= 16 && plain.starts_with(b"<") && std::str::from_utf8(plain).is_ok() {
-        PackageError::Unsupported(format!(
-            "the encrypted {what} decrypts to XML that cannot be loaded: {error}"
-        ))
-    } else {
-        PackageError::WrongPassword
     }
 }
 

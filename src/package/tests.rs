@@ -1,3 +1,4 @@
+use super::encrypted::encrypted_data_xml;
 use super::*;
 
 const PKG8: &str = r#"<?xml version="1.0"?>
@@ -293,5 +294,114 @@ fn the_level_is_read_as_ssis_reads_it() {
             ),
             "{binding}"
         );
+    }
+}
+
+/// A level 2 package of `n` connection managers whose passwords are sealed by `seal`
+/// (index -> the EncryptedData element): enough values to be shared among threads.
+fn many_values(n: usize, seal: impl Fn(usize) -> Vec<u8>) -> Vec<u8> {
+    let (head, tail) = PKG8.split_once("  <DTS:ConnectionManagers>").unwrap();
+    let tail = &tail[tail.find("  <DTS:PackageParameters>").unwrap()..];
+    let head = head.replacen(
+        "DTS:PackageType=\"5\"",
+        "DTS:PackageType=\"5\" DTS:ProtectionLevel=\"2\"",
+        1,
+    );
+    let mut doc = head.into_bytes();
+    doc.extend_from_slice(b"  <DTS:ConnectionManagers>\n");
+    for i in 0..n {
+        doc.extend_from_slice(format!("    <DTS:ConnectionManager DTS:ObjectName=\"Conn{i}\"><DTS:ObjectData><DTS:ConnectionManager DTS:ConnectionString=\"Data Source=srv{i};\">").as_bytes());
+        doc.extend_from_slice(&seal(i));
+        doc.extend_from_slice(
+            b"</DTS:ConnectionManager></DTS:ObjectData></DTS:ConnectionManager>\n",
+        );
+    }
+    doc.extend_from_slice(b"  </DTS:ConnectionManagers>\n");
+    // The package parameter's value, in the clear, is re-protected too.
+    doc.extend_from_slice(tail.as_bytes());
+    doc
+}
+
+fn password_element(i: usize) -> Vec<u8> {
+    format!("<DTS:Password xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\" DTS:Name=\"Password\" Sensitive=\"1\">Secret-{i}</DTS:Password>").into_bytes()
+}
+
+/// Hundreds of values, opened and sealed on several threads, come out in their
+/// places: each decrypts with the new password to its own value.
+#[test]
+fn many_values_are_reprotected_in_their_places() {
+    for alg in [Algorithm::TripleDes, Algorithm::Aes256] {
+        let keys = Keys::new("old");
+        let n = 300;
+        let doc = many_values(n, |i| encrypted_data_xml(alg, &keys, &password_element(i)));
+        let out = rw(&doc, Some("old"), 2, Some("new")).unwrap();
+        assert_eq!(out.facts.as_ref().unwrap().protection_level, Some(2));
+        assert!(
+            rw(&out.bytes, Some("old"), 0, None).is_err(),
+            "old password"
+        );
+        let clear = rw(&out.bytes, Some("new"), 0, None).unwrap().bytes;
+        let clear = String::from_utf8(clear).unwrap();
+        let mut at = 0;
+        for i in 0..n {
+            let conn = format!("Data Source=srv{i};\"><DTS:Password DTS:Name=\"Password\" Sensitive=\"1\"></DTS:Password>");
+            at += clear[at..]
+                .find(&conn)
+                .unwrap_or_else(|| panic!("value {i}"));
+        }
+        // The same, copied or in place, and at level 3 the whole.
+        let owned = rewrite_owned(
+            doc.clone(),
+            &Options {
+                decrypt_password: Some("old"),
+                target: Target::Level {
+                    level: ProtectionLevel::EncryptSensitiveWithPassword,
+                    password: Some("new"),
+                },
+                algorithm: None,
+                regenerate_id: false,
+                allow_lost_values: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(owned.bytes.len(), out.bytes.len());
+        let five = rw(&out.bytes, Some("new"), 5, None).unwrap().bytes;
+        let five = String::from_utf8(five).unwrap();
+        for i in [0, 1, n / 2, n - 1] {
+            assert!(five.contains(&format!(">Secret-{i}</DTS:Password>")), "{i}");
+        }
+    }
+}
+
+/// Among many values, the first that fails (in the document's order) is the one
+/// reported, whichever thread reaches it first.
+#[test]
+fn the_first_failing_value_is_reported() {
+    let keys = Keys::new("pw");
+    let other = Keys::new("not the password");
+    let alg = Algorithm::TripleDes;
+    let wrong_key = PackageError::WrongPassword;
+    let two_elements = |e: &PackageError| matches!(e, PackageError::Unsupported(m) if m.contains("a second root element"));
+    for (bad_key_at, two_at) in [(100, 250), (250, 100), (0, 299), (299, 0), (150, 151)] {
+        let doc = many_values(300, |i| {
+            if i == bad_key_at {
+                // One in 256 wrong keys passes the padding check; this password's doesn't.
+                encrypted_data_xml(alg, &other, &password_element(i))
+            } else if i == two_at {
+                let mut two = password_element(i);
+                two.extend_from_slice(b"<x/>");
+                encrypted_data_xml(alg, &keys, &two)
+            } else {
+                encrypted_data_xml(alg, &keys, &password_element(i))
+            }
+        });
+        for level in [0, 2, 5] {
+            let err = rw(&doc, Some("pw"), level, Some("new").filter(|_| level == 2)).unwrap_err();
+            if bad_key_at < two_at {
+                assert_eq!(err, wrong_key, "{bad_key_at} {two_at} {level}");
+            } else {
+                assert!(two_elements(&err), "{bad_key_at} {two_at} {level}: {err}");
+            }
+        }
     }
 }

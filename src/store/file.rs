@@ -343,12 +343,34 @@ pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
         return too_large(len);
     }
     let mut bytes = Vec::with_capacity(len as usize);
+    large_pages(&mut bytes);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return too_large(bytes.len() as u64);
     }
     Ok(Ok(bytes))
 }
+
+/// Asks Linux to back a large package's buffer with 2 MB pages: read into fresh 4 KB
+/// pages, 50 MB costs 12,000 page faults, a third of the read's time (issue 12).
+#[cfg(target_os = "linux")]
+fn large_pages(buffer: &mut Vec<u8>) {
+    const HUGE: usize = 2 << 20;
+    let start = buffer.as_mut_ptr() as usize;
+    let end = start + buffer.capacity();
+    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+    if to > from {
+        // SAFETY: the range lies inside the allocation `buffer` owns; the advice
+        // changes how its pages are backed, never what they hold. Only a hint: if it
+        // fails, the pages are small ones.
+        unsafe {
+            libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn large_pages(_buffer: &mut Vec<u8>) {}
 
 /// Whether a write may replace an existing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
