@@ -135,8 +135,75 @@ mod gss {
             .unwrap_or_else(|| "the default ticket cache (KRB5CCNAME is not set)".into())
     }
 
+    /// The files the Kerberos library reads, as the variables name them: the ticket
+    /// cache (`KRB5CCNAME`: `FILE:PATH`, a bare path, `DIR::PATH`, or a `DIR:` folder's
+    /// `primary` file), the client keytab (`KRB5_CLIENT_KTNAME`) and the configuration
+    /// (`KRB5_CONFIG`, a `:`-separated list). Other cache types (KEYRING, KCM, MEMORY)
+    /// are no files.
+    fn files_named_by_variables() -> Vec<(&'static str, std::path::PathBuf)> {
+        let mut files = Vec::new();
+        for var in ["KRB5CCNAME", "KRB5_CLIENT_KTNAME"] {
+            let Some(value) = std::env::var_os(var) else {
+                continue;
+            };
+            let value = value.to_string_lossy().into_owned();
+            let path = match value.split_once(':') {
+                None => Some(value.clone().into()),
+                Some(("FILE", path)) => Some(path.into()),
+                Some(("DIR", dir)) => Some(match dir.strip_prefix(':') {
+                    Some(file) => file.into(),
+                    None => std::path::Path::new(dir).join("primary"),
+                }),
+                Some(_) => None,
+            };
+            files.extend(
+                path.filter(|p: &std::path::PathBuf| !p.as_os_str().is_empty())
+                    .map(|p| (var, p)),
+            );
+        }
+        if let Some(list) = std::env::var_os("KRB5_CONFIG") {
+            files.extend(std::env::split_paths(&list).map(|p| ("KRB5_CONFIG", p)));
+        }
+        files
+    }
+
+    /// A ticket cache, keytab or configuration that is a FIFO would hold the Kerberos
+    /// library's read forever (it has no timeout), and a device like `/dev/zero` would
+    /// never end: such a file is refused at once, as every file a variable names is
+    /// (docs/reliability.md). `/dev/null` as the configuration (no configuration at all)
+    /// is a known idiom and reads as empty. A file that is not there is the library's
+    /// to report (no ticket, say).
+    fn refuse_unreadable_files(server: &str, login: &str) -> Result<(), StoreError> {
+        for (var, path) in files_named_by_variables() {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            let empty_device = var == "KRB5_CONFIG" && path == std::path::Path::new("/dev/null");
+            let kind = meta.file_type();
+            // A configuration folder is the library's to refuse; it never blocks.
+            if kind.is_file() || empty_device || (var == "KRB5_CONFIG" && kind.is_dir()) {
+                continue;
+            }
+            let hint = match var {
+                "KRB5CCNAME" => " (`klist` shows the ticket cache in use)",
+                _ => "",
+            };
+            return Err(failed(
+                server,
+                login,
+                format!(
+                    "{var} names `{}`, which is not a regular file (it is {}; a device, pipe or directory is refused: the Kerberos library could wait on one forever): point {var} at the file itself{hint}",
+                    path.display(),
+                    crate::store::file::kind_name(&kind)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The principal of the caller's Kerberos ticket, or why there is no usable one.
     pub fn signed_in_principal(server: &str, login: &str) -> Result<String, StoreError> {
+        refuse_unreadable_files(server, login)?;
         if let Err(e) = libgssapi::library_available() {
             return Err(failed(server, login, e));
         }
