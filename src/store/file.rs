@@ -446,6 +446,12 @@ fn write_package(
 /// `path` is resolved as every destination is ([`super::destination`]): through a
 /// symlink to its target, never over a device, FIFO or `/proc` file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let (target, existing) = target_in_existing_folder(path)?;
+    write_atomically_in(&target, bytes, existing.as_ref(), None, Replace::Yes)
+}
+
+/// [`regular_target`], refused when its folder does not exist (nothing creates it).
+fn target_in_existing_folder(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::Metadata>)> {
     let (target, existing) = regular_target(path)?;
     let dir = parent_dir(&target);
     if !dir.is_dir() {
@@ -454,7 +460,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             format!("folder `{}` does not exist", dir.display()),
         ));
     }
-    write_atomically_in(&target, bytes, existing.as_ref(), None, Replace::Yes)
+    Ok((target, existing))
 }
 
 /// A new file gets mode 0666 (0644-style modes then come from the umask and a
@@ -487,14 +493,7 @@ pub struct StagedFile {
 /// when it is replaced), flushed, ready for [`StagedFile::commit`].
 /// `path` is resolved as [`write_atomically`] resolves it.
 pub fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<StagedFile> {
-    let (target, existing) = regular_target(path)?;
-    let dir = parent_dir(&target);
-    if !dir.is_dir() {
-        return Err(std::io::Error::new(
-            ErrorKind::NotFound,
-            format!("folder `{}` does not exist", dir.display()),
-        ));
-    }
+    let (target, existing) = target_in_existing_folder(path)?;
     stage_in(&target, bytes, existing.as_ref(), None)
 }
 
