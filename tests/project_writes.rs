@@ -6,7 +6,6 @@
 mod common;
 
 use common::{build_password_project, dir_snapshot, shown};
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
@@ -72,7 +71,8 @@ fn a_write_that_fails_part_way_leaves_every_project_file_as_it_was() {
 #[test]
 fn a_file_size_limit_is_a_clean_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx");
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx");
     let len = std::fs::metadata(&src).unwrap().len();
     let dst = dir.path().join("copy.dtsx");
     let out = dtutil(
