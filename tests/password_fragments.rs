@@ -83,6 +83,7 @@ fn the_word_after_a_password_is_hidden_whatever_it_looks_like() {
         "Zq9SecretXy.dtsx",
         "--Zq9SecretXy",
         "-Zq9SecretXy",
+        "/Zq9SecretXy",
     ] {
         for line in [
             "batch --from . --to x --decrypt my {F}",
@@ -94,6 +95,10 @@ fn the_word_after_a_password_is_hidden_whatever_it_looks_like() {
             "inspect --json --password my {F}",
             "inspect --password my {F} p2.dtsx",
             "ir run --package-password my {F}",
+            // Verify2 F8: dtutil's own switches.
+            "/FILE p2.dtsx /Decrypt my {F} /EXISTS",
+            "/SQL x /SourceServer 127.0.0.1,1 /SourceUser etl /SourcePassword my {F} /EXISTS",
+            "/FILE p2.dtsx /ENCRYPT FILE;out.dtsx;2;my {F}",
         ] {
             let (code, all) = run(tmp.path(), &[], line, fragment);
             assert!(

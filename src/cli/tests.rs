@@ -566,6 +566,49 @@ fn passwords_never_appear_in_errors() {
     );
 }
 
+/// Verify2 F8: the second half of an unquoted password that starts with `/` or `-` is
+/// an unknown option only by its looks: it is said by its position, with the switch
+/// it follows.
+#[test]
+fn a_password_half_that_looks_like_an_option_is_not_echoed() {
+    for (line, switch) in [
+        ("/FILE a /Decrypt my /Zq9S /EX", "/Decrypt"),
+        ("/FILE a /Decrypt my -Zq9S /EX", "/Decrypt"),
+        ("/FILE a /Decrypt my --Zq9S /EX", "/Decrypt"),
+        ("/FILE a /Decrypt my --Zq9S=x /EX", "/Decrypt"),
+        ("/FILE a /Decrypt my /De /EX", "/Decrypt"),
+        ("/FILE a /Decrypt my /ZqE;9 /EX", "/Decrypt"),
+        (
+            "/SQL a /SourceUser etl /SourcePassword my /wordZq9 /EX",
+            "/SourcePassword",
+        ),
+        (
+            "/SQL a /SourceUser etl /SourcePassword my /EXZq9 /EX",
+            "/SourcePassword",
+        ),
+        (
+            "/FILE a /COPY SQL;b /DestUser etl /DestPassword my -Zq9",
+            "/DestPassword",
+        ),
+        ("/FILE a /EN FILE;b;2;my /Zq9S", "/Encrypt"),
+        ("/SQL a /SourceUser my /Zq9S /EX", "/SourceUser"),
+        ("/FILE a /Decrypt my Zq9S /EX", "/Decrypt"),
+    ] {
+        let args: Vec<&str> = line.split(' ').collect();
+        let m = err(&args);
+        assert!(!m.contains("Zq9"), "{line}: {m}");
+        assert!(
+            m.contains("not shown") && m.contains(switch) && m.contains("quote"),
+            "{line}: {m}"
+        );
+    }
+    // Elsewhere an unknown option is named, with the nearest known one.
+    let m = err(&["/FILE", "a", "/EX", "/Zq9S"]);
+    assert!(m.contains("unknown option `/Zq9S`"), "{m}");
+    let m = err(&["/FILE", "a", "/Decrypt", "my", "/EX", "--Zq9S"]);
+    assert!(m.contains("unknown option `--Zq9S`"), "{m}");
+}
+
 #[cfg(unix)]
 #[test]
 fn non_unicode_arguments_are_not_echoed() {

@@ -58,9 +58,10 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
     // wiped when dropped, as any argument may be a password.
     let mut args = zeroize::Zeroizing::new(args.to_vec());
     let mut raw = Raw::default();
-    // The switch whose value came last: a stray token after a password (or a user,
-    // whose password may follow) is not echoed.
-    let mut after_secret = false;
+    // The switch whose value came last, when that value is a password (or a user,
+    // whose password may follow): a stray token after it is not echoed, nor is one
+    // that would be an unknown option (`/Decrypt my /Secret`).
+    let mut after_secret: Option<&'static Switch> = None;
     let mut i = 0;
     while i < args.len() {
         if let Some(pieces) = super::oneline::split(&args[i], looks_like_option) {
@@ -69,14 +70,19 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
         let token = &args[i];
         i += 1;
         if let Some(long) = token.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(name, _)| name);
+            if let (Some(secret), None) = (after_secret, switches::long_option(name)) {
+                return Err(unknown_after_secret(secret, i));
+            }
             parse_long(&mut raw, token, long, &args, &mut i)?;
-            after_secret = false;
+            after_secret = None;
             continue;
         }
         let Some(body) = token.strip_prefix('/').or_else(|| token.strip_prefix('-')) else {
-            if after_secret {
+            if let Some(secret) = after_secret {
                 return Err(Error::command_line(format!(
-                    "unexpected argument {i} (not shown: it follows a user or password and may be part of a password); quote a value that contains spaces"
+                    "unexpected argument {i} (not shown: {})",
+                    follows(secret)
                 )));
             }
             return Err(Error::command_line(format!(
@@ -84,7 +90,11 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
                 expanded_wildcard_hint(token)
             )));
         };
-        let switch = resolve(token, body)?;
+        let switch = match (resolve(token, body), after_secret) {
+            (Ok(switch), _) => switch,
+            (Err(_), Some(secret)) => return Err(unknown_after_secret(secret, i)),
+            (Err(e), None) => return Err(e),
+        };
         if switch.id == Id::Dump {
             // Before its value: the answer is the same whatever the process id.
             let named = if token.eq_ignore_ascii_case("/Dump") {
@@ -124,8 +134,9 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
                 _ => None,
             },
         };
-        after_secret = value.is_some()
-            && (switch.secret() || matches!(switch.id, Id::SourceUser | Id::DestUser));
+        after_secret = (value.is_some()
+            && (switch.secret() || matches!(switch.id, Id::SourceUser | Id::DestUser)))
+        .then_some(switch);
         if switch.role == Role::Remark {
             raw.remarks.extend(value);
             continue;
@@ -139,6 +150,24 @@ pub(super) fn parse_raw(args: &[String]) -> Result<Raw> {
         raw.given.insert(switch.id, (token.clone(), value));
     }
     Ok(raw)
+}
+
+/// Why the argument after `secret`'s value is not shown, and the fix.
+fn follows(secret: &Switch) -> String {
+    format!(
+        "it follows the value of {0} and may be part of a password); quote a value that contains spaces: {0} \"two words\"",
+        secret.full()
+    )
+}
+
+/// An unknown option right after a password (`/Decrypt my /Secret`, `-Secret`,
+/// `--Secret`) is most likely the password's second half: the error says where it
+/// stands (the `position`-th argument), not what it is.
+fn unknown_after_secret(secret: &Switch, position: usize) -> Error {
+    Error::command_line(format!(
+        "unknown option {position} (not shown: {}",
+        follows(secret)
+    ))
 }
 
 /// `--name`, `--name VALUE` or `--name=VALUE`.
