@@ -320,6 +320,12 @@ impl BatchLocation {
         s.contains(['*', '?', '['])
     }
 
+    /// Whether a location's text holds a `key=value` pair naming a secret (a URL's
+    /// `?password=`, a pasted `;Pwd=`): the text may then never be echoed.
+    pub fn carries_a_password(text: &str) -> bool {
+        crate::redact::holds_secret_pair(text)
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Dir(_) => "directory",

@@ -79,6 +79,15 @@ pub fn sql_server(server: &str) -> String {
     }
 }
 
+/// Whether `text` holds a `key=value` pair whose key names a secret (`;Password=`,
+/// `?password=`, `&pwd=`, `AccountKey=`...): text that must not be echoed at all. A
+/// query's `&` ends a value here (`?user=etl&password=...`), where in a connection
+/// string it is part of one.
+pub fn holds_secret_pair(text: &str) -> bool {
+    text.split(['?', '&'])
+        .any(|part| secret_pairs(part, 0) != part)
+}
+
 /// A connection string (or an expression holding one) with the value of every key
 /// that names a secret replaced, then made fit to display ([`for_display`]: SAS
 /// queries, control characters). `Password=abc;Data Source=x` becomes
@@ -394,6 +403,16 @@ mod tests {
             super::connection_string("Password='';User ID=sa"),
             "Password=<redacted>;User ID=sa"
         );
+    }
+
+    #[test]
+    fn a_secret_pair_is_seen_in_a_query_or_pasted_after_a_name() {
+        use super::holds_secret_pair as holds;
+        assert!(holds("L5?user=etl&password=x"));
+        assert!(holds("L5;Pwd=x"));
+        assert!(holds("L5?token=x"));
+        assert!(!holds("L5?user=etl&db=x"));
+        assert!(!holds("Sales;2024"));
     }
 
     #[test]

@@ -136,6 +136,47 @@ fn a_password_in_a_server_or_sql_url_is_never_printed() {
     assert!(shown(&out).contains("--source-password"), "{}", shown(&out));
 }
 
+/// Verify2 F9: a password in a `sql://` URL's query or in a `;key=value` after its
+/// folder (or in a `SQL:` folder) is refused before any server is asked, never echoed:
+/// with a login that reaches the server the folder name was printed whole.
+#[test]
+fn a_password_in_a_sql_url_query_or_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = owned(&[("SQL_PW", "x")]);
+    let login = ["--source-user", "etl", "--source-password", "env:SQL_PW"];
+    let mut runs: Vec<Vec<&str>> = Vec::new();
+    for location in [
+        "sql://127.0.0.1,1/L5?user=etl&password=QLeak1",
+        "sql://127.0.0.1,1/L5;Password=QLeak2",
+        "sql://127.0.0.1,1/L5/Sub;Pwd=QLeak3;Database=d",
+        "sql://127.0.0.1,1?password=QLeak4/L5",
+        "sql://127.0.0.1,1/Password=QLeak5",
+        "SQL:L5;Password=QLeak6",
+        "sql://127.0.0.1,1/L5?token=QLeak7",
+    ] {
+        let mut from = vec!["batch", "--from", location, "--to", "xx", "--dry-run"];
+        from.extend(login);
+        runs.push(from);
+        runs.push(vec!["batch", "--from", ".", "--to", location, "--dry-run"]);
+        runs.push(vec![
+            "assess",
+            location,
+            "--sql-user",
+            "etl",
+            "--sql-password",
+            "env:SQL_PW",
+            "--json",
+        ]);
+    }
+    for args in &runs {
+        let out = run(dir.path(), &env, args);
+        let text = shown(&out);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {text}");
+        assert!(!text.contains("QLeak"), "{args:?}: {text}");
+        assert!(text.contains("not supported"), "{args:?}: {text}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_named_as_a_package_is_an_unreadable_package_not_a_missing_folder() {

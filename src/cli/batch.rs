@@ -257,15 +257,38 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
 /// both replaced: only the host is echoed.
 fn shown_without_secrets(server: &str) -> String {
     let after_at = server.rsplit('@').next().unwrap_or(server);
-    let (host, tail) = after_at
-        .split_once(';')
-        .map_or((after_at, ""), |(host, _)| (host, ";<redacted>"));
+    // The host ends at the first `;`, `?`, `&` or `=`: what follows may be a password.
+    let (host, tail) = match after_at.find([';', '?', '&', '=']) {
+        Some(cut) => (
+            &after_at[..cut],
+            format!("{}<redacted>", &after_at[cut..cut + 1]),
+        ),
+        None => (after_at, String::new()),
+    };
     let user = if server.contains('@') {
         "<redacted>@"
     } else {
         ""
     };
     format!("{user}{host}{tail}")
+}
+
+/// A store folder with a `key=value` pair naming a secret after it: a URL's query
+/// (`sql://h/F?user=etl&password=...`, the postgres and JDBC habit) or a pair pasted
+/// from a connection string (`sql://h/F;Password=...`). Refused, not dropped: dropping
+/// it would sign in otherwise than the user meant without saying so, and the password
+/// would still be in the shell's history and the process list, which only the user
+/// can clear. Only what comes before the query or pair is echoed.
+fn refuse_secret_in_folder(option: &str, raw: &str, path: &str) -> Result<()> {
+    if !BatchLocation::carries_a_password(path) {
+        return Ok(());
+    }
+    // Before the first pair's `=` at the latest, so no value is shown.
+    let cut = raw.len() - path.len() + path.find(['?', ';', '&', '=']).unwrap_or(0);
+    let shown = &raw[..cut];
+    Err(Error::command_line(format!(
+        "{option} `{shown}...`: a password in the location (a `?password=` query or a `;Password=` setting) is not supported and not shown (it would show in process lists and logs); give the user with --source-user/--dest-user (--sql-user for assess) and the password with --source-password/--dest-password (--sql-password), as env:NAME or file:PATH"
+    )))
 }
 
 /// The grammar lives with the command line; the type is the plan's.
@@ -277,6 +300,7 @@ impl BatchLocation {
             return Err(Error::command_line(format!("{option} is empty")));
         }
         let folder = |kind: LocationKind, path: &str| -> Result<String> {
+            refuse_secret_in_folder(option, raw_t, path)?;
             let names = values::store_path_names(&format!("{option} `{raw}`"), kind, path)?;
             Ok(store::path::relative(names))
         };
@@ -290,7 +314,7 @@ impl BatchLocation {
                     "{option} `{raw}`: no server: use sql://SERVER/Folder (or SQL:Folder with --source-server/--dest-server)"
                 )));
             }
-            if server.contains(['@', ';']) {
+            if server.contains(['@', ';']) || BatchLocation::carries_a_password(server) {
                 // Never echoed whole: a `user:password@` or a pasted `;Password=`.
                 return Err(Error::command_line(format!(
                     "{option} `sql://{}/...`: a user, password or connection-string setting in the server name is not supported (it would show in process lists and logs); give the user with --source-user/--dest-user (--sql-user for assess) and the password with --source-password/--dest-password (--sql-password), as env:NAME or file:PATH",
