@@ -150,10 +150,6 @@ fn secret_pairs(text: &str, depth: usize) -> String {
         let value = &rest[value_start..];
         let trimmed = value.trim_start();
         let lead = value.len() - trimmed.len();
-        let (end, inner) = value_extent(trimmed);
-        let value_end = value_start + lead + end;
-        out.push_str(&rest[..value_start]);
-        out.push_str(&rest[value_start..value_start + lead]);
         let secret = SECRET_KEYS.iter().any(|k| {
             if k.len() <= 3 {
                 key == *k
@@ -161,6 +157,14 @@ fn secret_pairs(text: &str, depth: usize) -> String {
                 key.contains(k)
             }
         });
+        let (end, inner) = value_extent(trimmed);
+        let end = match inner {
+            None if secret => unquoted_secret_end(trimmed, end),
+            _ => end,
+        };
+        let value_end = value_start + lead + end;
+        out.push_str(&rest[..value_start]);
+        out.push_str(&rest[value_start..value_start + lead]);
         let value = &trimmed[..end];
         if secret && end > 0 {
             out.push_str("<redacted>");
@@ -227,6 +231,31 @@ fn value_extent(value: &str) -> (usize, Option<(usize, usize)>) {
         }
         None => (value.find(';').unwrap_or(value.len()), None),
     }
+}
+
+/// Where an unquoted secret value ends (`end`: at its `;` by the grammar) when the text
+/// around it is malformed. A quote inside it (`a"b;c"`) may have been meant to open a
+/// quoted part holding `;`: it runs to the end of the line. Parts after it that are no
+/// `key=value` pair (`ab;Leak`) are most likely the rest of a password typed without
+/// quotes: they are part of it. More is hidden, never less.
+fn unquoted_secret_end(value: &str, end: usize) -> usize {
+    let line_end = value.find('\n').unwrap_or(value.len());
+    if value[..end].contains(['"', '\'']) {
+        return line_end.max(end);
+    }
+    let mut end = end;
+    while value[end..].starts_with(';') {
+        let part_start = end + 1;
+        let part_end = value[part_start..]
+            .find([';', '"', '\'', '\n'])
+            .map_or(value.len(), |i| part_start + i);
+        let part = &value[part_start..part_end];
+        if part.trim().is_empty() || part.contains('=') {
+            break;
+        }
+        end = part_end;
+    }
+    end
 }
 
 /// `scheme://user:password@host` → `scheme://user:<redacted>@host`. The userinfo
@@ -403,6 +432,38 @@ mod tests {
             super::connection_string("Password='';User ID=sa"),
             "Password=<redacted>;User ID=sa"
         );
+    }
+
+    /// Verify2 F2: a password typed without quotes that holds `;` or a quote.
+    #[test]
+    fn an_unquoted_password_with_a_semicolon_or_quote_is_hidden_whole() {
+        use super::connection_string as cs;
+        assert_eq!(
+            cs("Server=srv;Password=ab;LeakE1"),
+            "Server=srv;Password=<redacted>"
+        );
+        assert_eq!(
+            cs("Server=srv;Password=ab;Leak E2;Leak3;User ID=sa"),
+            "Server=srv;Password=<redacted>;User ID=sa"
+        );
+        assert_eq!(
+            cs("Server=srv;Password=a\"b;LeakC8\""),
+            "Server=srv;Password=<redacted>"
+        );
+        assert_eq!(
+            cs("Server=srv;Pwd=a'b;User ID=LeakC9';Database=d"),
+            "Server=srv;Pwd=<redacted>"
+        );
+        assert_eq!(
+            cs("ConnectionString=Server=srv;Password=ab;LeakE1\nnext line"),
+            "ConnectionString=Server=srv;Password=<redacted>\nnext line"
+        );
+        // A well-formed string keeps what follows the password.
+        assert_eq!(
+            cs("Password=ab;User ID=sa;;Provider=SQLNCLI11.1;"),
+            "Password=<redacted>;User ID=sa;;Provider=SQLNCLI11.1;"
+        );
+        assert_eq!(cs("Password=ab; ;x=1"), "Password=<redacted>; ;x=1");
     }
 
     #[test]
