@@ -8,16 +8,9 @@
 mod common;
 
 use common::dtutil_clean as run;
-use common::{owned, shown};
+use common::{fifo, owned, shown};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
-
-#[cfg(unix)]
-fn fifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(status.success());
-}
 
 #[cfg(unix)]
 #[test]

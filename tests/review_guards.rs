@@ -328,11 +328,7 @@ fn a_listing_spread_over_many_directories_is_bounded_in_all() {
 fn configuration_files_are_small_regular_files() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("cfgfifo");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    common::fifo(&fifo);
     let big = dir.path().join("big.xml");
     std::fs::write(&big, vec![b' '; 2 << 20]).unwrap();
     let fifo = fifo.to_str().unwrap();

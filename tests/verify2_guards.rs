@@ -7,16 +7,8 @@
 
 mod common;
 
-use common::{dtutil_within, owned, shown};
-use std::path::Path;
-use std::process::Command;
+use common::{dtutil_within, fifo, owned, shown};
 use std::time::Duration;
-
-#[cfg(unix)]
-fn fifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(status.success());
-}
 
 /// F10: `KRB5CCNAME=FILE:<fifo>` held the sign-in in the Kerberos library's read with
 /// no timeout. A FIFO, a device or a folder as the ticket cache, the client keytab or

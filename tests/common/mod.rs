@@ -298,6 +298,16 @@ pub fn dir_snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// A FIFO at `path` (made by `mkfifo`, so on Unix only): a file whose reader waits for
+/// a writer that never comes, the hang a guard checks is not there.
+pub fn fifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
 /// A fresh pseudo-terminal: (controller, terminal) as owned descriptors.
 #[cfg(unix)]
 pub fn open_pty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
