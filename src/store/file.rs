@@ -355,17 +355,29 @@ pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
 /// pages, 50 MB costs 12,000 page faults, a third of the read's time (issue 12).
 #[cfg(target_os = "linux")]
 fn large_pages(buffer: &mut Vec<u8>) {
-    const HUGE: usize = 2 << 20;
+    const LARGE: usize = 4 << 20;
+    if buffer.capacity() < LARGE {
+        return;
+    }
+    // SAFETY: sysconf reads a constant of the system.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
     let start = buffer.as_mut_ptr() as usize;
     let end = start + buffer.capacity();
-    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
-    if to > from {
-        // SAFETY: the range lies inside the allocation `buffer` owns; the advice
-        // changes how its pages are backed, never what they hold. Only a hint: if it
-        // fails, the pages are small ones.
-        unsafe {
-            libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
-        }
+    // The whole mapping the allocator made for the buffer: advice on part of a
+    // mapping splits it, and a split mapping cannot grow in place (`mremap`), so the
+    // edits that lengthen a package would copy it whole, twice the memory. The
+    // allocator's header shares the first page; its rounding (glibc: the size and 16
+    // bytes, to 16) takes one more page when the buffer ends just short of a page.
+    let from = start / page * page;
+    let mut to = end.next_multiple_of(page);
+    if to - end < 32 {
+        to += page;
+    }
+    // SAFETY: the advice changes how pages are backed, never what they hold or
+    // whether they are mapped; a page of the range that is not mapped, or not ours,
+    // is left as it is. Only a hint: if it fails, the pages are small ones.
+    unsafe {
+        libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
     }
 }
 
@@ -644,6 +656,21 @@ mod tests {
         write_atomically(&target, b"two").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Large reads (2 MB pages asked for) hold the file's bytes, and grow like any.
+    #[test]
+    fn large_reads_are_whole_and_grow() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [(5 << 20) + 17, (6 << 20) - 20, 6 << 20] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + i / 4099) as u8).collect();
+            let path = dir.path().join("big.dtsx");
+            std::fs::write(&path, &bytes).unwrap();
+            let mut read = read_bounded(&path).unwrap().unwrap();
+            assert!(read == bytes, "{len}");
+            read.resize(len + (3 << 20), 1);
+            assert!(read[..len] == bytes[..] && read[len..].iter().all(|&b| b == 1));
+        }
     }
 
     #[test]
