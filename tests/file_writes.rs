@@ -50,7 +50,7 @@ fn stdout_line4(out: &Output) -> String {
 }
 
 #[test]
-fn new_files_follow_the_umask_overwrites_keep_mode_and_owner_move_keeps_mode() {
+fn new_files_take_the_sources_bits_less_the_umask_overwrites_keep_mode_and_owner_move_keeps_mode() {
     let dir = tempfile::tempdir().unwrap();
     let src = sample(dir.path(), "p.dtsx");
     std::fs::set_permissions(&src, PermissionsExt::from_mode(0o644)).unwrap();
@@ -74,7 +74,11 @@ fn new_files_follow_the_umask_overwrites_keep_mode_and_owner_move_keeps_mode() {
         ],
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(mode(&enc), 0o664, "umask 002 gives 0664");
+    assert_eq!(
+        mode(&enc),
+        0o644,
+        "a new file takes its source's bits less the umask, as cp makes a copy (0644 & !002)"
+    );
 
     std::fs::set_permissions(&new, PermissionsExt::from_mode(0o664)).unwrap();
     let owner = std::fs::metadata(&new).unwrap().uid();

@@ -66,3 +66,102 @@ fn kerberos_files_named_by_variables_are_read_only_when_regular() {
         assert!(!text.contains("not a regular file"), "{env:?}: {text}");
     }
 }
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// F3: a copy of a package only its owner may read (`/COPY`, `/ENCRYPT` to a new file,
+/// `batch`, `project --out`) was made 0644 where `cp` keeps 0600. A new file now takes
+/// its local source's permission bits (less the umask), always writable by its owner,
+/// and `/MOVE` keeps the source's mode exactly.
+#[cfg(unix)]
+#[test]
+fn a_new_file_takes_its_local_sources_permission_bits() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ledger = Path::new(root).join("fixtures/migration/packages/Finance/Ledger.dtsx");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = common::dtutil_clean(d, &[], args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", shown(&out));
+    };
+    // Whatever the umask, a private source gives a private copy.
+    let private = |path: &Path| {
+        let m = mode(path);
+        assert_eq!(m & 0o077, 0, "{}: {m:o}", path.display());
+        assert_eq!(m & 0o600, 0o600, "{}: {m:o}", path.display());
+    };
+    std::fs::copy(&ledger, d.join("s.dtsx")).unwrap();
+    set_mode(&d.join("s.dtsx"), 0o600);
+    run(&["/FILE", "s.dtsx", "/COPY", "FILE;copy.dtsx"]);
+    private(&d.join("copy.dtsx"));
+    run(&["/FILE", "s.dtsx", "/ENCRYPT", "FILE;enc.dtsx;2;pass:pw"]);
+    private(&d.join("enc.dtsx"));
+
+    std::fs::create_dir(d.join("bs")).unwrap();
+    std::fs::copy(&ledger, d.join("bs/a.dtsx")).unwrap();
+    set_mode(&d.join("bs/a.dtsx"), 0o600);
+    std::fs::copy(&ledger, d.join("bs/ro.dtsx")).unwrap();
+    set_mode(&d.join("bs/ro.dtsx"), 0o444);
+    run(&["batch", "--from", "bs", "--to", "bd"]);
+    private(&d.join("bd/a.dtsx"));
+    // A read-only source (a source-control checkout) gives a copy its owner may write.
+    let ro = mode(&d.join("bd/ro.dtsx"));
+    assert_eq!(ro & 0o200, 0o200, "{ro:o}");
+    assert_eq!(ro & 0o022, 0, "never writable by others: {ro:o}");
+
+    // A move keeps the mode as it is, as a rename does.
+    std::fs::copy(&ledger, d.join("m.dtsx")).unwrap();
+    set_mode(&d.join("m.dtsx"), 0o604);
+    run(&["/FILE", "m.dtsx", "/MOVE", "FILE;moved.dtsx"]);
+    assert_eq!(mode(&d.join("moved.dtsx")), 0o604);
+
+    let real = Path::new(root).join("../shared/fixtures/real");
+    if !real.is_dir() {
+        return;
+    }
+    std::fs::create_dir(d.join("pro")).unwrap();
+    for (from, to) in [
+        (
+            "ssisbuild_SampleSSISProject.EncryptSensitiveWithPassword.dtproj",
+            "SampleSSISProject.dtproj",
+        ),
+        (
+            "ssisbuild_Project.EncryptSensitiveWithPassword.params",
+            "Project.params",
+        ),
+        (
+            "ssisbuild_Package_221.EncryptSensitiveWithPassword.fmt6.dtsx",
+            "Package 221.dtsx",
+        ),
+    ] {
+        std::fs::copy(real.join(from), d.join("pro").join(to)).unwrap();
+        set_mode(&d.join("pro").join(to), 0o600);
+    }
+    run(&[
+        "project",
+        "pro",
+        "--decrypt",
+        "ssis123",
+        "--encrypt",
+        "2;pass:NEWPW",
+        "--out",
+        "pout",
+    ]);
+    for name in [
+        "SampleSSISProject.dtproj",
+        "Project.params",
+        "Package 221.dtsx",
+    ] {
+        private(&d.join("pout").join(name));
+    }
+}

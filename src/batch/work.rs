@@ -6,7 +6,7 @@ use super::report::{Record, ResumeIndex, SkipKind, Status};
 use crate::crypto::Algorithm;
 use crate::ops::pipeline::{self, hex_sha256, Recipe, Reprotect};
 use crate::package::{OptionNames, PackageError, ProtectionLevel, Target};
-use crate::store::Store;
+use crate::store::{NewFileMode, Store};
 use std::time::Instant;
 use zeroize::Zeroizing;
 
@@ -348,7 +348,11 @@ impl Job {
             return;
         }
 
-        if let Err(e) = package.write(dst, dest_path, dst.has_msdb_metadata()) {
+        // A new file is made as `cp` makes a copy: with a local source's bits.
+        let new_mode = src
+            .file_mode(&item.source)
+            .map_or(NewFileMode::Umask, NewFileMode::LikeSource);
+        if let Err(e) = package.write(dst, dest_path, dst.has_msdb_metadata(), new_mode) {
             return fail(r, format!("cannot write the destination: {e}"));
         }
         r.status = Status::Ok;

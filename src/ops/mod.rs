@@ -12,7 +12,9 @@ pub mod secrets;
 use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, Target};
 use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
-use crate::store::{Location, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError};
+use crate::store::{
+    Location, NewFileMode, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError,
+};
 use identity::{check_source_before_delete, check_write_protected_source, refuse_same_package};
 use load_errors::{not_a_package_but_a_project_file, package_error, project_file_kind};
 use output::Printer;
@@ -156,6 +158,11 @@ fn warn_server_not_used(store: &dyn Store, path: &str, side: &str, printer: &mut
     if let Some(why) = store.server_not_used(path) {
         printer.warn(&format!("/{side}Server {why}"));
     }
+}
+
+/// A new file made from a source with these permission bits (none: not a local file).
+fn new_file_like(source_mode: Option<u32>) -> NewFileMode {
+    source_mode.map_or(NewFileMode::Umask, NewFileMode::LikeSource)
 }
 
 pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
@@ -315,10 +322,12 @@ fn run_package_action(
                 )?,
                 false => None,
             };
-            // A moved file keeps its mode, as a rename would.
-            let new_mode = is_move
-                .then(|| source_store.file_mode(&source.path))
-                .flatten();
+            // A moved file keeps its mode, as a rename would; a copy is made as `cp`
+            // makes one, with its source's bits.
+            let new_mode = match source_store.file_mode(&source.path) {
+                Some(mode) if is_move => NewFileMode::Exactly(mode),
+                source_mode => new_file_like(source_mode),
+            };
             if !write_destination(
                 plan,
                 &*dest_store,
@@ -393,7 +402,7 @@ fn run_package_action(
                 &*dest_store,
                 destination,
                 &package,
-                None,
+                new_file_like(source_store.file_mode(&source.path)),
                 printer,
                 &mut report,
             )?;
@@ -410,7 +419,7 @@ fn run_package_action(
             let package = prepare(bytes, &recipe, &source_name, printer, &mut report)?;
             // Written back in place: msdb keeps the columns it has.
             package
-                .write(&*source_store, &source.path, false)
+                .write(&*source_store, &source.path, false, NewFileMode::Umask)
                 .map_err(|e| store_error(e, ExitCode::Failure))?;
             report.set("bytes", package.bytes.len());
             if printer.mode == OutputMode::Json {
@@ -548,7 +557,7 @@ fn check_target(
 }
 
 /// Writes the package, with msdb's columns read from it where the store keeps them;
-/// `new_mode` is the mode a new file gets instead of the umask's.
+/// `new_mode` is the mode a new file gets.
 ///
 /// dtutil prompts before COPY and MOVE replace a package (`/Q` skips the prompt) and
 /// /ENCRYPT overwrites (Microsoft's in-place example has no `/Q`). Where nothing is to
@@ -559,7 +568,7 @@ fn write_destination(
     store: &dyn Store,
     destination: &PackageLocation,
     package: &Prepared<'_>,
-    new_mode: Option<u32>,
+    new_mode: NewFileMode,
     printer: &mut Printer,
     report: &mut Report,
 ) -> Result<bool> {

@@ -12,7 +12,7 @@ use crate::crypto::Algorithm;
 use crate::package::target::{self, Runtime, Verdict};
 use crate::package::ProtectionLevel;
 use crate::package::{self, Facts, Options, PackageError, Target};
-use crate::store::{PackageMeta, Store, StoreError};
+use crate::store::{NewFileMode, PackageMeta, Store, StoreError};
 use sha2::Digest;
 use std::cell::OnceCell;
 
@@ -153,12 +153,20 @@ impl Prepared<'_> {
     }
 
     /// Writes the package; `with_meta` when the destination files msdb's columns.
-    pub fn write(&self, store: &dyn Store, path: &str, with_meta: bool) -> Result<(), StoreError> {
-        let meta = if with_meta {
+    /// `new_mode`: the permission bits a new file gets (where the store has them).
+    pub fn write(
+        &self,
+        store: &dyn Store,
+        path: &str,
+        with_meta: bool,
+        new_mode: NewFileMode,
+    ) -> Result<(), StoreError> {
+        let mut meta = if with_meta {
             self.msdb_meta()
         } else {
             PackageMeta::default()
         };
+        meta.file_mode = new_mode;
         store.write(path, &self.bytes, &meta)
     }
 

@@ -9,7 +9,7 @@ use crate::ops::output::Printer;
 use crate::ops::secrets;
 use crate::package::{self, PackageError, ProtectionLevel};
 use crate::plan::{OutputMode, ProjectPlan};
-use crate::store::file::write_atomically;
+use crate::store::file::{mode_of, write_atomically_like};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -371,7 +371,7 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
                 }
                 let raw = ispac_raw.expect("ispac read");
                 let bytes = rebuild_ispac(&raw, &entries, &new_bytes, p)?;
-                write_atomically(&target, &bytes).map_err(|e| io_error(&target, e))?;
+                write_atomically_like(&target, &bytes, p).map_err(|e| io_error(&target, e))?;
             }
             Source::Folder { dir, .. } => {
                 let target = args.out.as_ref().map_or_else(|| dir.clone(), PathBuf::from);
@@ -395,11 +395,12 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
                         }
                     }
                 }
-                let files: Vec<(PathBuf, &[u8])> = written
+                let files: Vec<super::write::ProjectFile<'_>> = written
                     .iter()
                     .map(|&i| {
                         let bytes = new_bytes[i].as_deref().unwrap_or(&entries[i].bytes);
-                        (target.join(&entries[i].name), bytes)
+                        let source = dir.join(&entries[i].name);
+                        (target.join(&entries[i].name), bytes, mode_of(&source))
                     })
                     .collect();
                 super::write::write_all(&files)?;

@@ -7,17 +7,21 @@
 
 use crate::error::{Error, Result};
 use crate::store::file::{stage, StagedFile};
+use crate::store::NewFileMode;
 use std::path::{Path, PathBuf};
+
+/// A file to write, and the mode it gets should it be new (an existing one keeps its own).
+pub(super) type ProjectFile<'a> = (PathBuf, &'a [u8], NewFileMode);
 
 /// Writes every file, or (when any cannot be written) none: the temporary files are
 /// removed and each target is as it was.
-pub(super) fn write_all(files: &[(PathBuf, &[u8])]) -> Result<()> {
+pub(super) fn write_all(files: &[ProjectFile<'_>]) -> Result<()> {
     write_all_with(files, StagedFile::commit)
 }
 
 /// [`write_all`] with the rename of each new file given (a test makes one fail).
 fn write_all_with(
-    files: &[(PathBuf, &[u8])],
+    files: &[ProjectFile<'_>],
     mut commit: impl FnMut(StagedFile) -> std::io::Result<()>,
 ) -> Result<()> {
     let nothing_written = |path: &Path, e: std::io::Error| {
@@ -27,19 +31,21 @@ fn write_all_with(
         ))
     };
     let mut staged: Vec<StagedFile> = Vec::with_capacity(files.len());
-    for (path, bytes) in files {
+    for (path, bytes, new_mode) in files {
         // Dropping `staged` on an error removes every temporary file.
-        staged.push(stage(path, bytes).map_err(|e| nothing_written(path, e))?);
+        staged.push(stage(path, bytes, *new_mode).map_err(|e| nothing_written(path, e))?);
     }
     // What each target holds now (none: it is new), staged beside it with its mode.
     let mut backups: Vec<Option<StagedFile>> = Vec::with_capacity(files.len());
-    for (path, _) in files {
+    for (path, _, _) in files {
         let old = match std::fs::read(path) {
             Ok(old) => Some(old),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(nothing_written(path, e)),
         };
-        let backup = old.map(|old| stage(path, &old)).transpose();
+        let backup = old
+            .map(|old| stage(path, &old, NewFileMode::Umask))
+            .transpose();
         backups.push(backup.map_err(|e| nothing_written(path, e))?);
     }
     // Renames within one folder: only a file system fault stops one now.
@@ -151,10 +157,10 @@ mod tests {
         let new: Vec<Vec<u8>> = (0..names.len())
             .map(|i| format!("new {i}").into_bytes())
             .collect();
-        let files: Vec<(PathBuf, &[u8])> = names
+        let files: Vec<ProjectFile<'_>> = names
             .iter()
             .zip(&new)
-            .map(|(n, b)| (dir.path().join(n), b.as_slice()))
+            .map(|(n, b)| (dir.path().join(n), b.as_slice(), NewFileMode::Umask))
             .collect();
         let mut renames = 0;
         let e = write_all_with(&files, |f| {
@@ -203,9 +209,9 @@ mod tests {
     #[test]
     fn a_new_file_is_removed_when_a_later_rename_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let files: Vec<(PathBuf, &[u8])> = vec![
-            (dir.path().join("new.params"), b"new"),
-            (dir.path().join("x.conmgr"), b"new"),
+        let files: Vec<ProjectFile<'_>> = vec![
+            (dir.path().join("new.params"), b"new", NewFileMode::Umask),
+            (dir.path().join("x.conmgr"), b"new", NewFileMode::Umask),
         ];
         let mut renames = 0;
         let e = write_all_with(&files, |f| {

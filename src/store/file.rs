@@ -2,7 +2,7 @@
 //! the package store's `File System` roots are folders of this store.
 
 use super::destination::{parent_dir, refuse_planted_file, regular_target, write_target};
-use super::{Entry, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
+use super::{Entry, NewFileMode, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -458,8 +458,32 @@ fn write_package(
 /// `path` is resolved as every destination is ([`super::destination`]): through a
 /// symlink to its target, never over a device, FIFO or `/proc` file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_as(path, bytes, NewFileMode::Umask)
+}
+
+/// [`write_atomically`] of a new file made from the local file `source` (a project's
+/// `--out`): created with that file's permission bits, as [`NewFileMode::LikeSource`].
+pub fn write_atomically_like(path: &Path, bytes: &[u8], source: &Path) -> std::io::Result<()> {
+    write_atomically_as(path, bytes, mode_of(source))
+}
+
+fn write_atomically_as(path: &Path, bytes: &[u8], new_mode: NewFileMode) -> std::io::Result<()> {
     let (target, existing) = target_in_existing_folder(path)?;
-    write_atomically_in(&target, bytes, existing.as_ref(), None, Replace::Yes)
+    write_atomically_in(&target, bytes, existing.as_ref(), new_mode, Replace::Yes)
+}
+
+/// How a new file made from the local file `source` is created: with its permission
+/// bits ([`NewFileMode::LikeSource`]), or as any new file where it has none.
+pub fn mode_of(source: &Path) -> NewFileMode {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(source) {
+            return NewFileMode::LikeSource(meta.permissions().mode());
+        }
+    }
+    let _ = source;
+    NewFileMode::Umask
 }
 
 /// [`regular_target`], refused when its folder does not exist (nothing creates it).
@@ -476,9 +500,9 @@ fn target_in_existing_folder(path: &Path) -> std::io::Result<(PathBuf, Option<st
 }
 
 /// A new file gets mode 0666 (0644-style modes then come from the umask and a
-/// directory's default ACL, as for any new file); `new_mode` overrides that, and an
-/// existing file's own mode and owner always win, set once the content is written into
-/// a temporary file only its owner can open. Without
+/// directory's default ACL, as for any new file), or its source's bits as `new_mode`
+/// says; an existing file's own mode and owner always win, set once the content is
+/// written into a temporary file only its owner can open. Without
 /// [`Replace::Yes`] the final rename never replaces anything (`renameat2`
 /// `RENAME_NOREPLACE`, or link + unlink where that is missing): of two racing writers
 /// exactly one gets the name.
@@ -486,7 +510,7 @@ fn write_atomically_in(
     target: &Path,
     bytes: &[u8],
     existing: Option<&std::fs::Metadata>,
-    new_mode: Option<u32>,
+    new_mode: NewFileMode,
     replace: Replace,
 ) -> std::io::Result<()> {
     stage_in(target, bytes, existing, new_mode)?.commit_with(replace)
@@ -504,9 +528,9 @@ pub struct StagedFile {
 /// Writes `bytes` to a temporary file beside `target` (which keeps its mode and owner
 /// when it is replaced), flushed, ready for [`StagedFile::commit`].
 /// `path` is resolved as [`write_atomically`] resolves it.
-pub fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<StagedFile> {
+pub fn stage(path: &Path, bytes: &[u8], new_mode: NewFileMode) -> std::io::Result<StagedFile> {
     let (target, existing) = target_in_existing_folder(path)?;
-    stage_in(&target, bytes, existing.as_ref(), None)
+    stage_in(&target, bytes, existing.as_ref(), new_mode)
 }
 
 impl StagedFile {
@@ -595,7 +619,7 @@ fn stage_in(
     target: &Path,
     bytes: &[u8],
     existing: Option<&std::fs::Metadata>,
-    new_mode: Option<u32>,
+    new_mode: NewFileMode,
 ) -> std::io::Result<StagedFile> {
     let dir = parent_dir(target);
     let mut builder = tempfile::Builder::new();
@@ -606,11 +630,16 @@ fn stage_in(
         // opened the file meanwhile keeps reading (permissions are checked at open),
         // and a crash leaves the file as it was. So a file that will carry a mode of
         // its own (a replaced file's, a moved file's) is written owner-only and given
-        // that mode afterwards; only a new file with the umask's mode is created with
-        // it, that being what it ends with anyway (a folder's default ACL included).
+        // that mode afterwards; only a new file whose mode comes from the umask is
+        // created with it, that being what it ends with anyway (a folder's default ACL
+        // included), as `cp` creates its copy with the source's bits: a 0600 source's
+        // copy is 0600 from the start.
         use std::os::unix::fs::PermissionsExt;
-        let private = existing.is_some() || new_mode.is_some();
-        let mode = if private { 0o600 } else { 0o666 };
+        let mode = match (existing, new_mode) {
+            (Some(_), _) | (None, NewFileMode::Exactly(_)) => 0o600,
+            (None, NewFileMode::Umask) => 0o666,
+            (None, NewFileMode::LikeSource(bits)) => (bits & 0o777) | 0o200,
+        };
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
     let mut tmp = builder.tempfile_in(&dir)?;
@@ -627,7 +656,7 @@ fn stage_in(
         }
         // After the owner: a chown clears the set-id bits the mode may carry.
         let _ = tmp.as_file().set_permissions(meta.permissions());
-    } else if let Some(mode) = new_mode {
+    } else if let NewFileMode::Exactly(mode) = new_mode {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

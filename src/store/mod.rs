@@ -55,6 +55,21 @@ impl SqlCredentials {
     }
 }
 
+/// The permission bits a new file is created with (stores without modes ignore it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NewFileMode {
+    /// 0666 less the umask, as any new file (a package from msdb or Azure Files).
+    #[default]
+    Umask,
+    /// A copy of a local file: the source's permission bits less the umask, as `cp`
+    /// makes its copy, so a package only its owner could read stays so; but always
+    /// writable by its owner (a read-only source, as source control checks files out,
+    /// must not make dtutil's own output one that its next run refuses to replace).
+    LikeSource(u32),
+    /// Exactly these bits: `/MOVE` keeps its source's mode, as a rename would.
+    Exactly(u32),
+}
+
 /// What a store may need to file a package besides its bytes (msdb's columns).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackageMeta {
@@ -70,9 +85,8 @@ pub struct PackageMeta {
     pub package_type: i32,
     /// Encrypted as a whole (levels 3 and 4).
     pub is_encrypted: bool,
-    /// The permission bits a new file gets instead of the umask's default (`/MOVE`
-    /// keeps its source's mode); an overwritten file always keeps its own.
-    pub file_mode: Option<u32>,
+    /// The permission bits a new file gets; an overwritten file always keeps its own.
+    pub file_mode: NewFileMode,
     /// An existing read-only destination may be replaced (`/Q`); otherwise it is refused.
     pub replace_read_only: bool,
 }
