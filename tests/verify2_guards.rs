@@ -8,6 +8,7 @@
 mod common;
 
 use common::{dtutil_within, fifo, owned, shown};
+use std::path::Path;
 use std::time::Duration;
 
 /// F10: `KRB5CCNAME=FILE:<fifo>` held the sign-in in the Kerberos library's read with
