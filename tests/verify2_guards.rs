@@ -166,3 +166,45 @@ fn a_new_file_takes_its_local_sources_permission_bits() {
         private(&d.join("pout").join(name));
     }
 }
+
+/// F6: `batch --overwrite` onto a read-only file said "Add /Q", an option batch does
+/// not have. The advice is batch's own (make it writable, or --skip-existing); the
+/// single-package switches still name /Q.
+#[cfg(unix)]
+#[test]
+fn a_read_only_destination_gets_advice_of_the_command_that_met_it() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ledger = Path::new(root).join("fixtures/migration/packages/Finance/Ledger.dtsx");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("bs")).unwrap();
+    std::fs::create_dir(d.join("bo")).unwrap();
+    std::fs::copy(&ledger, d.join("bs/a.dtsx")).unwrap();
+    std::fs::copy(&ledger, d.join("bo/a.dtsx")).unwrap();
+    set_mode(&d.join("bo/a.dtsx"), 0o444);
+    let batch = ["batch", "--from", "bs", "--to", "bo", "--overwrite"];
+    let out = common::dtutil_clean(d, &[], &batch);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("is read-only; nothing written. batch never replaces a read-only file: make it writable first (chmod u+w)"),
+        "{text}"
+    );
+    assert!(!text.contains("/Q"), "{text}");
+    set_mode(&d.join("bo/a.dtsx"), 0o644);
+    let out = common::dtutil_clean(d, &[], &batch);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+
+    set_mode(&d.join("bo/a.dtsx"), 0o444);
+    let out = common::dtutil_clean(
+        d,
+        &[],
+        &["/FILE", "bs/a.dtsx", "/ENCRYPT", "FILE;bo/a.dtsx;0"],
+    );
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("is read-only; nothing written. Add /Q to replace it anyway"),
+        "{text}"
+    );
+}

@@ -353,7 +353,16 @@ impl Job {
             .file_mode(&item.source)
             .map_or(NewFileMode::Umask, NewFileMode::LikeSource);
         if let Err(e) = package.write(dst, dest_path, dst.has_msdb_metadata(), new_mode) {
-            return fail(r, format!("cannot write the destination: {e}"));
+            // As `cp` and `rsync --inplace` leave a write-protected file alone, a batch
+            // never replaces one: the read-only mark is taken as meant (source control,
+            // a deployed package), and removing it is the user's explicit step.
+            let fix = match e {
+                crate::store::StoreError::PermissionDenied(_) if dst.read_only(dest_path) => {
+                    ". batch never replaces a read-only file: make it writable first (chmod u+w) and run again with --overwrite, or --skip-existing to keep it"
+                }
+                _ => "",
+            };
+            return fail(r, format!("cannot write the destination: {e}{fix}"));
         }
         r.status = Status::Ok;
         r.done = true;

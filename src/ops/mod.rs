@@ -601,6 +601,10 @@ fn write_destination(
         StoreError::Exists(_) => Error::failure(format!(
             "{name} exists (it appeared while this run was writing); nothing written. Add /Q to overwrite it"
         )),
+        // The store says what; the way out is this command's.
+        StoreError::PermissionDenied(m) if store.read_only(&destination.path) => {
+            Error::failure(format!("{m}. Add /Q to replace it anyway"))
+        }
         other => store_error(other, ExitCode::Failure),
     })?;
     if was_read_only {

@@ -440,7 +440,7 @@ fn write_package(
         }
         if m.permissions().readonly() && !meta.replace_read_only {
             return Err(StoreError::PermissionDenied(format!(
-                "file `{shown}` is read-only; nothing written. Add /Q to replace it anyway"
+                "file `{shown}` is read-only; nothing written"
             )));
         }
     }
