@@ -190,3 +190,71 @@ fn batch_dts_with_ir() {
     ]);
     assert!(out.contains("The specified package exists."), "{out}");
 }
+
+/// A package path that is in none of the IR's stores is caught before anything is put
+/// in the factory (exit 4, as `/EXISTS` would say), in an Azure Files store, an msdb
+/// store and for `--file` on Azure Files; one that is there still runs.
+#[test]
+fn ir_run_of_a_missing_package_creates_nothing() {
+    let w = world();
+    let id = w.adf.ir_id();
+    let ir = id.as_str();
+    w.ok(&["/FC", "DTS;FILES;Finance", "--ir", ir]);
+    w.ok(&[
+        "/FILE",
+        "p.dtsx",
+        "/COPY",
+        r"DTS;FILES\Finance\Load",
+        "--ir",
+        ir,
+    ]);
+    for (args, named) in [
+        (
+            vec!["ir", "run", r"FILES\Finance\Nope", "--ir", ir],
+            r"FILES\Finance\Nope",
+        ),
+        (
+            vec!["ir", "run", r"MI\NopeMI", "--ir", ir, "--wait"],
+            r"MI\NopeMI",
+        ),
+        (
+            vec![
+                "ir",
+                "run",
+                "--file",
+                r"\\acct.file.core.windows.net\ssis\Finance\Missing.dtsx",
+                "--ir",
+                ir,
+            ],
+            "Missing.dtsx",
+        ),
+    ] {
+        let o = w.run(&args);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(4), "{args:?}\n{out}\n{err}");
+        assert!(
+            err.contains(named)
+                && err.contains("does not exist")
+                && err.contains("nothing was created"),
+            "{err}"
+        );
+        assert!(!out.contains("pipeline"), "{out}");
+    }
+    assert!(
+        w.adf.state.pipelines().is_empty(),
+        "nothing put in the factory"
+    );
+    assert!(w.adf.statuses().is_empty(), "no run started");
+
+    let out = w.ok(&["ir", "run", r"FILES\Finance\Load", "--ir", ir, "--wait"]);
+    assert!(out.contains("Succeeded"), "{out}");
+    let out = w.ok(&[
+        "ir",
+        "run",
+        "--file",
+        r"\\acct.file.core.windows.net\ssis\Finance\Load.dtsx",
+        "--ir",
+        ir,
+    ]);
+    assert!(out.contains("pipeline"), "{out}");
+}

@@ -15,9 +15,10 @@ use crate::arm::credential::SQL_SCOPE;
 use crate::arm::Arm;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::plan::ir::PackageRef;
 use crate::store::azfiles::account_suffix;
 use crate::store::dts::{DtsConfig, Root, RootAccess, RootKind};
-use crate::store::StoreConfig;
+use crate::store::{SqlCredentials, Store as _, StoreConfig};
 
 /// Whether the environment names a credential for this store (then its Key Vault
 /// secret is left unread).
@@ -79,7 +80,39 @@ pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> 
     let get = |name: &str| config.arm.get(name);
     let arm = Arm::new(ir_id(flag, &get)?, &get, &config.stores.azure_retry)?;
     let ir = get_ir(&arm)?;
-    let list = stores::list(&arm, &ir)?;
+    store_config_of(&arm, &ir, config)
+}
+
+/// Whether the package a run names is there, read as `/DTS ... /EXISTS` (or
+/// `/FILE ... /EXISTS` for an Azure Files path) reads it. `None` when dtutil cannot
+/// tell (another file share, which the IR reaches with its own access) and `Err` when
+/// the store could not be read (no credential here, unreachable): the IR's own
+/// credentials may still reach it.
+pub fn package_exists(
+    arm: &Arm,
+    ir: &serde_json::Value,
+    config: &Config,
+    package: &PackageRef,
+) -> Result<Option<bool>> {
+    let store_error = |e: crate::store::StoreError| Error::failure(e.to_string());
+    match package {
+        PackageRef::Store(path) => {
+            let stores = store_config_of(arm, ir, config)?;
+            let store = crate::store::dts::open(&SqlCredentials::default(), &stores)
+                .map_err(store_error)?;
+            store.exists(path).map(Some).map_err(store_error)
+        }
+        PackageRef::File(path) if super::activity::azure_files_path(path).is_some() => {
+            let store = crate::store::azfiles::open(path, &config.stores).map_err(store_error)?;
+            store.exists(path).map(Some).map_err(store_error)
+        }
+        PackageRef::File(_) => Ok(None),
+    }
+}
+
+/// [`store_config`] for an IR already read.
+fn store_config_of(arm: &Arm, ir: &serde_json::Value, config: &Config) -> Result<StoreConfig> {
+    let list = stores::list(arm, ir)?;
     let mut roots = Vec::new();
     for mut s in list {
         let mut access = RootAccess::default();
@@ -87,8 +120,7 @@ pub fn store_config(flag: Option<&str>, config: &Config) -> Result<StoreConfig> 
             if !env_gives(&s.kind, &config.stores) {
                 // Read now, but a failure is this store's alone: said by the commands
                 // that use it, while the other stores work.
-                match vault::read(&arm, &s, &kv).and_then(|secret| vault::resolve(&s, &kv, secret))
-                {
+                match vault::read(arm, &s, &kv).and_then(|secret| vault::resolve(&s, &kv, secret)) {
                     Ok(resolved) => {
                         s.kind = resolved.kind;
                         access.vars = resolved.vars;

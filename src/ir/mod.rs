@@ -46,7 +46,8 @@ pub fn run(args: &IrPlan, config: &Config, printer: &mut Printer) -> Result<Exit
         IrAction::Stores => list_stores(&arm, printer),
         IrAction::Run(req) => {
             let store_var = |name: &str| config.stores.var(name);
-            run::run(&arm, req, &get, &store_var, printer)
+            let package_exists = |ir: &Value| dts::package_exists(&arm, ir, config, &req.package);
+            run::run(&arm, req, &get, &store_var, &package_exists, printer)
         }
         IrAction::Running { since } => running(&arm, *since, printer),
         IrAction::Stop(target) => stop(&arm, target, printer),

@@ -77,11 +77,34 @@ fn share_keys(
     Ok(keys)
 }
 
+fn describe(package: &PackageRef) -> String {
+    match package {
+        PackageRef::Store(p) => format!("package `{p}`"),
+        PackageRef::File(f) => format!("--file `{f}`"),
+    }
+}
+
+fn missing_package(package: &PackageRef, ir: &str) -> Error {
+    Error::not_found(match package {
+        PackageRef::Store(p) => {
+            let store = p.split(['\\', '/']).next().unwrap_or("");
+            let folder = p.rsplit_once(['\\', '/']).map_or(store, |(f, _)| f);
+            format!(
+                "package `{p}` does not exist in package store {store} of IR {ir}; nothing was created in the factory (see what the folder holds with: dtutil /FDi 'DTS;{folder}' --ir IR)"
+            )
+        }
+        PackageRef::File(f) => format!(
+            "--file `{f}`: the package does not exist on that Azure Files share; nothing was created in the factory"
+        ),
+    })
+}
+
 pub fn run(
     arm: &Arm,
     req: &RunRequest,
     get: &dyn Fn(&str) -> Option<String>,
     store_var: &dyn Fn(&str) -> Option<String>,
+    package_exists: &dyn Fn(&Value) -> Result<Option<bool>>,
     printer: &mut Printer,
 ) -> Result<ExitCode> {
     let mut secrets = Secrets {
@@ -117,6 +140,17 @@ pub fn run(
                 }
             )));
         }
+    }
+    // SSMS offers only packages that exist; a typo here would otherwise leave a pipeline
+    // in the factory and a run that fails minutes later, after the IR's nodes start.
+    match package_exists(&ir) {
+        Ok(Some(false)) => return Err(missing_package(&req.package, &arm.ir.name)),
+        Ok(_) => {}
+        Err(e) => printer.warn(&format!(
+            "could not check that {} exists ({}); starting the run, the IR reads it with its own access",
+            describe(&req.package),
+            e.message
+        )),
     }
     let (pipeline, _activity, body) = activity::pipeline(req, &arm.ir.name, &secrets)?;
     let path = format!("/pipelines/{}", encode(&pipeline));
