@@ -141,18 +141,18 @@ pub fn run(
             )));
         }
     }
-    // SSMS offers only packages that exist; a typo here would otherwise leave a pipeline
+    let (pipeline, _activity, body) = activity::pipeline(req, &arm.ir.name, &secrets)?;
+    // Checked once the path is known to be well formed. SSMS offers only packages that exist; a typo here would otherwise leave a pipeline
     // in the factory and a run that fails minutes later, after the IR's nodes start.
     match package_exists(&ir) {
         Ok(Some(false)) => return Err(missing_package(&req.package, &arm.ir.name)),
         Ok(_) => {}
-        Err(e) => printer.warn(&format!(
+        Err(e) => printer.warn(&crate::redact::one_line(&format!(
             "could not check that {} exists ({}); starting the run, the IR reads it with its own access",
             describe(&req.package),
             e.message
-        )),
+        ))),
     }
-    let (pipeline, _activity, body) = activity::pipeline(req, &arm.ir.name, &secrets)?;
     let path = format!("/pipelines/{}", encode(&pipeline));
     arm.call("PUT", &path, Some(&body), Target::Pipeline(&pipeline))?;
     drop(body);
