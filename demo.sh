@@ -22,18 +22,13 @@ stop_servers() {
 trap stop_servers EXIT
 
 # start NAME BINARY ARGS...: starts a server, waits for `listening ADDR`, sets $addr.
+source scripts/wait-listening.sh
 start() {
     local name=$1 bin=$2
     shift 2
     "$BIN/$bin" "$@" >"$OUT/servers/$name.out" 2>"$OUT/servers/$name.log" &
     pids+=("$!")
-    for _ in $(seq 100); do
-        addr=$(sed -n 's/^listening //p' "$OUT/servers/$name.out" 2>/dev/null | head -1)
-        [[ -n "$addr" ]] && return 0
-        sleep 0.05
-    done
-    echo "demo: $name did not start; see $OUT/servers/$name.log" >&2
-    exit 1
+    wait_listening "demo: $name" "$OUT/servers/$name.out" "$OUT/servers/$name.log" "$!" || exit 1
 }
 
 # show CMD...: prints the command as typed, then runs it; dtutil's three banner lines and

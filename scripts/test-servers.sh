@@ -30,31 +30,25 @@ SQL_PW="Etl-$(secret)"
 MI_PW="Mi-$(secret)"
 AZURE_KEY=$(head -c 64 /dev/urandom | base64 -w0)
 
-# Starts a server, waits for its "listening IP:PORT" line and prints the address.
+# start NAME COMMAND...: starts a server, waits for its "listening IP:PORT" line, sets
+# $addr. Not run in $(...): the server's pid must reach `pids` for stop() to end it.
+source scripts/wait-listening.sh
 start() {
   local name=$1; shift
-  local out="$state/$name.out"
-  "$@" >"$out" 2>"$state/$name.err" &
+  "$@" >"$state/$name.out" 2>"$state/$name.err" &
   pids+=($!)
-  for _ in $(seq 1 100); do
-    if grep -q '^listening ' "$out" 2>/dev/null; then
-      sed -n 's/^listening //p' "$out" | head -n 1
-      return 0
-    fi
-    if ! kill -0 "${pids[-1]}" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  echo "$name did not start:" >&2
-  cat "$state/$name.err" >&2
-  return 1
+  wait_listening "$name" "$state/$name.out" "$state/$name.err" "$!"
 }
 
-msdb=$(start msdb "$bin/msdb-testserver" --listen "127.0.0.1:$MSDB_PORT" --tls \
-  --ca-out "$state/msdb-ca.pem" --login "etl:$SQL_PW")
-mi=$(start mi "$bin/msdb-testserver" --listen "127.0.0.1:$MI_PORT" --tls \
-  --ca-out "$state/mi-ca.pem" --login "miadmin:$MI_PW")
-azure=$(start azure "$bin/azfiles-testserver" --listen "127.0.0.1:$AZURE_PORT" \
-  --account myacct --key "$AZURE_KEY" --share ssisstore --share ssis --share share)
+start msdb "$bin/msdb-testserver" --listen "127.0.0.1:$MSDB_PORT" --tls \
+  --ca-out "$state/msdb-ca.pem" --login "etl:$SQL_PW"
+msdb=$addr
+start mi "$bin/msdb-testserver" --listen "127.0.0.1:$MI_PORT" --tls \
+  --ca-out "$state/mi-ca.pem" --login "miadmin:$MI_PW"
+mi=$addr
+start azure "$bin/azfiles-testserver" --listen "127.0.0.1:$AZURE_PORT" \
+  --account myacct --key "$AZURE_KEY" --share ssisstore --share ssis --share share
+azure=$addr
 # Each msdb server makes its own CA: one bundle trusts both.
 cat "$state/msdb-ca.pem" "$state/mi-ca.pem" >"$state/ca.pem"
 

@@ -83,10 +83,8 @@ done
 KRB5_KTNAME="FILE:$tmp/server.keytab" "$bin" --listen "127.0.0.1:$port" --tls --gssapi \
     --windows-login "alice@$realm:db_ssisoperator" >"$tmp/server.out" 2>"$tmp/server.err" &
 pids+=("$!")
-for _ in $(seq 100); do
-    grep -q '^listening ' "$tmp/server.out" 2>/dev/null && break
-    sleep 0.1
-done
+source scripts/wait-listening.sh
+wait_listening "run-kerberos: msdb-testserver" "$tmp/server.out" "$tmp/server.err" "$!" || exit 1
 echo alice-password | KRB5CCNAME="FILE:$tmp/alice.cc" kinit alice >/dev/null
 echo bob-password | KRB5CCNAME="FILE:$tmp/bob.cc" kinit bob >/dev/null
 
