@@ -9,6 +9,7 @@
 //! re-exported.
 
 pub mod assess;
+pub mod cmd_variables;
 pub mod ir;
 
 use crate::crypto::Algorithm;

@@ -101,3 +101,97 @@ fn an_error_is_shown_once_on_a_terminal() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("dtutil: error:"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Error:"));
 }
+
+/// Review user3 F3: a half-translated loop (`for f in ...; do dtutil /FILE "$f" /COPY
+/// "FILE;out\%~nxf" /Q; done`) wrote every package onto one file named `%~nxf`, exit 0.
+/// A cmd variable in any location argument is refused, naming it; nothing is written.
+#[test]
+fn cmd_variables_in_destinations_and_folders_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/migration/packages/Finance/Ledger.dtsx");
+    std::fs::copy(&package, dir.path().join("a.dtsx")).unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let sql = [
+        "/DestServer",
+        "127.0.0.1,1",
+        "/DestUser",
+        "etl",
+        "/DestPassword",
+        "pw",
+    ];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["/COPY", "FILE;out\\%~nxf", "/Q"], "`%~nxf`"),
+        (vec!["/COPY", "FILE;out/%%~nf.dtsx", "/Q"], "`%%~nf`"),
+        (vec!["/MOVE", "FILE;%BACKUP%\\a.dtsx", "/Q"], "`%BACKUP%`"),
+        (
+            [&["/COPY", "SQL;destFolder\\%~nf", "/Q"][..], &sql[..]].concat(),
+            "`%~nf`",
+        ),
+        (
+            vec!["/ENCRYPT", "FILE;out\\%~nf.dtsx;0", "/Q"],
+            "not expanded",
+        ),
+        (vec!["/COPY", "FILE;out\\%f", "--dry-run"], "`%f`"),
+    ];
+    for (action, named) in cases {
+        let args = [&["/FILE", "a.dtsx"][..], &action[..]].concat();
+        let out = dtutil_clean(dir.path(), &[], &args);
+        let text = shown(&out);
+        assert_eq!(out.status.code(), Some(6), "{args:?}\n{text}");
+        assert!(text.contains(named), "{args:?}\n{text}");
+        assert!(text.contains("nothing was done"), "{text}");
+        assert!(text.contains("\"$f\""), "{text}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+        0
+    );
+    assert!(dir.path().join("a.dtsx").exists(), "the /MOVE source stays");
+
+    for folder_action in [
+        &["/FCreate", "SQL;\\;%~nf"][..],
+        &["/FExists", "SQL;Folder\\%~nf"][..],
+        &["/FDirectory", "DTS;%PKGDIR%"][..],
+    ] {
+        let args = [folder_action, &["/SourceServer", "127.0.0.1,1"][..]].concat();
+        let out = dtutil_clean(dir.path(), &[], &args);
+        let text = shown(&out);
+        assert_eq!(out.status.code(), Some(6), "{args:?}\n{text}");
+        assert!(text.contains("cmd variable"), "{text}");
+    }
+}
+
+/// Review user3 F3: the source side names the modifier forms too, and `/EXISTS` of a
+/// path no package has because of a cmd variable says so instead of answering "missing".
+#[test]
+fn cmd_variables_in_sources_are_named_for_every_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dtutil_clean(
+        dir.path(),
+        &[],
+        &["/FILE", "%%~nxf", "/COPY", "FILE;x.dtsx"],
+    );
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("`%%~nxf` is a cmd variable"), "{text}");
+
+    let out = dtutil_clean(dir.path(), &[], &["/FILE", "%PKGDIR%\\a.dtsx", "/EXISTS"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(text.contains("holds the cmd variable `%PKGDIR%`"), "{text}");
+    assert!(
+        !text.contains("The specified package does not exist."),
+        "{text}"
+    );
+
+    let out = dtutil_clean(dir.path(), &[], &["/FILE", "%~nf.dtsx", "/DELETE"]);
+    let text = shown(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("`%~nf`"), "{text}");
+
+    // A package that really is missing still gets the plain answer.
+    let out = dtutil_clean(dir.path(), &[], &["/FILE", "a.dtsx", "/EXISTS"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!shown(&out).contains("cmd variable"));
+}

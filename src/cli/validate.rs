@@ -9,6 +9,7 @@ use super::tokens::Raw;
 use super::values::{self, LevelError};
 use crate::error::{Error, Result};
 use crate::package::ProtectionLevel;
+use crate::plan::cmd_variables::cmd_variable_hint;
 use crate::plan::{
     Action, FolderLocation, LocationKind, OutputMode, PackageLocation, Plan, SecretSpec,
     SqlConnection,
@@ -180,7 +181,7 @@ fn build_action(v: &Validator, id: Id) -> Result<Action> {
         Id::FCreate | Id::FDelete => {
             let f = fields_of(&option, switch, value, 3, 3)?;
             let kind = location_keyword(&option, switch, &f[0], &[Sql, Dts])?;
-            check_store_path(&option, kind, &f[1])?;
+            check_folder_path(&option, kind, &f[1])?;
             check_folder_name(&option, "folder name", &f[2])?;
             let folder = v.folder(&option, kind)?;
             let (parent, name) = (f[1].clone(), f[2].clone());
@@ -206,7 +207,7 @@ fn build_action(v: &Validator, id: Id) -> Result<Action> {
                 Some(p) if p.is_empty() => "\\".to_string(),
                 Some(p) => p.clone(),
             };
-            check_store_path(&option, kind, &path)?;
+            check_folder_path(&option, kind, &path)?;
             let recursive = match f.get(2).map(|s| s.trim()) {
                 None | Some("") => false,
                 Some(s) if s.eq_ignore_ascii_case("S") => true,
@@ -225,7 +226,7 @@ fn build_action(v: &Validator, id: Id) -> Result<Action> {
         Id::FExists => {
             let f = fields_of(&option, switch, value, 2, 2)?;
             let kind = location_keyword(&option, switch, &f[0], &[Sql, Dts])?;
-            check_store_path(&option, kind, &f[1])?;
+            check_folder_path(&option, kind, &f[1])?;
             Action::FolderExists {
                 folder: v.folder(&option, kind)?,
                 path: f[1].clone(),
@@ -234,7 +235,7 @@ fn build_action(v: &Validator, id: Id) -> Result<Action> {
         Id::FRename => {
             let f = fields_of(&option, switch, value, 4, 4)?;
             let kind = location_keyword(&option, switch, &f[0], &[Sql, Dts])?;
-            check_store_path(&option, kind, &f[1])?;
+            check_folder_path(&option, kind, &f[1])?;
             check_folder_name(&option, "old folder name", &f[2])?;
             check_folder_name(&option, "new folder name", &f[3])?;
             Action::FolderRename {
@@ -416,6 +417,15 @@ impl Validator {
             )));
         }
         check_package_path(&option, kind, path)?;
+        // A source with a cmd variable is named when it is found missing, first.
+        let source_has_one = given_with(self, &[Role::Source])
+            .first()
+            .and_then(|&id| self.value(id))
+            .is_some_and(|source| cmd_variable_hint(source).is_some());
+        if !source_has_one {
+            let secret = switches::by_id(action).secret();
+            refuse_cmd_variable(&option, "destination", path, secret)?;
+        }
         if kind == LocationKind::File {
             // `FILE;dir\` ("into this folder") would write a file named `dir`, on an
             // Azure Files share silently: the same refusal as a store path's.
@@ -489,6 +499,30 @@ fn location_keyword(
     Ok(kind)
 }
 
+/// A location written with a cmd variable the shell left as it was (`Folder\%~nf`) names
+/// one literal package that every iteration of a half-translated loop would overwrite
+/// (review user3 F3): refused, whatever the action.
+fn refuse_cmd_variable(option: &str, what: &str, path: &str, secret: bool) -> Result<()> {
+    let Some(hint) = cmd_variable_hint(path) else {
+        return Ok(());
+    };
+    // /ENCRYPT's fields are never echoed: a misplaced password could be any of them.
+    let hint = if secret {
+        "holds a cmd variable (%f, %~nf, %NAME%) that was not expanded: this shell writes a loop variable as \"$f\" and %NAME% as \"$NAME\" (PowerShell: $f, $env:NAME)".to_string()
+    } else {
+        hint.trim_start_matches("; ").to_string()
+    };
+    Err(Error::command_line(format!(
+        "{option}: the {what} {hint}; nothing was done"
+    )))
+}
+
+/// A folder action's path: a cmd variable in it is refused, then [`check_store_path`].
+fn check_folder_path(option: &str, kind: LocationKind, path: &str) -> Result<()> {
+    refuse_cmd_variable(option, "folder path", path, false)?;
+    check_store_path(option, kind, path)
+}
+
 /// Store paths never escape their root (FILE paths are the file system's own).
 fn check_store_path(option: &str, kind: LocationKind, path: &str) -> Result<()> {
     if kind != LocationKind::File {
@@ -520,6 +554,7 @@ fn refuse_folder_path(option: &str, path: &str) -> Result<()> {
 
 /// One folder name (not a path): not empty, no `\` or `/`, not `.` or `..`.
 fn check_folder_name(option: &str, what: &str, name: &str) -> Result<()> {
+    refuse_cmd_variable(option, what, name, false)?;
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(Error::command_line(format!(

@@ -11,6 +11,7 @@ pub mod secrets;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, Target};
+use crate::plan::cmd_variables::cmd_variable_hint;
 use crate::plan::{Action, LocationKind, OutputMode, PackageLocation, Plan, SqlConnection};
 use crate::store::{
     Location, NewFileMode, PackageMeta, SqlCredentials, Store, StoreConfig, StoreError,
@@ -219,6 +220,13 @@ fn run_package_action(
                 .exists(&source.path)
                 .map_err(|e| store_error(e, ExitCode::Failure))?;
             report.set("exists", exists);
+            // A guard `dtutil ... /EXISTS || ...` would take the "missing" branch for a
+            // name no package has; said as the argument's mistake, not as an answer.
+            if let (false, Some(hint)) = (exists, cmd_variable_hint(&source.path)) {
+                return Err(Error::command_line(format!(
+                    "{source_name}: the package does not exist{hint}"
+                )));
+            }
             printer.line(if exists {
                 output::PACKAGE_EXISTS
             } else {
@@ -236,7 +244,8 @@ fn run_package_action(
                 .map_err(|e| store_error(e, ExitCode::Failure))?
             {
                 return Err(Error::not_found(format!(
-                    "{source_name}: the package does not exist; nothing deleted"
+                    "{source_name}: the package does not exist; nothing deleted{}",
+                    cmd_variable_hint(&source.path).unwrap_or_default()
                 )));
             }
             let protected = check_write_protected_source(
@@ -459,6 +468,12 @@ fn open_destination(
     stores: &StoreConfig,
     printer: &mut Printer,
 ) -> Result<Box<dyn Store>> {
+    if let Some(hint) = cmd_variable_hint(&destination.path) {
+        return Err(Error::command_line(format!(
+            "the destination `{}`{hint}; nothing was written",
+            destination.path
+        )));
+    }
     let dest_store = open_store(destination, "Dest", stores, printer)?;
     package
         .check_server_storage(
@@ -475,7 +490,7 @@ fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<Vec<u8>> {
     store.read(path).map_err(|e| match e {
         StoreError::NotFound(_) => Error::not_found(format!(
             "{name}: the package does not exist (check the path and the location keyword){}",
-            load_errors::cmd_variable_hint(path).unwrap_or_default()
+            cmd_variable_hint(path).unwrap_or_default()
         )),
         StoreError::TooLarge(m) => Error::new(ExitCode::PackageCannotLoad, m),
         other => Error::failure(other.to_string()),
