@@ -68,3 +68,49 @@ fn mapped_drives_work_for_assess_inspect_and_project() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("Dry run:"), "{text}");
 }
+
+/// Review user3 F11: `C:\myPackages\new.dtsx` pasted unquoted into bash arrives as
+/// `C:myPackagesnew.dtsx`; taken from drive C's root it wrote `myPackagesnew.dtsx`,
+/// exit 0. A drive letter with no separator after the colon is exit 6 saying to quote
+/// the path, nothing written, for every command that takes a FILE path.
+#[test]
+fn a_drive_path_whose_backslashes_the_shell_ate_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let c = dir.join("C");
+    std::fs::create_dir_all(c.join("myPackages")).unwrap();
+    std::fs::write(c.join("myPackages/mypackage.dtsx"), package()).unwrap();
+    std::fs::write(dir.join("small.dtsx"), package()).unwrap();
+    let env = [("DTUTIL_DRIVE_C".to_string(), c.display().to_string())];
+    for args in [
+        &["/FILE", "small.dtsx", "/COPY", "FILE;C:myPackagesnew.dtsx"][..],
+        &["/FILE", "C:myPackagesmypackage.dtsx", "/EXISTS"],
+        &[
+            "/FILE",
+            "small.dtsx",
+            "/ENCRYPT",
+            "FILE;C:myPackagesnew.dtsx;0",
+        ],
+        &["batch", "--from", ".", "--to", "C:myPackagesout"],
+        &["inspect", "C:myPackagesmypackage.dtsx"],
+    ] {
+        let out = dtutil_clean(dir, &env, args);
+        let text = shown(&out);
+        assert_eq!(out.status.code(), Some(6), "{args:?}\n{text}");
+        assert!(text.contains("quote the path in single quotes"), "{text}");
+        assert!(text.contains("C:myPackages"), "{text}");
+    }
+    let mut left: Vec<_> = std::fs::read_dir(&c)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["myPackages"], "nothing written on drive C");
+    // Quoted, the same paths work.
+    let out = dtutil_clean(
+        dir,
+        &env,
+        &["/FILE", r"C:\myPackages\mypackage.dtsx", "/EXISTS"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+}

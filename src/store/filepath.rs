@@ -29,6 +29,7 @@ pub fn resolve_file_path(path: &str, config: &StoreConfig) -> Result<String, Str
     let bytes = path.as_bytes();
     if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
         let letter = bytes[0] as char;
+        refuse_drive_relative(path, letter)?;
         let variable = drive_variable(letter);
         let root = config.var(&variable).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
             format!(
@@ -52,6 +53,21 @@ pub fn resolve_file_path(path: &str, config: &StoreConfig) -> Result<String, Str
         });
     }
     Ok(path.replace('\\', "/"))
+}
+
+/// `C:name` with no separator after the colon is, here, almost surely a Windows path
+/// whose backslashes an unquoted bash argument ate (`C:\\myPackages\\new.dtsx` arrives
+/// as `C:myPackagesnew.dtsx`); cmd's per-drive current folder does not exist here, so
+/// taking it from the drive's root wrote a misnamed package (review user3 F11).
+fn refuse_drive_relative(path: &str, letter: char) -> Result<(), String> {
+    let rest = &path[2..];
+    if rest.is_empty() || rest.starts_with(['\\', '/']) {
+        return Ok(());
+    }
+    let drive = letter.to_ascii_uppercase();
+    Err(format!(
+        "FILE path `{path}` has no `\\` after `{drive}:`: the shell probably removed the backslashes of an unquoted Windows path (bash reads C:\\myPackages\\new.dtsx as C:myPackagesnew.dtsx); quote the path in single quotes, as in '{drive}:\\Folder\\Package.dtsx' (a path relative to a drive's current folder has no meaning here); nothing was done"
+    ))
 }
 
 /// A drive's mapping must be something this platform opens: an Azure Files share or a
@@ -119,7 +135,9 @@ mod tests {
         assert_eq!(r("/abs/p.dtsx").unwrap(), "/abs/p.dtsx");
         assert_eq!(r(r"Z:\pkgs\a.dtsx").unwrap(), "/mnt/z/pkgs/a.dtsx");
         assert_eq!(r(r"z:\pkgs\.\x\..\a.dtsx").unwrap(), "/mnt/z/pkgs/a.dtsx");
-        assert_eq!(r("Z:a.dtsx").unwrap(), "/mnt/z/a.dtsx");
+        // Review user3 F11: no drive-relative paths (the shell ate the backslashes).
+        assert!(r("Z:a.dtsx").unwrap_err().contains("quote the path"));
+        assert_eq!(r("Z:/a.dtsx").unwrap(), "/mnt/z/a.dtsx");
         assert_eq!(
             r(r"Y:\F\a.dtsx").unwrap(),
             r"\\acct.file.core.windows.net\share\base\F\a.dtsx"
