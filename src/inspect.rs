@@ -78,6 +78,13 @@ fn inspect_one(
         }
         Err(PackageError::NotAPackage(root)) => {
             match project::inspect_with_password(&bytes, password) {
+                // One rule for every kind of file: a wrong password is exit 5, so a
+                // script checking a project's password before a deployment stops here.
+                Ok(Some(info)) if info.password_correct == Some(false) => {
+                    Err(Error::cannot_load(format!(
+                        "`{path}`: the --password is wrong (the encrypted data does not decrypt to XML)"
+                    )))
+                }
                 Ok(Some(info)) => Ok(serde_json::to_value(info).expect("serialisable")),
                 Ok(None) => Err(Error::cannot_load(format!(
                     "`{path}`: not an SSIS package or project file (root element <{root}>)"

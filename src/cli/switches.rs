@@ -304,8 +304,11 @@ pub fn nearest(token: &str) -> Option<&'static Switch> {
     let typed = token.to_ascii_lowercase();
     SWITCHES
         .iter()
+        // `/?` is one character from every one-letter typo: "did you mean /??" helps no one.
+        .filter(|s| s.name.chars().all(|c| c.is_ascii_alphanumeric()))
         .map(|s| (strsim::levenshtein(&typed, &s.name.to_ascii_lowercase()), s))
-        .filter(|(distance, _)| *distance <= 2)
+        // A suggestion must share something with what was typed, not replace all of it.
+        .filter(|(distance, _)| *distance <= 2 && *distance < typed.chars().count())
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, s)| s)
 }

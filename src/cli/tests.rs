@@ -1156,3 +1156,19 @@ fn ir_run_secrets_by_name_never_echoed_and_wiped_from_argv() {
         );
     }
 }
+
+/// Review user3 F12: a one-letter typo suggested `/?` ("did you mean /??").
+#[test]
+fn unknown_options_suggest_only_real_switch_names() {
+    for typed in ["/T", "/X", "-T", "/%"] {
+        let m = err(&[typed]);
+        assert!(
+            m.contains(&format!("unknown option `{typed}`")) && !m.contains("did you mean"),
+            "{m}"
+        );
+    }
+    let m = err(&["/Quiett"]);
+    assert!(m.contains("did you mean /Q"), "{m}");
+    let m = err(&["/ENCRYTP", "x"]);
+    assert!(m.contains("did you mean /En"), "{m}");
+}
