@@ -62,7 +62,7 @@ fn decode(mut raw: Zeroizing<Vec<u8>>) -> std::result::Result<Zeroizing<String>,
     let little = raw.starts_with(&[0xFF, 0xFE]);
     if little || raw.starts_with(&[0xFE, 0xFF]) {
         let body = &raw[2..];
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return Err("starts as UTF-16 (a byte order mark) but has an odd number of bytes; save it as UTF-8".into());
         }
         let mut units: Zeroizing<Vec<u16>> = Zeroizing::new(
