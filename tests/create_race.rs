@@ -167,3 +167,98 @@ fn racing_creators_of_one_new_azure_files_package() {
         },
     );
 }
+
+/// Two `batch` runs without `--overwrite` creating one new package in `to(i)` (review
+/// adversary3 F1): batch checked, then replaced, so both said "ok" and one report named
+/// a package now protected with the other's password. Exactly one wins now; `read(i)`
+/// reads trial `i`'s package back to see that it is the winner's.
+fn batches_race(
+    env: &[(String, String)],
+    to: &dyn Fn(usize) -> String,
+    read: &dyn Fn(usize) -> Vec<u8>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("s")).unwrap();
+    // Sensitive values to encrypt keep the check and the write apart.
+    let mut cms = String::new();
+    for i in 0..300 {
+        cms.push_str(&format!("<DTS:ConnectionManager DTS:ObjectName=\"C{i}\"><DTS:ObjectData><DTS:ConnectionManager DTS:ConnectionString=\"Data Source=db{i};\"><DTS:Password DTS:Name=\"Password\" Sensitive=\"1\">secret-{i}</DTS:Password></DTS:ConnectionManager></DTS:ObjectData></DTS:ConnectionManager>\n"));
+    }
+    let package = format!("<?xml version=\"1.0\"?>\n<DTS:Executable xmlns:DTS=\"www.microsoft.com/SqlServer/Dts\" DTS:DTSID=\"{{6F1D2C3B-7A48-4E1B-9C62-000000000002}}\" DTS:ExecutableType=\"Microsoft.Package\" DTS:ObjectName=\"Race\" DTS:PackageType=\"5\" DTS:ProtectionLevel=\"0\">\n<DTS:Property DTS:Name=\"PackageFormatVersion\">8</DTS:Property>\n<DTS:ConnectionManagers>\n{cms}</DTS:ConnectionManagers>\n</DTS:Executable>\n");
+    std::fs::write(dir.path().join("s/a.dtsx"), package).unwrap();
+    for i in 0..TRIALS {
+        let args = |pw: &str| -> Vec<String> {
+            [
+                "batch",
+                "--from",
+                "s",
+                "--to",
+                &to(i),
+                "--encrypt",
+                &format!("2;pass:{pw}"),
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let outs = race(dir.path(), env, &args("Race-Pw-A"), &args("Race-Pw-B"));
+        let winner = one_winner(&outs, &format!("batch trial {i}"));
+        let written = read(i);
+        let opens = |pw: &str| {
+            dtutil::package::rewrite(
+                &written,
+                &dtutil::package::Options {
+                    decrypt_password: Some(pw),
+                    target: dtutil::package::Target::Level {
+                        level: dtutil::package::ProtectionLevel::DontSaveSensitive,
+                        password: None,
+                    },
+                    algorithm: None,
+                    regenerate_id: false,
+                    allow_lost_values: false,
+                },
+            )
+            .is_ok()
+        };
+        let pws = ["Race-Pw-A", "Race-Pw-B"];
+        assert!(
+            opens(pws[winner]),
+            "batch trial {i}: the winner's password does not open it"
+        );
+        assert!(
+            !opens(pws[1 - winner]),
+            "batch trial {i}: the loser's password opens it"
+        );
+    }
+}
+
+#[test]
+fn racing_batches_creating_one_new_file() {
+    let out = tempfile::tempdir().unwrap();
+    let root = out.path().to_path_buf();
+    batches_race(
+        &[],
+        &|i| root.join(format!("o{i}")).display().to_string(),
+        &|i| std::fs::read(root.join(format!("o{i}/a.dtsx"))).unwrap(),
+    );
+}
+
+#[test]
+fn racing_batches_creating_one_new_azure_files_package() {
+    let azure = azfiles_support::start(&["ssis"]);
+    azure.set_latency(5);
+    let env = azure.env();
+    let reader_env = env.clone();
+    batches_race(
+        &env,
+        &|i| azfiles_support::unc("ssis", &format!("brace{i}")),
+        &move |i| {
+            let path = azfiles_support::unc("ssis", &format!("brace{i}/a.dtsx"));
+            let env = reader_env.clone();
+            let store = dtutil::store::azfiles::open_with(&path, &move |k| {
+                env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+            .unwrap();
+            dtutil::store::Store::read(&store, &path).unwrap()
+        },
+    );
+}

@@ -138,7 +138,7 @@ impl<'a> Batch<'a> {
         let dest_creds = credentials(&args.dest_sql, "dest")?;
         let encrypt = match &args.encrypt {
             None => None,
-            Some((level, pw)) => Some((*level, secrets::resolve_opt(pw.as_ref(), "--encrypt")?)),
+            Some((l, pw)) => Some((*l, secrets::resolve_new(pw.as_ref(), "--encrypt", *l)?)),
         };
         let decrypt = secrets::resolve_opt(args.decrypt.as_ref(), "--decrypt")?;
         let resume = match &args.resume {

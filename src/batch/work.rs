@@ -6,7 +6,7 @@ use super::report::{Record, ResumeIndex, SkipKind, Status};
 use crate::crypto::Algorithm;
 use crate::ops::pipeline::{self, hex_sha256, Recipe, Reprotect};
 use crate::package::{OptionNames, PackageError, ProtectionLevel, Target};
-use crate::store::{NewFileMode, Store};
+use crate::store::{NewFileMode, Store, StoreError};
 use std::time::Instant;
 use zeroize::Zeroizing;
 
@@ -352,17 +352,48 @@ impl Job {
         let new_mode = src
             .file_mode(&item.source)
             .map_or(NewFileMode::Umask, NewFileMode::LikeSource);
-        if let Err(e) = package.write(dst, dest_path, dst.has_msdb_metadata(), new_mode) {
-            // As `cp` and `rsync --inplace` leave a write-protected file alone, a batch
-            // never replaces one: the read-only mark is taken as meant (source control,
-            // a deployed package), and removing it is the user's explicit step.
-            let fix = match e {
-                crate::store::StoreError::PermissionDenied(_) if dst.read_only(dest_path) => {
-                    ". batch never replaces a read-only file: make it writable first (chmod u+w) and run again with --overwrite, or --skip-existing to keep it"
-                }
-                _ => "",
-            };
-            return fail(r, format!("cannot write the destination: {e}{fix}"));
+        // Nothing was there when looked at: create it only if that still holds, so
+        // that of two runs creating one package exactly one wins (a check, then a
+        // plain replace, let the later run silently replace the other's package).
+        let create_only = !exists && self.existing != Existing::Overwrite;
+        let with_meta = dst.has_msdb_metadata();
+        let written = if create_only {
+            package.write_new(dst, dest_path, with_meta, new_mode)
+        } else {
+            package.write(dst, dest_path, with_meta, new_mode)
+        };
+        match written {
+            Ok(()) => {}
+            Err(StoreError::Exists(_)) if self.existing == Existing::Skip => {
+                r.status = Status::Skipped;
+                r.skip = Some(SkipKind::Exists);
+                r.reason = Some(
+                    "the destination exists (--skip-existing): another writer created it meanwhile"
+                        .into(),
+                );
+                return;
+            }
+            Err(StoreError::Exists(_)) => {
+                return fail(
+                    r,
+                    format!(
+                        "{} (another writer created it meanwhile)",
+                        exists_message(redo.as_deref())
+                    ),
+                )
+            }
+            Err(e) => {
+                // As `cp` and `rsync --inplace` leave a write-protected file alone, a
+                // batch never replaces one: the read-only mark is taken as meant (source
+                // control, a deployed package), and removing it is the user's explicit step.
+                let fix = match e {
+                    StoreError::PermissionDenied(_) if dst.read_only(dest_path) => {
+                        ". batch never replaces a read-only file: make it writable first (chmod u+w) and run again with --overwrite, or --skip-existing to keep it"
+                    }
+                    _ => "",
+                };
+                return fail(r, format!("cannot write the destination: {e}{fix}"));
+            }
         }
         r.status = Status::Ok;
         r.done = true;

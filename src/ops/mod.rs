@@ -392,7 +392,7 @@ fn run_package_action(
             password,
         } => {
             let bytes = read_source(&*source_store, &source.path, &source_name)?;
-            let password = secrets::resolve_opt(password.as_ref(), "/ENCRYPT password")?;
+            let password = secrets::resolve_new(password.as_ref(), "/ENCRYPT password", *level)?;
             let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
             let target = Target::Level {
                 level: *level,

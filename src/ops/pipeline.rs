@@ -161,13 +161,29 @@ impl Prepared<'_> {
         with_meta: bool,
         new_mode: NewFileMode,
     ) -> Result<(), StoreError> {
+        store.write(path, &self.bytes, &self.meta(with_meta, new_mode))
+    }
+
+    /// As [`Self::write`], creating the package only when nothing has its name
+    /// ([`Store::write_new`]): of two racing writers exactly one succeeds.
+    pub fn write_new(
+        &self,
+        store: &dyn Store,
+        path: &str,
+        with_meta: bool,
+        new_mode: NewFileMode,
+    ) -> Result<(), StoreError> {
+        store.write_new(path, &self.bytes, &self.meta(with_meta, new_mode))
+    }
+
+    fn meta(&self, with_meta: bool, new_mode: NewFileMode) -> PackageMeta {
         let mut meta = if with_meta {
             self.msdb_meta()
         } else {
             PackageMeta::default()
         };
         meta.file_mode = new_mode;
-        store.write(path, &self.bytes, &meta)
+        meta
     }
 
     /// Whether the destination reads back identical (a move deletes its source only then).

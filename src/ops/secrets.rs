@@ -1,6 +1,7 @@
 //! Reads passwords given as `env:NAME`, `file:PATH` or literally, only when needed.
 
 use crate::error::{Error, Result};
+use crate::package::ProtectionLevel;
 use crate::plan::SecretSpec;
 use std::io::Read;
 use zeroize::{Zeroize, Zeroizing};
@@ -97,4 +98,31 @@ fn decode(mut raw: Zeroizing<Vec<u8>>) -> std::result::Result<Zeroizing<String>,
 
 pub fn resolve_opt(spec: Option<&SecretSpec>, what: &str) -> Result<Option<Zeroizing<String>>> {
     spec.map(|s| resolve(s, what)).transpose()
+}
+
+/// A password that is to protect what is written at `level`. An empty one is refused
+/// from every source, as SSIS refuses that save (DTS_E_PACKAGEPASSWORDEMPTY): `env:` and
+/// `file:` are exactly where an empty value slips in unnoticed (a CI variable not set
+/// for this branch, a secrets mount not yet populated), and the run would then
+/// "succeed" with packages anyone can open. Opening passwords stay unchecked: they can
+/// only fail to open.
+pub fn resolve_new(
+    spec: Option<&SecretSpec>,
+    what: &str,
+    level: ProtectionLevel,
+) -> Result<Option<Zeroizing<String>>> {
+    let password = resolve_opt(spec, what)?;
+    match (spec, &password) {
+        (Some(spec), Some(pw)) if pw.is_empty() && level.needs_password() => {
+            let empty = match spec {
+                SecretSpec::Literal(_) => "the password given is empty".to_string(),
+                SecretSpec::Env(name) => format!("environment variable `{name}` is set but empty"),
+                SecretSpec::File(path) => format!("password file `{path}` is empty"),
+            };
+            Err(Error::command_line(format!(
+                "{what}: protection level {level} needs a password, but {empty}; nothing written"
+            )))
+        }
+        _ => Ok(password),
+    }
 }

@@ -354,6 +354,9 @@ fn open_element(
         *slot = Some(Span::new(start, start + v.len()));
     }
     let value = |span: Option<Span>| span.map(|s| s.slice(doc));
+    // The marks the rewrite keys on, as an XML reader (and so SSIS) reads them:
+    // `Sensitive="&#49;"` is `1`, and read raw it would leave that value in the clear.
+    let read = |span: Option<Span>| span.map(|s| decoded(s.slice(doc)));
     let qname = Span::new(tag.content.start, tag.content.start + tag.name_len);
     let mut frame = Frame {
         start: before,
@@ -376,8 +379,8 @@ fn open_element(
 
     let name = frame.qname.slice(doc);
     let local_name = local(name);
-    let is_encrypted_data =
-        local_name == b"EncryptedData" && value(attrs.xmlns) == Some(XMLENC_NS.as_bytes());
+    let is_encrypted_data = local_name == b"EncryptedData"
+        && read(attrs.xmlns).as_deref() == Some(XMLENC_NS.as_bytes());
 
     if depth == 0 {
         scan.root_kind = if is_encrypted_data {
@@ -409,11 +412,12 @@ fn open_element(
     }
     frame.object_name = value(attrs.object_name).map(xml::unescape);
     if name == b"DTS:PackageParameter" {
-        frame.sensitive_parameter = value(attrs.dts_sensitive)
-            .is_some_and(|v| v.eq_ignore_ascii_case(b"true") || v == b"1");
+        frame.sensitive_parameter = read(attrs.dts_sensitive)
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"true") || *v == *b"1");
     }
 
-    if depth == 0 && name == b"DTS:Executable" && value(attrs.sensitive) == Some(b"1") {
+    let sensitive = read(attrs.sensitive).is_some_and(|v| *v == *b"1");
+    if depth == 0 && name == b"DTS:Executable" && sensitive {
         // Blanking or encrypting it would replace the whole package.
         return Err(err_at(
             doc,
@@ -421,10 +425,10 @@ fn open_element(
             "the root element is marked Sensitive=\"1\"; a package's root cannot be a sensitive value",
         ));
     }
-    if value(attrs.sensitive) == Some(b"1") {
+    if sensitive {
         frame.opaque = true;
         match attrs.encrypted {
-            Some(span) if span.slice(doc) == b"1" => {
+            Some(span) if *decoded(span.slice(doc)) == *b"1" => {
                 frame.pending = Some(Pending::UserKey);
                 frame.user_key_attribute = Some(attribute_extent(doc, span));
             }
@@ -447,6 +451,15 @@ fn open_element(
         }
     }
     Ok(frame)
+}
+
+/// An attribute value with its entity and character references replaced.
+fn decoded(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if raw.contains(&b'&') {
+        std::borrow::Cow::Owned(xml::unescape(raw).into_bytes())
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    }
 }
 
 /// The span of ` name="value"` including the whitespace before it.
@@ -496,7 +509,7 @@ fn root_attributes(doc: &[u8], e: &BytesStart<'_>, scan: &mut Scan) -> Result<()
                 scan.metadata.push((m.to_string(), span));
             }
         }
-        if key == b"Encrypted" && v == b"1" {
+        if key == b"Encrypted" && *decoded(v) == *b"1" {
             scan.root_user_key = true;
         }
     }

@@ -251,14 +251,16 @@ pub(super) fn crypto_attrs(s: &Doc, i: usize) -> Vec<usize> {
 
 fn sensitive_attr(s: &Doc, i: usize) -> bool {
     s.elems[i].attrs.iter().any(|a| {
-        a.local() == "Sensitive" && a.value == "1" && (a.prefix().is_none() || s.attr_is_ssis(i, a))
+        a.local() == "Sensitive"
+            && a.text() == "1"
+            && (a.prefix().is_none() || s.attr_is_ssis(i, a))
     })
 }
 
 fn is_verifier(s: &Doc, i: usize) -> bool {
     s.elems[i].local() == "Property"
         && s.ssis_attr(i, "Name")
-            .is_some_and(|a| a.value == "PasswordVerifier")
+            .is_some_and(|a| a.text() == "PasswordVerifier")
 }
 
 pub(super) fn find_sensitive(s: &Doc, doc: &[u8]) -> Result<Vec<Sensitive>, ProjectError> {
@@ -285,7 +287,7 @@ pub(super) fn find_sensitive(s: &Doc, doc: &[u8]) -> Result<Vec<Sensitive>, Proj
             let user_key = e
                 .attrs
                 .iter()
-                .any(|a| a.local() == "Encrypted" && a.value == "1")
+                .any(|a| a.local() == "Encrypted" && a.text() == "1")
                 || trim(e.content(doc)).starts_with(DPAPI_PREFIX.as_bytes());
             if user_key {
                 Node::UserKey
@@ -405,7 +407,7 @@ pub fn open(input: &[u8], kind: Kind, password: Option<&str>) -> Result<Opened, 
 }
 
 pub(super) fn level_of(s: &Doc, nodes: &[Sensitive]) -> ProtectionLevel {
-    if let Some(l) = level_attr(s).and_then(|(_, a)| ProtectionLevel::from_name(&a.value)) {
+    if let Some(l) = level_attr(s).and_then(|(_, a)| ProtectionLevel::from_name(&a.text())) {
         return l;
     }
     if nodes

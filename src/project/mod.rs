@@ -61,7 +61,7 @@ pub fn inspect_with_password(
             let verifier = s.elems.iter().enumerate().find(|(i, e)| {
                 e.local() == "Property"
                     && s.ssis_attr(*i, "Name")
-                        .is_some_and(|a| a.value == "PasswordVerifier")
+                        .is_some_and(|a| a.text() == "PasswordVerifier")
             });
             info.password_verifier = Some(
                 match verifier {
@@ -127,11 +127,10 @@ pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
                     let key_local = key.rsplit(|b| *b == b':').next().unwrap_or(key);
                     match key_local {
                         b"Salt" => has_salt = true,
-                        b"Sensitive" if a.value.as_ref() == b"1" => sensitive = true,
-                        b"Encrypted" if a.value.as_ref() == b"1" => user_key += 1,
+                        b"Sensitive" if xml::unescape(&a.value) == "1" => sensitive = true,
+                        b"Encrypted" if xml::unescape(&a.value) == "1" => user_key += 1,
                         b"ProtectionLevel" if local == b"Project" => {
-                            declared_level =
-                                ProtectionLevel::from_name(&String::from_utf8_lossy(&a.value));
+                            declared_level = ProtectionLevel::from_name(&xml::unescape(&a.value));
                         }
                         _ => {}
                     }

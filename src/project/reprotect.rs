@@ -111,7 +111,7 @@ pub fn reprotect_allowing_lost(
     for (i, e) in s.elems.iter().enumerate() {
         if e.local() == "Property"
             && s.ssis_attr(i, "Name")
-                .is_some_and(|a| a.value == "ProtectionLevel")
+                .is_some_and(|a| a.text() == "ProtectionLevel")
             && e.parent
                 .and_then(|p| s.elems[p].parent)
                 .is_some_and(|g| s.elems[g].local() == "PackageMetaData")

@@ -293,7 +293,10 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
         }
     }
     let decrypt = secrets::resolve_opt(args.decrypt.as_ref(), "--decrypt")?;
-    let new_password = secrets::resolve_opt(args.encrypt_password.as_ref(), "--encrypt")?;
+    let new_password = match args.encrypt_level {
+        Some(level) => secrets::resolve_new(args.encrypt_password.as_ref(), "--encrypt", level)?,
+        None => secrets::resolve_opt(args.encrypt_password.as_ref(), "--encrypt")?,
+    };
     let decrypt = decrypt.as_deref().map(|s| s.as_str());
     let new_password = new_password.as_deref().map(|s| s.as_str());
     let mut printer = Printer::new(if args.json {

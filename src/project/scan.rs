@@ -22,6 +22,15 @@ pub struct Attr {
 }
 
 impl Attr {
+    /// The value as an XML reader (and so SSIS) reads it, references replaced:
+    /// `Sensitive="&#49;"` is `1`.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        if self.value.contains('&') {
+            std::borrow::Cow::Owned(xml::unescape(self.value.as_bytes()))
+        } else {
+            std::borrow::Cow::Borrowed(&self.value)
+        }
+    }
     pub fn prefix(&self) -> Option<&str> {
         self.name.split_once(':').map(|(p, _)| p)
     }
