@@ -123,7 +123,7 @@ cat <<EOF
 Servers stopped. Where to look:
   $OUT/packages/               the source packages (level 5, as exported from msdb)
   $OUT/check/                  what arrived: azure-packages/ (scenario 1), mi/ (2), azure-etl/ (3)
-  $OUT/msdb-to-mi.json, $OUT/msdb-to-azure.json   dtutil batch reports (no passwords in them)
+  $OUT/msdb-to-mi.json, $OUT/msdb-to-azure.json   dtutil batch reports (no password; a salted digest that can confirm a guess: keep them private)
   $OUT/servers/*.log           the test servers' logs
   docs/migration.md            the three scenarios against real Azure names
 EOF
