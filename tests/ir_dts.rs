@@ -75,6 +75,20 @@ impl World {
         c.output().unwrap()
     }
 
+    /// A copy into store FILES (folder Finance, package Load), which lands in the share
+    /// behind it.
+    fn store_finance_load(&self, ir: &str) {
+        self.ok(&["/FC", "DTS;FILES;Finance", "--ir", ir]);
+        self.ok(&[
+            "/FILE",
+            "p.dtsx",
+            "/COPY",
+            r"DTS;FILES\Finance\Load",
+            "--ir",
+            ir,
+        ]);
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
         let (out, err) = text(&o);
@@ -97,15 +111,7 @@ fn dts_roots_are_the_irs_package_stores() {
     assert!(out.contains("FILES") && out.contains("MI"), "{out}");
 
     // A copy into store FILES lands in the share behind it.
-    w.ok(&["/FC", "DTS;FILES;Finance", "--ir", ir]);
-    w.ok(&[
-        "/FILE",
-        "p.dtsx",
-        "/COPY",
-        r"DTS;FILES\Finance\Load",
-        "--ir",
-        ir,
-    ]);
+    w.store_finance_load(ir);
     let out = w.ok(&[
         "/FILE",
         r"\\acct.file.core.windows.net\ssis\Finance\Load.dtsx",
@@ -199,15 +205,7 @@ fn ir_run_of_a_missing_package_creates_nothing() {
     let w = world();
     let id = w.adf.ir_id();
     let ir = id.as_str();
-    w.ok(&["/FC", "DTS;FILES;Finance", "--ir", ir]);
-    w.ok(&[
-        "/FILE",
-        "p.dtsx",
-        "/COPY",
-        r"DTS;FILES\Finance\Load",
-        "--ir",
-        ir,
-    ]);
+    w.store_finance_load(ir);
     for (args, named) in [
         (
             vec!["ir", "run", r"FILES\Finance\Nope", "--ir", ir],
