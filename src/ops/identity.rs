@@ -105,6 +105,16 @@ pub(super) fn check_write_protected_source(
     quiet: bool,
     action: &str,
 ) -> Result<Option<String>> {
+    // /Q cannot help here: the delete would fail after the copy, leaving two packages.
+    if let Some(why) = source_store.undeletable(source_path) {
+        let instead = match action {
+            "/MOVE" => " (/COPY copies it and deletes nothing)",
+            _ => "",
+        };
+        return Err(Error::failure(format!(
+            "{source_name}: {why}, so {action} could not delete it; nothing done{instead}"
+        )));
+    }
     let Some(why) = source_store.write_protected(source_path) else {
         return Ok(None);
     };

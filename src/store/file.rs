@@ -114,6 +114,10 @@ impl Store for FileStore {
             .then(|| format!("its folder `{}` is read-only", folder.display()))
     }
 
+    fn undeletable(&self, path: &str) -> Option<String> {
+        super::move_aside::undeletable(Path::new(path))
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         not_a_package_file(Path::new(path))?;
         std::fs::remove_file(path).map_err(|e| io_error("cannot delete", path, e))

@@ -180,6 +180,13 @@ pub trait Store: Send + Sync {
         let _ = path;
         None
     }
+    /// Why the package cannot be deleted whatever the options (a read-only file
+    /// system, an immutable file or folder): `/MOVE` and `/DELETE` refuse it before
+    /// anything is written, even with `/Q`. `None` when nothing is known against it.
+    fn undeletable(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
     fn delete(&self, path: &str) -> StoreResult<()>;
     /// Why the server the command named is not used for `path`, if it is not (the
     /// package store's folder roots are on this machine: only its msdb roots take

@@ -52,6 +52,43 @@ fn aside_name(source: &Path) -> PathBuf {
     }
 }
 
+/// Why `path` cannot be removed whatever its mode bits say (those are
+/// [`Store::write_protected`]'s, which /Q overrides): its file system is mounted
+/// read-only, or its folder or the file is immutable (`chattr +i`). The kernel's
+/// access(2) knows both; a removal tried instead would be a change, which /MOVE must
+/// not make before its copy is written.
+#[cfg(unix)]
+pub(super) fn undeletable(path: &Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let folder = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let write_denied = |at: &Path| -> Option<i32> {
+        let at = std::ffi::CString::new(at.as_os_str().as_bytes()).ok()?;
+        // SAFETY: a NUL-terminated path that access(2) only reads.
+        let denied = unsafe { libc::access(at.as_ptr(), libc::W_OK) } != 0;
+        denied.then(|| std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    };
+    match write_denied(folder) {
+        Some(libc::EROFS) => return Some("it is on a read-only file system".into()),
+        Some(libc::EPERM) => {
+            return Some(format!(
+                "its folder `{}` is immutable (it takes no changes, not even from root)",
+                folder.display()
+            ))
+        }
+        _ => {}
+    }
+    (write_denied(path) == Some(libc::EPERM))
+        .then(|| "the file is immutable (it takes no changes, not even from root)".into())
+}
+
+#[cfg(not(unix))]
+pub(super) fn undeletable(_path: &Path) -> Option<String> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

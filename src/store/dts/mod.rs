@@ -505,6 +505,11 @@ impl Store for DtsStore {
         root.store.write_protected(&target)
     }
 
+    fn undeletable(&self, path: &str) -> Option<String> {
+        let (root, target) = self.package_target(path).ok()?;
+        root.store.undeletable(&target)
+    }
+
     fn delete(&self, path: &str) -> StoreResult<()> {
         let (root, target) = self.package_target(path)?;
         root.store.delete(&target)
