@@ -196,3 +196,53 @@ fn the_word_after_an_ir_secret_is_never_echoed() {
         assert!(!all.contains("not shown"), "{line}: {all}");
     }
 }
+
+/// Adversary3 F7: a known option right after a password is that option; the usage
+/// errors about it (or about what follows) are the specific ones, as without the
+/// password, while an unknown `--word` there stays hidden, by its own position.
+#[test]
+fn a_known_option_after_a_password_keeps_its_own_error() {
+    let tmp = scratch();
+    for (line, expected) in [
+        (
+            "batch --from pkgs --to o --decrypt pw --jobs x",
+            "invalid value 'x' for '--jobs",
+        ),
+        (
+            "batch --from pkgs --to o --decrypt pw --jobs=x",
+            "invalid value 'x' for '--jobs",
+        ),
+        (
+            "batch --from pkgs --to o --decrypt pw --encrypt 9;y",
+            "`9` is not a protection level",
+        ),
+        (
+            "batch --from pkgs --to o --decrypt pw --algorithm aes999",
+            "--algorithm `aes999` is not known",
+        ),
+        (
+            "batch --from pkgs --to o --decrypt pw --report",
+            "a value is required for '--report",
+        ),
+        (
+            "project p2.dtsx --decrypt x --encrypt 2;",
+            "level 2 (EncryptSensitiveWithPassword) needs a password",
+        ),
+        (
+            "inspect --password pw --bogus-json p2.dtsx",
+            "unexpected argument 4 (not shown: it follows the value of --password",
+        ),
+        (
+            "project p2.dtsx --decrypt x --encrypt 2;y --bogus",
+            "unexpected argument 7 (not shown: it follows the value of --encrypt",
+        ),
+    ] {
+        let (code, all) = run(tmp.path(), &[], line, "");
+        assert_eq!(code, Some(6), "{line}: {all}");
+        assert!(all.contains(expected), "{line}: {all}");
+        assert!(
+            !all.contains("--bogus"),
+            "{line} echoed a possible fragment: {all}"
+        );
+    }
+}

@@ -58,6 +58,11 @@ pub(super) fn help() -> String {
     Cli::command().render_long_help().to_string()
 }
 
+/// Its clap command (the options it knows).
+pub(super) fn command() -> clap::Command {
+    Cli::command()
+}
+
 /// Parses `assess ...` (the subcommand name first).
 pub(super) fn parse(args: &[String]) -> Result<Command> {
     let c = Cli::try_parse_from(args).map_err(clap_error)?;

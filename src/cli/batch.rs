@@ -142,6 +142,11 @@ pub(super) fn help() -> String {
     Cli::command().render_long_help().to_string()
 }
 
+/// Its clap command (the options it knows).
+pub(super) fn command() -> clap::Command {
+    Cli::command()
+}
+
 /// Parses `batch ...` (the subcommand name first).
 pub(super) fn parse(args: &[String]) -> Result<Command> {
     refuse_assess_login_names(args)?;

@@ -30,6 +30,11 @@ pub(super) fn help() -> String {
     Inspect::command().render_long_help().to_string()
 }
 
+/// Its clap command (the options it knows).
+pub(super) fn command() -> clap::Command {
+    Inspect::command()
+}
+
 /// Parses `inspect ...` (the subcommand name first).
 pub(super) fn parse(args: &[String]) -> Result<Command> {
     let parsed = Inspect::try_parse_from(args).map_err(clap_error)?;

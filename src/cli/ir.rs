@@ -252,3 +252,9 @@ pub(super) fn help() -> String {
     use clap::CommandFactory;
     Ir::command().render_long_help().to_string()
 }
+
+/// Its clap command (the options it and its subcommands know).
+pub(super) fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Ir::command()
+}

@@ -46,6 +46,11 @@ pub(super) fn help() -> String {
     Project::command().render_long_help().to_string()
 }
 
+/// Its clap command (the options it knows).
+pub(super) fn command() -> clap::Command {
+    Project::command()
+}
+
 /// Parses `project ...` (the subcommand name first). Whether the level suits a project
 /// (not 5) and the password its level is checked again by `project::run`, for plans
 /// built without the command line.

@@ -16,6 +16,8 @@ pub(super) struct Subcommand {
     help: fn() -> String,
     /// Its arguments (the subcommand name first) into a command.
     parse: fn(&[String]) -> Result<Command>,
+    /// Its clap command: the long options it knows.
+    command: fn() -> clap::Command,
 }
 
 /// In the order `/?` lists them.
@@ -26,6 +28,7 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
         about: "what packages and project files are: format, protection, ciphers (never values)",
         help: inspect::help,
         parse: inspect::parse,
+        command: inspect::command,
     },
     Subcommand {
         name: "project",
@@ -33,6 +36,7 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
         about: "re-protect a project deployment (a folder with its .dtproj, or an .ispac)",
         help: project::help,
         parse: project::parse,
+        command: project::command,
     },
     Subcommand {
         name: "batch",
@@ -41,6 +45,7 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
         about: "a whole migration in one run: directories, msdb, package store, Azure Files",
         help: batch::help,
         parse: batch::parse,
+        command: batch::command,
     },
     Subcommand {
         name: "assess",
@@ -48,6 +53,7 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
         about: "checks packages for the Azure-SSIS IR: Microsoft's DMA rules 1001-4003 and ours (runtime, protection)",
         help: assess::help,
         parse: assess::parse,
+        command: assess::command,
     },
     Subcommand {
         name: "ir",
@@ -55,6 +61,7 @@ pub(super) const SUBCOMMANDS: &[Subcommand] = &[
         about: "the Azure-SSIS IR through ARM: state, package stores, run, list and stop packages",
         help: ir::help,
         parse: ir::parse,
+        command: ir::command,
     },
 ];
 
@@ -101,7 +108,8 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
         };
         return Ok(Command::Dtutil(Box::new(help_plan(Some(topic)))));
     }
-    let suspects = refuse_password_fragments(args)?;
+    let known = long_options((subcommand.command)());
+    let suspects = refuse_password_fragments(args, &known)?;
     (subcommand.parse)(args).map_err(|e| hide_in_parse_error(e, args, &suspects))
 }
 
@@ -162,7 +170,12 @@ fn secret_in<'a>(subcommand: &str, option: &str, value: &'a str) -> Option<&'a s
 /// takes no positional argument at all, and `ir` keeps to names with a `\` (its
 /// stores' package paths). A word after `env:NAME` or `file:PATH` takes the usual
 /// way: those hold no password to split.
-fn refuse_password_fragments(args: &[String]) -> Result<Vec<Suspect>> {
+///
+/// A word that is one of the subcommand's own long options (`--jobs`, `--encrypt=...`)
+/// is taken as that option, not as a fragment: the errors about it (a missing or
+/// wrong value, a conflict) name the option and its own value, never the password's,
+/// and hiding them sent users looking for blanks in a password that was fine.
+fn refuse_password_fragments(args: &[String], known: &[String]) -> Result<Vec<Suspect>> {
     let subcommand = args[0].to_lowercase();
     let mut suspects = Vec::new();
     let mut i = 1;
@@ -176,7 +189,7 @@ fn refuse_password_fragments(args: &[String]) -> Result<Vec<Suspect>> {
         let secret = value.and_then(|v| secret_in(&subcommand, option, v));
         // `env:NAME` and `file:PATH` hold no password to split.
         let splittable = secret.is_some_and(|v| !v.starts_with("env:") && !v.starts_with("file:"));
-        if splittable && next < args.len() {
+        if splittable && next < args.len() && !is_known_option(&args[next], known) {
             let word = &args[next];
             let suspect = Suspect {
                 index: next,
@@ -190,6 +203,27 @@ fn refuse_password_fragments(args: &[String]) -> Result<Vec<Suspect>> {
         i += 1;
     }
     Ok(suspects)
+}
+
+/// The long option names (without `--`) `command` and its subcommands know.
+fn long_options(command: clap::Command) -> Vec<String> {
+    let mut names: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect();
+    for sub in command.get_subcommands() {
+        names.extend(long_options(sub.clone()));
+    }
+    names.push("help".to_string());
+    names
+}
+
+/// `--NAME` or `--NAME=VALUE` with NAME one of `known`.
+fn is_known_option(word: &str, known: &[String]) -> bool {
+    word.strip_prefix("--").is_some_and(|rest| {
+        let name = rest.split_once('=').map_or(rest, |(name, _)| name);
+        known.iter().any(|k| k == name)
+    })
 }
 
 /// An argument right after a secret, and the option whose value it follows.
