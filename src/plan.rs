@@ -102,6 +102,19 @@ pub struct SqlConnection {
     pub password: Option<SecretSpec>,
 }
 
+impl SqlConnection {
+    /// A login name holding a connection string's secret (`etl;Password=...`, pasted
+    /// whole): refused by the command line, never shown.
+    pub fn login_holds_a_secret(user: &str) -> bool {
+        crate::redact::holds_secret_pair(user)
+    }
+
+    /// A login name as messages show it ([`crate::redact::login_name`]).
+    pub fn login_shown(user: &str) -> String {
+        crate::redact::login_name(user)
+    }
+}
+
 /// Where a package lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PackageLocation {

@@ -88,6 +88,19 @@ pub fn holds_secret_pair(text: &str) -> bool {
         .any(|part| secret_pairs(part, 0) != part)
 }
 
+/// A login name fit to show: what follows a `;` (a pasted `etl;Password=...`) or a
+/// `:` (the URL habit `user:password`) is replaced, as it may be a password.
+pub fn login_name(user: &str) -> String {
+    match user.find([';', ':']) {
+        Some(cut) => format!(
+            "{}{}<redacted>",
+            for_display(&user[..cut]),
+            &user[cut..cut + 1]
+        ),
+        None => for_display(user).into_owned(),
+    }
+}
+
 /// A connection string (or an expression holding one) with the value of every key
 /// that names a secret replaced, then made fit to display ([`for_display`]: SAS
 /// queries, control characters). `Password=abc;Data Source=x` becomes

@@ -167,3 +167,85 @@ fn unreachable_server_is_explained() {
         "{r:?}"
     );
 }
+
+/// Adversary3 F6: a password pasted into the login name (`etl;Password=...`, the URL
+/// habit `user:password`) is never shown: a connection-string setting is refused
+/// before anything connects (exit 6), and the server's "login failed for user" shows
+/// only what comes before a `:`.
+#[test]
+fn a_password_pasted_into_the_login_is_never_shown() {
+    let sql = plain().sql("sa", "Sa-Secret1");
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("out");
+    let to = to.to_str().unwrap();
+    let from = format!("sql://{}/", sql.server);
+    let lines: Vec<Vec<&str>> = vec![
+        vec![
+            "/SQL",
+            "x",
+            "/SourceServer",
+            &sql.server,
+            "/SourceUser",
+            "etl;Password=S3crP3",
+            "/EXISTS",
+        ],
+        vec![
+            "batch",
+            "--from",
+            &from,
+            "--source-user",
+            "etl;Pwd=S3crU9",
+            "--source-password",
+            "env:DTUTIL_TEST_PW",
+            "--to",
+            to,
+            "--dry-run",
+            "--json",
+        ],
+        vec![
+            "assess",
+            &from,
+            "--sql-user",
+            "etl;Password=S3crUA",
+            "--sql-password",
+            "env:DTUTIL_TEST_PW",
+            "--sarif",
+        ],
+    ];
+    for args in &lines {
+        let r = dtutil(&sql, None, args);
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert_eq!(r.code, 6, "{args:?}: {r:?}");
+        assert!(!all.contains("S3cr"), "{args:?} showed it: {r:?}");
+        assert!(all.contains("in the login name is not supported"), "{r:?}");
+    }
+    let r = dtutil(
+        &sql,
+        None,
+        &[
+            "/SQL",
+            "x",
+            "/SourceServer",
+            &sql.server,
+            "/SourceUser",
+            "etl:S3crP2",
+            "/SourcePassword",
+            "env:DTUTIL_TEST_PW",
+            "/EXISTS",
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("login failed for user 'etl:<redacted>'"),
+        "{r:?}"
+    );
+    assert!(
+        !format!("{}{}", r.stdout, r.stderr).contains("S3crP2"),
+        "{r:?}"
+    );
+    assert!(!to_exists(to), "nothing written");
+}
+
+fn to_exists(path: &str) -> bool {
+    std::path::Path::new(path).exists()
+}

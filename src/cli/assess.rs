@@ -1,6 +1,6 @@
 //! `dtutil assess SOURCE...`: its arguments (clap) and their help.
 
-use super::clap_error;
+use super::{clap_error, values};
 use crate::error::{Error, Result};
 use crate::plan::assess::{AssessFormat, AssessPlan, FailOn};
 use crate::plan::{BatchLocation, Command, SecretSpec, SqlConnection};
@@ -109,6 +109,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
             "--sql-password needs --sql-user as well; without a user, integrated authentication is used",
         ));
     }
+    values::login_name("--sql-user", c.sql_user.as_deref())?;
     let sources = c
         .sources
         .iter()

@@ -170,6 +170,7 @@ pub(super) fn parse(args: &[String]) -> Result<Command> {
                 "--{who}-password needs --{who}-user as well; without a user, integrated authentication is used"
             )));
         }
+        values::login_name(&format!("--{who}-user"), user.as_deref())?;
         let sqlish = matches!(loc, BatchLocation::Sql { .. } | BatchLocation::Dts { .. });
         if !sqlish && (server.is_some() || user.is_some()) {
             return Err(Error::command_line(format!(

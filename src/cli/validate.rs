@@ -392,6 +392,7 @@ impl Validator {
                 switches::by_id(user).full()
             )));
         }
+        values::login_name(&self.typed(user), self.value(user))?;
         Ok(Some(SqlConnection {
             server: self.value(server).map(str::to_string),
             user: self.value(user).map(str::to_string),

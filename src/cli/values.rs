@@ -5,7 +5,7 @@
 use crate::crypto::Algorithm;
 use crate::error::{Error, Result};
 use crate::package::ProtectionLevel;
-use crate::plan::{LocationKind, SecretSpec};
+use crate::plan::{LocationKind, SecretSpec, SqlConnection};
 use crate::store::path as store_path;
 
 /// Why a protection level was refused. Each option words it for its own syntax, and
@@ -69,6 +69,20 @@ pub(super) fn encrypt_spec(spec: &str) -> Result<(ProtectionLevel, Option<Secret
             level.number()
         )),
     })
+}
+
+/// A SQL login name (`/SourceUser`, `--source-user`, `--sql-user`): one holding a
+/// connection string's secret (`etl;Password=...`, pasted whole) is refused before
+/// anything connects, and not shown: the server would echo it in "login failed for
+/// user", which lands in logs, as a server name with the same text is refused.
+pub(super) fn login_name(option: &str, user: Option<&str>) -> Result<()> {
+    match user {
+        Some(user) if SqlConnection::login_holds_a_secret(user) => Err(Error::command_line(format!(
+            "{option} `{}`: a password or connection-string setting in the login name is not supported (it would show in process lists and logs); give the login alone and its password with the matching password option, as env:NAME or file:PATH",
+            SqlConnection::login_shown(user)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// `--target-version YEAR`: a SQL Server release with an SSIS runtime.

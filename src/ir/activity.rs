@@ -243,7 +243,10 @@ fn type_properties(req: &RunRequest, ir: &str, secrets: Option<&Secrets>) -> Res
     }
     if let Some(user) = &req.execution_user {
         let (domain, name) = user.split_once('\\').ok_or_else(|| {
-            Error::command_line(format!("--execution-user `{user}`: expected DOMAIN\\USER"))
+            Error::command_line(format!(
+                "--execution-user `{}`: expected DOMAIN\\USER",
+                crate::redact::login_name(user)
+            ))
         })?;
         tp["executionCredential"] = json!({
             "domain": domain,

@@ -527,10 +527,15 @@ impl Target {
     /// Server errors by number (SPEC 2), with what to do about them.
     pub fn server_error(&self, code: u32, message: &str, doing: &str) -> StoreError {
         let server = &self.server;
-        let user = self.user.as_deref().unwrap_or(match self.integrated_spn {
-            Some(_) => "(integrated)",
-            None => "(token)",
-        });
+        // Shown in the messages below; a password pasted into it is not.
+        let user = match self.user.as_deref() {
+            Some(user) => crate::redact::login_name(user),
+            None => match self.integrated_spn {
+                Some(_) => "(integrated)",
+                None => "(token)",
+            }
+            .to_string(),
+        };
         match code {
             18456 | 18452 if self.integrated_spn.is_some() => {
                 kerberos::refused(server, &self.login_options, kerberos::UNNAMED, code, message)

@@ -135,66 +135,32 @@ mod gss {
             .unwrap_or_else(|| "the default ticket cache (KRB5CCNAME is not set)".into())
     }
 
-    /// The files the Kerberos library reads, as the variables name them: the ticket
-    /// cache (`KRB5CCNAME`: `FILE:PATH`, a bare path, `DIR::PATH`, or a `DIR:` folder's
-    /// `primary` file), the client keytab (`KRB5_CLIENT_KTNAME`) and the configuration
-    /// (`KRB5_CONFIG`, a `:`-separated list). Other cache types (KEYRING, KCM, MEMORY)
-    /// are no files.
-    fn files_named_by_variables() -> Vec<(&'static str, std::path::PathBuf)> {
-        let mut files = Vec::new();
-        for var in ["KRB5CCNAME", "KRB5_CLIENT_KTNAME"] {
-            let Some(value) = std::env::var_os(var) else {
-                continue;
-            };
-            let value = value.to_string_lossy().into_owned();
-            let path = match value.split_once(':') {
-                None => Some(value.clone().into()),
-                Some(("FILE", path)) => Some(path.into()),
-                Some(("DIR", dir)) => Some(match dir.strip_prefix(':') {
-                    Some(file) => file.into(),
-                    None => std::path::Path::new(dir).join("primary"),
-                }),
-                Some(_) => None,
-            };
-            files.extend(
-                path.filter(|p: &std::path::PathBuf| !p.as_os_str().is_empty())
-                    .map(|p| (var, p)),
-            );
-        }
-        if let Some(list) = std::env::var_os("KRB5_CONFIG") {
-            files.extend(std::env::split_paths(&list).map(|p| ("KRB5_CONFIG", p)));
-        }
-        files
-    }
-
     /// A ticket cache, keytab or configuration that is a FIFO would hold the Kerberos
     /// library's read forever (it has no timeout), and a device like `/dev/zero` would
-    /// never end: such a file is refused at once, as every file a variable names is
-    /// (docs/reliability.md). `/dev/null` as the configuration (no configuration at all)
-    /// is a known idiom and reads as empty. A file that is not there is the library's
-    /// to report (no ticket, say).
+    /// never end: such a file is refused at once, whether a variable names it or the
+    /// configuration does (`krb5_files`; docs/reliability.md). `/dev/null` as the
+    /// configuration (no configuration at all) is a known idiom and reads as empty. A
+    /// file that is not there is the library's to report (no ticket, say).
     fn refuse_unreadable_files(server: &str, login: &str) -> Result<(), StoreError> {
-        for (var, path) in files_named_by_variables() {
-            let Ok(meta) = std::fs::metadata(&path) else {
+        for file in super::super::krb5_files::files() {
+            let Ok(meta) = std::fs::metadata(&file.path) else {
                 continue;
             };
-            let empty_device = var == "KRB5_CONFIG" && path == std::path::Path::new("/dev/null");
             let kind = meta.file_type();
-            // A configuration folder is the library's to refuse; it never blocks.
-            if kind.is_file() || empty_device || (var == "KRB5_CONFIG" && kind.is_dir()) {
+            let empty_device =
+                file.named_by == "KRB5_CONFIG" && file.path == std::path::Path::new("/dev/null");
+            if kind.is_file() || empty_device || (kind.is_dir() && !file.folder_refused) {
                 continue;
             }
-            let hint = match var {
-                "KRB5CCNAME" => " (`klist` shows the ticket cache in use)",
-                _ => "",
-            };
             return Err(failed(
                 server,
                 login,
                 format!(
-                    "{var} names `{}`, which is not a regular file (it is {}; a device, pipe or directory is refused: the Kerberos library could wait on one forever): point {var} at the file itself{hint}",
-                    path.display(),
-                    crate::store::file::kind_name(&kind)
+                    "{} names `{}`, which is not a regular file (it is {}; a device, pipe or directory is refused: the Kerberos library could wait on one forever): {}",
+                    file.named_by,
+                    file.path.display(),
+                    crate::store::file::kind_name(&kind),
+                    file.fix
                 ),
             ));
         }
@@ -398,6 +364,7 @@ pub fn refused(server: &str, login: &str, principal: &str, code: u32, message: &
 #[cfg(unix)]
 pub fn ntlm_user(server: &str, user: &str) -> Option<StoreError> {
     user.contains('\\').then(|| {
+        let user = crate::redact::login_name(user);
         StoreError::Failed(format!(
             "SQL Server `{server}`: '{user}' is a Windows account (DOMAIN\\user), which would mean NTLM with a password; NTLM is not supported yet. Sign in with Kerberos instead: `kinit user@REALM`, then leave out the user (integrated authentication); or give a SQL login"
         ))

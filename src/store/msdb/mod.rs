@@ -11,6 +11,8 @@
 mod connect;
 mod driver_text;
 mod kerberos;
+#[cfg(unix)]
+mod krb5_files;
 // Windows's side of integrated authentication; compiled elsewhere for its unit tests.
 pub mod path;
 #[cfg(any(windows, test))]

@@ -131,6 +131,7 @@ pub fn refused(server: &str, login: &str, principal: &str, code: u32, message: &
 /// (docs/windows-auth.md); SSPI as the current user covers a domain account without one.
 pub fn ntlm_user(server: &str, user: &str) -> Option<StoreError> {
     user.contains('\\').then(|| {
+        let user = crate::redact::login_name(user);
         StoreError::Failed(format!(
             "SQL Server `{server}`: '{user}' is a Windows account (DOMAIN\\user), which would mean NTLM with a password; that is not supported yet. Leave out the user to sign in as the current Windows user (SSPI), run dtutil as that account (runas /user:{user}), or give a SQL login"
         ))
