@@ -527,14 +527,11 @@ impl Target {
     /// Server errors by number (SPEC 2), with what to do about them.
     pub fn server_error(&self, code: u32, message: &str, doing: &str) -> StoreError {
         let server = &self.server;
-        // Shown in the messages below; a password pasted into it is not.
-        let user = match self.user.as_deref() {
-            Some(user) => crate::redact::login_name(user),
-            None => match self.integrated_spn {
-                Some(_) => "(integrated)",
-                None => "(token)",
-            }
-            .to_string(),
+        // A password pasted into the login is not shown.
+        let user = match (&self.user, &self.integrated_spn) {
+            (Some(user), _) => crate::redact::login_name(user),
+            (None, Some(_)) => "(integrated)".into(),
+            (None, None) => "(token)".into(),
         };
         match code {
             18456 | 18452 if self.integrated_spn.is_some() => {
