@@ -4,6 +4,7 @@
 //! retries (exit 1, the reason, nothing under the final name).
 
 mod azfiles_support;
+mod fixture_support;
 
 use azfiles_support::*;
 use dtutil::package::ProtectionLevel;
@@ -42,12 +43,16 @@ fn text(o: &Output) -> String {
 
 /// The package with its sensitive values in the clear (level 5 keeps them so).
 fn clear(bytes: &[u8], password: Option<&str>) -> Vec<u8> {
+    at_level(bytes, password, ProtectionLevel::ServerStorage)
+}
+
+fn at_level(bytes: &[u8], password: Option<&str>, level: ProtectionLevel) -> Vec<u8> {
     package::rewrite(
         bytes,
         &Options {
             decrypt_password: password,
             target: Target::Level {
-                level: ProtectionLevel::ServerStorage,
+                level,
                 password: None,
             },
             algorithm: None,
@@ -166,9 +171,9 @@ fn the_guides_loop_with_environment_credentials_and_decrypt_read_back() {
     );
 }
 
-/// A well-formed package of about `size` bytes (a large annotation-like comment).
+/// A well-formed level 0 package of about `size` bytes (a large annotation-like comment).
 fn big_package(size: usize) -> Vec<u8> {
-    let base = std::fs::read(fixtures().join("CustomerLoad.dtsx")).unwrap();
+    let base = fixture_support::level0("CustomerLoad.dtsx");
     let filler = payload(size, 7)
         .into_iter()
         .map(|b| b"abcdefghijklmnopqrstuvwxyz0123456789 \n"[b as usize % 38])
@@ -261,9 +266,9 @@ fn a_failure_that_outlasts_the_retries_exits_1_with_the_reason() {
 fn move_delete_and_overwrite_prompt_on_a_share() {
     let server = start(&["share"]);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixtures().join("Legacy2008.dtsx"),
+    std::fs::write(
         dir.path().join("l.dtsx"),
+        fixture_support::level0("Legacy2008.dtsx"),
     )
     .unwrap();
     let a = unc("share", "a/l.dtsx");

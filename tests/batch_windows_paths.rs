@@ -5,6 +5,7 @@
 
 #[path = "azfiles_support/mod.rs"]
 mod az;
+mod fixture_support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -46,11 +47,12 @@ fn tree(dir: &Path) -> Vec<String> {
     names
 }
 
+/// At level 0: the fixture's own level 5 may not go to a share.
 fn sources(dir: &Path) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx");
+    let level0 = fixture_support::level0("CustomerLoad.dtsx");
     std::fs::create_dir_all(dir.join("C/pkgs/ETL")).unwrap();
-    std::fs::copy(&src, dir.join("C/pkgs/ETL/Load.dtsx")).unwrap();
-    std::fs::copy(&src, dir.join("C/pkgs/Top.dtsx")).unwrap();
+    std::fs::write(dir.join("C/pkgs/ETL/Load.dtsx"), &level0).unwrap();
+    std::fs::write(dir.join("C/pkgs/Top.dtsx"), &level0).unwrap();
 }
 
 #[test]

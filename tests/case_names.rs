@@ -6,10 +6,10 @@
 
 #[path = "azfiles_support/mod.rs"]
 mod az;
+mod fixture_support;
 #[path = "msdb/support.rs"]
 mod support;
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use support::TestServer;
 
@@ -49,9 +49,9 @@ fn line4(out: &Output) -> String {
         .to_string()
 }
 
+/// At level 0: the fixture's own level 5 may not go to a share or a package store.
 fn sample() -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"))
-        .unwrap()
+    fixture_support::level0("CustomerLoad.dtsx")
 }
 
 #[test]

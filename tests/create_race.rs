@@ -5,20 +5,15 @@
 //! the uploaded file with `x-ms-file-rename-replace-if-exists: false`.
 
 mod azfiles_support;
+mod fixture_support;
 #[path = "msdb/support.rs"]
 mod msdb_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
 const TRIALS: usize = 8;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/source")
-        .join(name)
-}
 
 fn spawn(dir: &Path, env: &[(String, String)], args: &[String]) -> Child {
     let mut cmd = Command::new(BIN);
@@ -82,9 +77,10 @@ fn copies_and_moves_race(
     read: &dyn Fn(&str) -> Vec<u8>,
 ) {
     let dir = tempfile::tempdir().unwrap();
+    // At level 0: the fixtures' own level 5 may not go to a share or a package store.
     let packages = [
-        std::fs::read(fixture("CustomerLoad.dtsx")).unwrap(),
-        std::fs::read(fixture("Legacy2008.dtsx")).unwrap(),
+        fixture_support::level0("CustomerLoad.dtsx"),
+        fixture_support::level0("Legacy2008.dtsx"),
     ];
     for i in 0..TRIALS {
         let args = |source: &str, action: &str, to: &str| {

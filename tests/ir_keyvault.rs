@@ -5,6 +5,7 @@
 //! own credential (`AZURE_STORAGE_KEY_<ACCOUNT>`), and none is ever printed.
 
 mod azfiles_support;
+mod fixture_support;
 mod ir_support;
 #[path = "msdb/support.rs"]
 mod msdb_support;
@@ -56,11 +57,8 @@ fn world(secret_name: &str) -> World {
         ];
     });
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx"),
-        dir.path().join("p.dtsx"),
-    )
-    .unwrap();
+    // At level 0: the fixture's own level 5 may not go to a share.
+    fixture_support::write_level0("CustomerLoad.dtsx", &dir.path().join("p.dtsx"));
     World {
         adf,
         azure,

@@ -6,6 +6,7 @@
 
 mod azfiles_support;
 mod common;
+mod fixture_support;
 #[path = "msdb/support.rs"]
 mod msdb_support;
 
@@ -15,8 +16,12 @@ use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dtutil");
 
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/source/CustomerLoad.dtsx")
+/// The fixture at level 0, in `dir`: its own level 5 may not go to a share or a package
+/// store folder.
+fn sample(dir: &Path) -> PathBuf {
+    let path = dir.join("sample.dtsx");
+    fixture_support::write_level0("CustomerLoad.dtsx", &path);
+    path
 }
 
 fn ok(o: Output) {
@@ -43,7 +48,7 @@ fn msdb_server_reached_by_two_names_is_one_package() {
     let dir = tempfile::tempdir().unwrap();
     let ip = server.server();
     let alias = format!("localhost,{}", server.port);
-    let sample = sample();
+    let sample = sample(dir.path());
     let sample = sample.to_str().unwrap();
     let on = |side: &str, name: &str| {
         vec![
@@ -139,7 +144,7 @@ fn package_store_roots_are_the_packages_they_stand_for() {
     env.push(("DTUTIL_STORE_CONFIG".into(), config.display().to_string()));
     env.push(("DTUTIL_STORE_SQL_USER".into(), "sa".into()));
     env.push(("DTUTIL_STORE_SQL_PASSWORD".into(), "Sa-Secret1".into()));
-    let sample = sample();
+    let sample = sample(dir.path());
     let sample = sample.to_str().unwrap();
     let call = |args: &[&str]| run(dir.path(), &env, args);
 
@@ -189,7 +194,7 @@ fn package_store_roots_are_the_packages_they_stand_for() {
 #[test]
 fn a_hard_link_is_the_same_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(sample(), dir.path().join("a.dtsx")).unwrap();
+    fixture_support::write_level0("CustomerLoad.dtsx", &dir.path().join("a.dtsx"));
     std::fs::hard_link(dir.path().join("a.dtsx"), dir.path().join("b.dtsx")).unwrap();
     let out = run(
         dir.path(),
@@ -209,7 +214,7 @@ fn a_bind_mount_is_the_same_directory() {
     let bound = dir.path().join("bound");
     std::fs::create_dir(&real).unwrap();
     std::fs::create_dir(&bound).unwrap();
-    std::fs::copy(sample(), real.join("a.dtsx")).unwrap();
+    fixture_support::write_level0("CustomerLoad.dtsx", &real.join("a.dtsx"));
     let mounted = Command::new("mount")
         .arg("--bind")
         .arg(&real)
@@ -239,7 +244,7 @@ fn a_source_edited_during_the_move_is_kept() {
     let azure = azfiles_support::start(&["ssis"]);
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("m.dtsx");
-    std::fs::copy(sample(), &source).unwrap();
+    fixture_support::write_level0("CustomerLoad.dtsx", &source);
     azure.set_latency(400);
     let dest = format!("FILE;{}", azfiles_support::unc("ssis", "m.dtsx"));
     let mut cmd = Command::new(BIN);

@@ -8,6 +8,7 @@ pub mod output;
 pub mod pipeline;
 mod prompt;
 pub mod secrets;
+mod server_storage;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::package::{self, Target};
@@ -173,9 +174,6 @@ pub(crate) fn store_error(error: StoreError, missing_exit: ExitCode) -> Error {
     }
 }
 
-/// How a single command re-protects a ServerStorage package for a non-SQL destination.
-const SERVER_STORAGE_FIX: &str = "/ENCRYPT with level 2 or 3 and a password keeps them encrypted (e.g. /ENCRYPT \"FILE;path;2;env:NAME\"), or level 0 leaves them out (/ENCRYPT \"FILE;path;0\")";
-
 /// The result of one package action, as printed with `--json`.
 #[derive(Default)]
 struct Report {
@@ -202,13 +200,13 @@ fn run_package_action(
     let mut report = Report::default();
     report.set("action", action_name(&plan.action));
     report.set("source", source_name.clone());
+    let is_move = matches!(plan.action, Action::Move { .. });
     let open_dest = |package: &Prepared<'_>, to: &PackageLocation, printer: &mut Printer| {
         open_destination(
             package,
-            &*source_store,
-            source,
+            (&*source_store, source, &source_name),
             to,
-            &source_name,
+            is_move,
             stores,
             printer,
         )
@@ -263,7 +261,6 @@ fn run_package_action(
             ExitCode::Success
         }
         Action::Copy { destination } | Action::Move { destination } => {
-            let is_move = matches!(plan.action, Action::Move { .. });
             // Taken before the read: a change during the read moves it too.
             let stamped = source_store.stamp(&source.path);
             let bytes = read_source(&*source_store, &source.path, &source_name)?;
@@ -461,10 +458,9 @@ fn action_name(action: &Action) -> &'static str {
 /// leaves msdb only re-protected (DTS_E_SERVERSTORAGEDISALLOWED).
 fn open_destination(
     package: &Prepared<'_>,
-    source_store: &dyn Store,
-    source: &PackageLocation,
+    (source_store, source, source_name): (&dyn Store, &PackageLocation, &str),
     destination: &PackageLocation,
-    source_name: &str,
+    is_move: bool,
     stores: &StoreConfig,
     printer: &mut Printer,
 ) -> Result<Box<dyn Store>> {
@@ -480,7 +476,7 @@ fn open_destination(
             source_store.secure_storage(&source.path),
             &*dest_store,
             &destination.path,
-            SERVER_STORAGE_FIX,
+            &server_storage::fix(destination, is_move),
         )
         .map_err(|why| Error::failure(format!("{source_name}: {why}")))?;
     Ok(dest_store)

@@ -114,8 +114,10 @@ impl Prepared<'_> {
     /// SSIS saves a ServerStorage (level 5) package only where SQL Server's roles
     /// guard it, since its sensitive values are kept in the clear; anywhere else it
     /// refuses (DTS_E_SERVERSTORAGEDISALLOWED). So do we, before anything is written,
-    /// for a package taken out of that storage (`from_secure_storage`): a file copied
-    /// to a file is not loaded by dtutil, and its values were in the clear already.
+    /// for a package taken out of that storage (`from_secure_storage`), and for one from
+    /// a file going to an Azure Files share or a package store (review user3 F10): only
+    /// a local file copied to a local file is not loaded, its values were in the clear
+    /// there already.
     /// `Err` says why and what to do; re-protecting it (level 0, 2 or 3) on the way
     /// is the way out, so `fix` names that option in the caller's terms.
     pub fn check_server_storage(
@@ -125,11 +127,13 @@ impl Prepared<'_> {
         path: &str,
         fix: &str,
     ) -> Result<(), String> {
-        if !from_secure_storage || store.secure_storage(path) {
+        if store.secure_storage(path) || (!from_secure_storage && store.plain_local_file()) {
             return Ok(());
         }
         // A level that cannot be read may be ServerStorage for SSIS: kept where it is.
-        if let (None, Err(e @ PackageError::Unsupported(_))) = (&self.reprotected, self.facts()) {
+        if let (true, None, Err(e @ PackageError::Unsupported(_))) =
+            (from_secure_storage, &self.reprotected, self.facts())
+        {
             return Err(format!(
                 "its protection level cannot be read ({e}), and a package taken from SQL Server may be ServerStorage (level 5), whose sensitive values are in the clear; {} is not in SQL Server: nothing written",
                 store.describe(path)

@@ -20,6 +20,10 @@ fn io_error(what: &str, path: &str, e: std::io::Error) -> StoreError {
 }
 
 impl Store for FileStore {
+    fn plain_local_file(&self) -> bool {
+        true
+    }
+
     fn describe(&self, path: &str) -> String {
         format!("file `{path}`")
     }

@@ -241,6 +241,13 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// A plain local file, which dtutil copies to another local file byte for byte and
+    /// no SSIS service loads: a ServerStorage package already in such a file may be
+    /// copied to another (its values were in the clear already).
+    fn plain_local_file(&self) -> bool {
+        false
+    }
+
     /// SQL Server's roles guard what is saved at `path`, so a ServerStorage (level 5)
     /// package, whose sensitive values are kept in the clear, may be saved there.
     fn secure_storage(&self, path: &str) -> bool {
