@@ -4,6 +4,7 @@
 use super::super::{SqlCredentials, StoreError};
 use super::driver_text::without_driver_advice;
 use super::kerberos::{self, ENV_SPN};
+use super::prelogin;
 use std::time::Duration;
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel, SqlBrowser};
 use tokio::net::TcpStream;
@@ -321,25 +322,27 @@ impl Target {
             None => None,
         };
         let principal = principal.as_deref();
+        if self.encrypt != "off" {
+            return self.connect_with(self.config.clone(), principal).await;
+        }
+        // `off` asks for no encryption beyond the login packet, but tiberius 0.13 starts
+        // TLS with a server that cannot encrypt (prelogin.rs): that server is told so.
+        let mut without_tls = self.config.clone();
+        without_tls.encryption(EncryptionLevel::NotSupported);
+        let (server, limit) = (&self.server, self.connect_timeout);
+        if prelogin::server_cannot_encrypt(server, &self.config, limit).await {
+            return self.connect_with(without_tls, principal).await;
+        }
         match self.connect_with(self.config.clone(), principal).await {
-            Err(first) if self.encrypt_off() && Self::handshake_failure(&first) => {
-                // `off` asks for no encryption beyond the login packet. tiberius 0.13
-                // still starts TLS when the server answers that it cannot encrypt
-                // (ENCRYPT_NOT_SUP), and that server then drops the connection: try
-                // once more without any TLS, as the user allowed.
-                let mut config = self.config.clone();
-                config.encryption(EncryptionLevel::NotSupported);
-                match self.connect_with(config, principal).await {
+            // Not answered when asked: once more without any TLS, as the user allowed.
+            Err(first) if Self::handshake_failure(&first) => {
+                match self.connect_with(without_tls, principal).await {
                     Err(again) if Self::handshake_failure(&again) => Err(first),
                     other => other,
                 }
             }
             other => other,
         }
-    }
-
-    fn encrypt_off(&self) -> bool {
-        self.encrypt == "off"
     }
 
     fn handshake_failure(error: &StoreError) -> bool {

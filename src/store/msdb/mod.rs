@@ -15,6 +15,7 @@ mod kerberos;
 mod krb5_files;
 // Windows's side of integrated authentication; compiled elsewhere for its unit tests.
 pub mod path;
+mod prelogin;
 #[cfg(any(windows, test))]
 #[cfg_attr(not(windows), allow(dead_code))]
 mod sspi;
