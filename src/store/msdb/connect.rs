@@ -327,10 +327,8 @@ impl Target {
         }
         // `off` asks for no encryption beyond the login packet, but tiberius 0.13 starts
         // TLS with a server that cannot encrypt (prelogin.rs): that server is told so.
-        let mut without_tls = self.config.clone();
-        without_tls.encryption(EncryptionLevel::NotSupported);
-        let (server, limit) = (&self.server, self.connect_timeout);
-        if prelogin::server_cannot_encrypt(server, &self.config, limit).await {
+        let without_tls = prelogin::without_tls(&self.config);
+        if prelogin::server_cannot_encrypt(&self.server, &self.config, self.connect_timeout).await {
             return self.connect_with(without_tls, principal).await;
         }
         match self.connect_with(self.config.clone(), principal).await {

@@ -48,6 +48,13 @@ pub(super) async fn server_cannot_encrypt(server: &str, config: &Config, limit: 
     cannot
 }
 
+/// `config` asking for no TLS at all (ENCRYPT_NOT_SUP).
+pub(super) fn without_tls(config: &Config) -> Config {
+    let mut config = config.clone();
+    config.encryption(tiberius::EncryptionLevel::NotSupported);
+    config
+}
+
 async fn ask(config: &Config) -> Option<u8> {
     let mut tcp = TcpStream::connect_named(config).await.ok()?;
     tcp.write_all(&request()).await.ok()?;
