@@ -10,30 +10,8 @@
 //!
 //! See [`location`] for the `--from` / `--to` grammar and `docs/migration.md`.
 
-mod local_tree;
-pub mod location;
-pub mod progress;
-pub mod protection;
-pub mod report;
-pub mod work;
-
-use crate::config::Config;
-use crate::error::{Error, ExitCode, Result};
-use crate::ops::output::Printer;
-use crate::ops::secrets;
-use crate::plan::{BatchPlan, SqlConnection};
-use crate::redact::one_line;
-use crate::store::{SqlCredentials, Store};
-use location::Item;
-use report::{Record, Report, ResumeIndex, SkipKind, Status, Summary};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-use work::{Existing, Job};
-
-/// Printing that survives a closed pipe (`dtutil batch ... | head`) and does not hide
-/// a failed write ([`crate::console`]).
+// Printing that survives a closed pipe (`dtutil batch ... | head`) and does not hide
+// a failed write ([`crate::console`]); defined before the modules, which use it too.
 macro_rules! outln {
     ($($t:tt)*) => {{
         let text = format!($($t)*);
@@ -46,6 +24,28 @@ macro_rules! out {
         $crate::console::print(&$crate::redact::for_display(&text));
     }};
 }
+
+mod local_tree;
+pub mod location;
+pub mod progress;
+pub mod protection;
+pub mod report;
+mod report_lock;
+pub mod work;
+
+use crate::config::Config;
+use crate::error::{Error, ExitCode, Result};
+use crate::ops::output::Printer;
+use crate::ops::secrets;
+use crate::plan::{BatchPlan, SqlConnection};
+use crate::store::{SqlCredentials, Store};
+use location::Item;
+use report::{Record, Report, ResumeIndex, SkipKind, Status, Summary};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use work::{Existing, Job};
 
 /// `side` is `source` or `dest`, as batch's options spell it.
 fn credentials(sql: &SqlConnection, side: &str) -> Result<SqlCredentials> {
@@ -116,6 +116,8 @@ struct Batch<'a> {
     dest_creds: SqlCredentials,
     job: Job,
     report_path: Option<PathBuf>,
+    /// Taken once the destination checks pass; held to the last report save.
+    report_lock: std::sync::OnceLock<report_lock::ReportLock>,
     from_display: String,
     to_display: String,
     started: Instant,
@@ -150,12 +152,14 @@ impl<'a> Batch<'a> {
             .as_ref()
             .or(args.resume.as_ref())
             .map(PathBuf::from);
+        // The password's digest is made only for a report (it costs 100,000 rounds).
         let protection = protection::Asked::new(
             encrypt.as_ref().map(|(level, _)| level.number()),
             args.algorithm.map(|a| a.name()),
             encrypt
                 .as_ref()
                 .and_then(|(_, pw)| pw.as_deref())
+                .filter(|_| report_path.is_some())
                 .map(|p| p.as_str()),
             resume.protections(),
         );
@@ -196,6 +200,7 @@ impl<'a> Batch<'a> {
             dest_creds,
             job,
             report_path,
+            report_lock: std::sync::OnceLock::new(),
             from_display: args.from.display(args.source_sql.server.as_deref()),
             to_display: args.to.display(args.dest_sql.server.as_deref()),
             started,
@@ -301,6 +306,7 @@ impl<'a> Batch<'a> {
         }
         if let (Some(path), false) = (&self.report_path, args.dry_run) {
             Report::check_writable(path)?;
+            let _ = self.report_lock.set(report_lock::ReportLock::take(path)?);
         }
         let dst = args
             .to
@@ -402,7 +408,9 @@ impl<'a> Batch<'a> {
                 }
                 if let Some(path) = &self.report_path {
                     if !args.dry_run && last_write.elapsed() > Duration::from_secs(2) {
-                        let _ = self.report_of(&records, false, false).write(path);
+                        let _ = self
+                            .report_of(&records, false, false)
+                            .write(path, self.report_lock.get());
                         last_write = Instant::now();
                     }
                 }
@@ -568,7 +576,7 @@ impl<'a> Batch<'a> {
         let report = self.report_of(&all, true, interrupted || outcome.stopped_by_failure);
 
         if args.dry_run {
-            print_plan(&report, args.json);
+            progress::print_plan(&report, args.json);
             // A pre-flight check must catch what would fail (user-key skips are listed
             // with the values they would lose; they are not failures of the plan).
             return Ok(if report.summary.failed == 0 {
@@ -579,7 +587,7 @@ impl<'a> Batch<'a> {
         }
         let report_shown = self.report_path.as_ref().map(|p| p.display().to_string());
         if let Some(path) = &self.report_path {
-            report.write(path)?;
+            report.write(path, self.report_lock.get())?;
         }
         if args.json {
             outln!(
@@ -632,67 +640,4 @@ fn open_both<'a>(
         );
     }
     Ok((&**src.as_ref().unwrap(), &**dst.as_ref().unwrap()))
-}
-
-fn print_plan(report: &Report, json: bool) {
-    if json {
-        let mut v = serde_json::to_value(report).expect("reports serialise");
-        v["dry_run"] = serde_json::Value::Bool(true);
-        outln!("{v}");
-        return;
-    }
-    let n = report.packages.len();
-    outln!(
-        "{:<8} {:<5} {:>10}  SOURCE -> DESTINATION",
-        "ACTION",
-        "LEVEL",
-        "SIZE"
-    );
-    for r in &report.packages {
-        let action = match (r.status, r.action.as_deref()) {
-            (Status::Planned, Some(a)) => a.to_string(),
-            (Status::Skipped, _) => match r.skip {
-                Some(SkipKind::Resumed) => "done".into(),
-                Some(SkipKind::Exists) => "keep".into(),
-                Some(SkipKind::UserKey) => "SKIP".into(),
-                _ => "skip".into(),
-            },
-            (Status::Failed, _) => "FAIL".into(),
-            _ => r.status.word().into(),
-        };
-        let levels = match (r.level_before, r.level_after) {
-            (Some(a), Some(b)) => format!("{a}->{b}"),
-            (Some(a), None) => a.to_string(),
-            _ => "-".into(),
-        };
-        let size =
-            indicatif::HumanBytes(r.bytes.or(r.source_bytes).unwrap_or(0) as u64).to_string();
-        outln!(
-            "{action:<8} {levels:<5} {size:>10}  {} -> {}",
-            one_line(&r.source),
-            one_line(&r.destination)
-        );
-        if let Some(reason) = &r.reason {
-            if r.status != Status::Planned {
-                outln!("{:<26}{}", "", one_line(reason));
-            }
-        }
-        if !r.lost_values.is_empty() {
-            outln!(
-                "{:<26}user-key values it would lose: {}",
-                "",
-                one_line(&r.lost_values.join(", "))
-            );
-        }
-    }
-    let s = &report.summary;
-    let write = report
-        .packages
-        .iter()
-        .filter(|r| r.status == Status::Planned)
-        .count();
-    outln!(
-        "{n} package(s): {write} to write, {} skipped, {} would fail. Nothing was written (--dry-run).",
-        s.skipped, s.failed
-    );
 }

@@ -1,7 +1,7 @@
 //! What a batch shows while it runs: a progress bar on a terminal (count, bytes, rate,
 //! ETA, failures), plain log lines otherwise, JSON lines with `--json`.
 
-use super::report::{Record, SkipKind, Status, Summary};
+use super::report::{Record, Report, SkipKind, Status, Summary};
 use crate::redact::{for_display, one_line};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -68,9 +68,7 @@ impl Progress {
 
     pub fn record(&mut self, r: &Record) {
         self.done += 1;
-        if r.status == Status::Ok {
-            self.bytes += r.bytes.unwrap_or(0) as u64;
-        }
+        self.bytes += r.bytes_written();
         // Skips (a user key, --skip-existing) are not failures: the summary says so too.
         match r.status {
             Status::Failed => self.failures += 1,
@@ -80,7 +78,7 @@ impl Progress {
         match self.mode {
             Mode::Json => {
                 crate::console::println(&for_display(
-                    &serde_json::to_string(r).expect("records serialise"),
+                    &serde_json::to_string(&r.shown()).expect("records serialise"),
                 ));
             }
             Mode::Lines => {
@@ -258,6 +256,71 @@ pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> St
         }
     }
     out
+}
+
+pub fn print_plan(report: &Report, json: bool) {
+    if json {
+        let mut shown = report.clone();
+        shown.packages = report.packages.iter().map(Record::shown).collect();
+        let mut v = serde_json::to_value(shown).expect("reports serialise");
+        v["dry_run"] = serde_json::Value::Bool(true);
+        outln!("{v}");
+        return;
+    }
+    let n = report.packages.len();
+    outln!(
+        "{:<8} {:<5} {:>10}  SOURCE -> DESTINATION",
+        "ACTION",
+        "LEVEL",
+        "SIZE"
+    );
+    for r in &report.packages {
+        let action = match (r.status, r.action.as_deref()) {
+            (Status::Planned, Some(a)) => a.to_string(),
+            (Status::Skipped, _) => match r.skip {
+                Some(SkipKind::Resumed) => "done".into(),
+                Some(SkipKind::Exists) => "keep".into(),
+                Some(SkipKind::UserKey) => "SKIP".into(),
+                _ => "skip".into(),
+            },
+            (Status::Failed, _) => "FAIL".into(),
+            _ => r.status.word().into(),
+        };
+        let levels = match (r.level_before, r.level_after) {
+            (Some(a), Some(b)) => format!("{a}->{b}"),
+            (Some(a), None) => a.to_string(),
+            _ => "-".into(),
+        };
+        let size =
+            indicatif::HumanBytes(r.bytes.or(r.source_bytes).unwrap_or(0) as u64).to_string();
+        outln!(
+            "{action:<8} {levels:<5} {size:>10}  {} -> {}",
+            one_line(&r.source),
+            one_line(&r.destination)
+        );
+        if let Some(reason) = &r.reason {
+            if r.status != Status::Planned {
+                outln!("{:<26}{}", "", one_line(reason));
+            }
+        }
+        if !r.lost_values.is_empty() {
+            outln!(
+                "{:<26}user-key values it would lose: {}",
+                "",
+                one_line(&r.lost_values.join(", "))
+            );
+        }
+    }
+    let s = &report.summary;
+    let write = report
+        .packages
+        .iter()
+        .filter(|r| r.status == Status::Planned)
+        .count();
+    outln!(
+        "{n} package(s): {write} to write, {} skipped, {} would fail. Nothing was written (--dry-run).",
+        s.skipped, s.failed
+    );
 }
 
 #[cfg(test)]

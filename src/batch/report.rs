@@ -95,6 +95,10 @@ pub struct Record {
     /// row asked otherwise than this run asks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protection: Option<Protection>,
+    /// `--resume` found this run's result already at the destination (an earlier run
+    /// wrote it and was stopped before saving its report): nothing was written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already_there: bool,
 }
 
 impl Record {
@@ -118,6 +122,29 @@ impl Record {
             millis: 0,
             findings: Vec::new(),
             protection: None,
+            already_there: false,
+        }
+    }
+
+    /// The record as printed (`--json` lines, the `--dry-run` plan): without the
+    /// password digest, which only the report file (owner-only) keeps for `--resume`.
+    pub fn shown(&self) -> Record {
+        let mut shown = self.clone();
+        if let Some(p) = &mut shown.protection {
+            p.password = None;
+        }
+        shown
+    }
+
+    /// What this run wrote for the package: nothing unless it was written now.
+    pub fn bytes_written(&self) -> u64 {
+        let wrote = self.status == Status::Ok
+            && !self.already_there
+            && self.skip != Some(SkipKind::Resumed);
+        if wrote {
+            self.bytes.unwrap_or(0) as u64
+        } else {
+            0
         }
     }
 
@@ -160,10 +187,8 @@ impl Summary {
             }
             if r.skip != Some(SkipKind::Resumed) {
                 s.bytes_read += r.source_bytes.unwrap_or(0) as u64;
-                if r.status == Status::Ok {
-                    s.bytes_written += r.bytes.unwrap_or(0) as u64;
-                }
             }
+            s.bytes_written += r.bytes_written();
         }
         s
     }
@@ -212,16 +237,22 @@ fn looks_like_a_report(path: &Path) -> bool {
 }
 
 impl Report {
-    pub fn write(&self, path: &Path) -> Result<()> {
+    /// Saves the report owner-only (0600 from its creation: its password digests can
+    /// confirm a guessed password offline), through the run's lock on it when it holds
+    /// one.
+    pub fn write(&self, path: &Path, lock: Option<&super::report_lock::ReportLock>) -> Result<()> {
         let json = serde_json::to_string_pretty(self).expect("reports serialise");
         let mut text = crate::redact::for_display(&json).into_owned().into_bytes();
         text.push(b'\n');
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
-        crate::store::file::write_atomically(path, &text).map_err(|e| {
-            Error::failure(format!("cannot write the report `{}`: {e}", path.display()))
-        })
+        match lock {
+            Some(lock) => lock.save(&text),
+            None => crate::store::file::stage(path, &text, crate::store::NewFileMode::Private)
+                .and_then(|staged| staged.commit()),
+        }
+        .map_err(|e| Error::failure(format!("cannot write the report `{}`: {e}", path.display())))
     }
 
     /// Checks, before any package is touched, that the report can be written where

@@ -310,6 +310,7 @@ impl Job {
                 Ok(Earlier::ThisRunsResult) => {
                     r.status = Status::Ok;
                     r.done = true;
+                    r.already_there = true;
                     r.reason = Some(
                         "already at the destination, identical to this run's result (--resume)"
                             .into(),

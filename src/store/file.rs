@@ -521,7 +521,9 @@ fn write_atomically_in(
     new_mode: NewFileMode,
     replace: Replace,
 ) -> std::io::Result<()> {
-    stage_in(target, bytes, existing, new_mode)?.commit_with(replace)
+    stage_in(target, bytes, existing, new_mode)?
+        .commit_with(replace)
+        .map(drop)
 }
 
 /// A file written beside its target and flushed to disk, not yet renamed over it: the
@@ -544,11 +546,21 @@ pub fn stage(path: &Path, bytes: &[u8], new_mode: NewFileMode) -> std::io::Resul
 impl StagedFile {
     /// Renames the staged file over its target.
     pub fn commit(self) -> std::io::Result<()> {
-        self.commit_with(Replace::Yes)
+        self.commit_with(Replace::Yes).map(drop)
     }
 
     pub fn target(&self) -> &Path {
         &self.target
+    }
+
+    /// The staged file, open (to lock it before it takes the target's name).
+    pub fn file(&self) -> &std::fs::File {
+        self.tmp.as_file()
+    }
+
+    /// [`Self::commit`], keeping the file open: a lock taken on it stays held.
+    pub fn commit_open(self) -> std::io::Result<std::fs::File> {
+        self.commit_with(Replace::Yes)
     }
 
     /// [`Self::commit`], except that when the rename fails the staged file is kept,
@@ -571,8 +583,8 @@ impl StagedFile {
         }
     }
 
-    fn commit_with(self, replace: Replace) -> std::io::Result<()> {
-        match replace {
+    fn commit_with(self, replace: Replace) -> std::io::Result<std::fs::File> {
+        let file = match replace {
             Replace::Yes => self.tmp.persist(&self.target).map_err(|e| e.error)?,
             Replace::No => self
                 .tmp
@@ -585,7 +597,7 @@ impl StagedFile {
         if let Ok(d) = std::fs::File::open(parent_dir(&self.target)) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(file)
     }
 }
 
@@ -644,7 +656,7 @@ fn stage_in(
         // copy is 0600 from the start.
         use std::os::unix::fs::PermissionsExt;
         let mode = match (existing, new_mode) {
-            (Some(_), _) | (None, NewFileMode::Exactly(_)) => 0o600,
+            (_, NewFileMode::Private) | (Some(_), _) | (None, NewFileMode::Exactly(_)) => 0o600,
             (None, NewFileMode::Umask) => 0o666,
             (None, NewFileMode::LikeSource(bits)) => (bits & 0o777) | 0o200,
         };
@@ -663,7 +675,9 @@ fn stage_in(
             }
         }
         // After the owner: a chown clears the set-id bits the mode may carry.
-        let _ = tmp.as_file().set_permissions(meta.permissions());
+        if new_mode != NewFileMode::Private {
+            let _ = tmp.as_file().set_permissions(meta.permissions());
+        }
     } else if let NewFileMode::Exactly(mode) = new_mode {
         #[cfg(unix)]
         {

@@ -68,6 +68,9 @@ pub enum NewFileMode {
     LikeSource(u32),
     /// Exactly these bits: `/MOVE` keeps its source's mode, as a rename would.
     Exactly(u32),
+    /// Owner-only (0600) from creation, whatever the file it replaces had: a batch
+    /// report, which holds password digests.
+    Private,
 }
 
 /// What a store may need to file a package besides its bytes (msdb's columns).
