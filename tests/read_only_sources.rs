@@ -117,6 +117,7 @@ fn a_package_in_a_read_only_folder_is_not_deleted_or_moved_without_q() {
 /// read-only, or a folder marked immutable: the delete after the copy would fail (the
 /// package in both places), and /Q cannot make it go through. Refused before anything
 /// is written, with /Q too.
+#[cfg(target_os = "linux")] // its callers need Linux mounts and chattr
 fn assert_refused_whole(out: &std::process::Output, dir: &Path, why: &str, args: &[&str]) {
     let text = shown(out);
     assert_eq!(out.status.code(), Some(1), "{args:?}\n{text}");
