@@ -297,6 +297,9 @@ impl Job {
         ) {
             return fail(r, format!("not copied: {why}"));
         }
+        if let Err(why) = package.check_msdb_columns(dst, dest_path, "--decrypt") {
+            return fail(r, format!("not copied: {why}"));
+        }
 
         if let Some(why) = self.target_check(&package) {
             return fail(r, why);
