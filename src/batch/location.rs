@@ -31,6 +31,8 @@ pub struct Item {
     /// Why this part of the tree could not be listed (an unreadable folder, a link
     /// loop): reported as a failure of its own; the rest of the tree goes on.
     pub fail: Option<String>,
+    /// How a walk of a local tree saw the file, for the read to check it is the same.
+    pub listed: Option<crate::store::Listed>,
 }
 
 /// Deepest folder nesting a store listing is followed to: a listing that names a
@@ -328,6 +330,7 @@ impl Location {
                 source: child,
                 skip,
                 fail: None,
+                listed: None,
             });
         }
         Ok(())

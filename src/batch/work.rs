@@ -145,7 +145,7 @@ impl Job {
             r.status = Status::Failed;
             r.reason = Some(why);
         };
-        let bytes = match src.read(&item.source) {
+        let bytes = match read_source(src, item) {
             Ok(b) => b,
             Err(e) => return fail(r, format!("cannot read the source: {e}")),
         };
@@ -308,7 +308,7 @@ impl Job {
         if exists && self.resuming && !ours_to_rewrite {
             // Killed after this write, before the report was saved: what is there is
             // this run's result, or it is someone else's and stays.
-            let source = || src.read(&item.source).ok();
+            let source = || read_source(src, item).ok();
             match self.same_result(dst, dest_path, &package.bytes, source) {
                 Ok(Earlier::ThisRunsResult) => {
                     r.status = Status::Ok;
@@ -549,6 +549,14 @@ impl Job {
 }
 
 /// The same protection level and ciphers (unreadable counts as not alike).
+/// A package of the source, read only if it is still the file a local walk listed.
+pub(super) fn read_source(src: &dyn Store, item: &Item) -> Result<Vec<u8>, StoreError> {
+    match &item.listed {
+        Some(listed) => src.read_listed(&item.source, listed),
+        None => src.read(&item.source),
+    }
+}
+
 fn protected_alike(a: &[u8], b: &[u8], password: Option<&str>) -> bool {
     let protection = |bytes: &[u8]| {
         crate::package::inspect(bytes, password)

@@ -12,6 +12,7 @@ mod config;
 pub mod destination;
 pub mod dts;
 pub mod file;
+mod file_read;
 mod filepath;
 mod move_aside;
 pub mod msdb;
@@ -132,12 +133,28 @@ pub struct Entry {
     pub is_folder: bool,
 }
 
+/// How a walk of a local tree saw a package file: a link swapped in for it (or for
+/// one of its folders) between the listing and the read must not be followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed {
+    /// `--follow-links`: the walk went through links, so the read may too.
+    pub follow_links: bool,
+    /// The file's device and inode as listed (Unix; `None` where unknown).
+    pub id: Option<(u64, u64)>,
+}
+
 /// A package location: the file system, msdb, the package store, Azure Files.
 /// Paths are in the backend's own terms (`Folder\Name` for msdb).
 pub trait Store: Send + Sync {
     /// How to name a package of this store in messages.
     fn describe(&self, path: &str) -> String;
     fn read(&self, path: &str) -> StoreResult<Vec<u8>>;
+    /// Reads a package a walk of the local file system listed, only if `path` still
+    /// names the file the walk saw (a store without local files just reads it).
+    fn read_listed(&self, path: &str, listed: &Listed) -> StoreResult<Vec<u8>> {
+        let _ = listed;
+        self.read(path)
+    }
     /// Replaces or creates the package atomically: readers see the old bytes or the
     /// new ones, never a part.
     fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()>;
