@@ -217,6 +217,9 @@ impl Location {
         let mut items = Vec::new();
         match self {
             Self::Dir(root) => {
+                if root.is_file() {
+                    return Err(Error::command_line(a_file_not_a_folder(label, root)));
+                }
                 if !root.is_dir() {
                     return Err(Error::failure(format!(
                         "{label} `{}`: no such directory (give a directory, a glob, sql://SERVER/Folder, dts:Root\\Folder or an Azure Files directory)",
@@ -412,6 +415,29 @@ pub(super) fn package_stem(name: &str) -> Option<&str> {
     let n = name.len();
     (n > EXT.len() && name[n - EXT.len()..].eq_ignore_ascii_case(EXT))
         .then(|| &name[..n - EXT.len()])
+}
+
+/// `--from` naming one package (or an .ispac) where batch takes a folder tree: what
+/// does that instead.
+fn a_file_not_a_folder(label: &str, file: &Path) -> String {
+    let shown = file.display();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if name.to_ascii_lowercase().ends_with(".ispac") {
+        return format!(
+            "{label} `{shown}` is a file, not a directory: an .ispac is a built project, which `dtutil project '{shown}' --decrypt OLD --encrypt \"2;env:NEW\"` re-protects whole; batch copies the packages below a folder"
+        );
+    }
+    let folder = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .display();
+    format!(
+        "{label} `{shown}` is a file, not a directory: batch copies the packages below a folder; give its folder (`{folder}`) or a glob in single quotes ('{folder}/*.dtsx'), or copy this one package with dtutil /FILE '{shown}' /COPY 'FILE;DESTINATION/{name}' (/ENCRYPT instead of /COPY re-protects it)"
+    )
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod file;
 pub(crate) mod ispac;
 mod layout;
+mod listed;
 pub mod lock;
 mod reprotect;
 mod run;

@@ -3,6 +3,8 @@
 //! re-protected.
 
 use super::file::{self, Kind, ProjectError};
+use super::listed;
+use super::write::same_dir;
 use crate::crypto::Algorithm;
 use crate::error::{Error, ExitCode};
 use crate::ops::output::Printer;
@@ -59,6 +61,13 @@ fn classify(name: &str, dtproj: Option<&str>) -> EntryKind {
 }
 
 /// `.ispac` entry names are URI-escaped (OPC part names): `Package%20221.dtsx`.
+fn is_manifest(entry: &Entry) -> bool {
+    matches!(
+        entry.kind,
+        EntryKind::Project(Kind::Dtproj | Kind::Manifest)
+    )
+}
+
 fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
@@ -312,10 +321,7 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
             (e, Some(raw))
         }
     };
-    if !entries
-        .iter()
-        .any(|e| matches!(e.kind, EntryKind::Project(Kind::Dtproj | Kind::Manifest)))
-    {
+    if !entries.iter().any(is_manifest) {
         return Err(Error::cannot_load(format!(
             "`{}`: no project manifest (@Project.manifest) in this .ispac",
             args.path
@@ -325,6 +331,8 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
         printer.warn("--algorithm aes256 applies to packages; project files are written with Triple DES (AES in project files is not confirmed; every SSIS version reads Triple DES)");
     }
 
+    let present: Vec<String> = entries.iter().map(|e| percent_decode(&e.name)).collect();
+    let (mut listed, mut missing, mut manifest_level) = (0, Vec::new(), None);
     let mut reports = Vec::new();
     let mut new_bytes: Vec<Option<Vec<u8>>> = Vec::with_capacity(entries.len());
     // An .ispac's entries are inflated one at a time, each dropped once processed.
@@ -335,6 +343,9 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
     for (i, entry) in entries.iter_mut().enumerate() {
         if let (Some(inflater), true) = (inflater.as_mut(), entry.kind != EntryKind::Other) {
             entry.bytes = inflater.inflate(i, &entry.name)?;
+        }
+        if is_manifest(entry) {
+            (listed, missing) = listed::listed_and_missing(&entry.bytes, &present);
         }
         let processed = process(
             entry,
@@ -348,12 +359,43 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
             entry.bytes = Vec::new();
         }
         let (report, bytes) = processed?;
+        if is_manifest(entry) {
+            manifest_level = report.as_ref().and_then(|r| r.level_before.clone());
+        }
         if let Some(r) = report {
             reports.push(r);
         }
         new_bytes.push(bytes);
     }
-    warn_missing(&entries, &mut printer);
+    // The level the missing files do not get, when the project's changes.
+    let new_level = args
+        .encrypt_level
+        .filter(|level| manifest_level != Some(level.to_string()));
+    if let Some(level) = args.encrypt_level {
+        let targets = targets(&source, args.out.as_deref(), &entries, &new_bytes);
+        let other_files = entries.iter().any(|e| {
+            matches!(
+                e.kind,
+                EntryKind::Package
+                    | EntryKind::PackagePart
+                    | EntryKind::Project(Kind::ConnectionManager)
+            )
+        });
+        let listing = (listed, missing.as_slice());
+        let refused = listed::refuse_manifest_alone(&args.path, level, listing, other_files)
+            .and_then(|()| listed::refuse_read_only(&targets));
+        match refused {
+            // A dry run shows the plan all the same, and that it would stop here.
+            Err(e) if args.dry_run => printer.warn(&format!(
+                "without --dry-run this would be refused: {}",
+                e.message
+            )),
+            refused => refused?,
+        }
+    }
+    for name in &missing {
+        printer.warn(&listed::missing_warning(name, new_level));
+    }
     for r in &reports {
         for l in &r.lost_values {
             printer.warn(&format!(
@@ -459,10 +501,26 @@ pub fn run(args: &ProjectPlan) -> Result<ExitCode, Error> {
     Ok(ExitCode::Success)
 }
 
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
+/// The files a re-protection replaces or creates: the .ispac, or in a folder those that
+/// change (every one at `--out`).
+fn targets(
+    source: &Source,
+    out: Option<&str>,
+    entries: &[Entry],
+    new_bytes: &[Option<Vec<u8>>],
+) -> Vec<PathBuf> {
+    match source {
+        Source::Ispac(p) => vec![out.map_or_else(|| p.clone(), PathBuf::from)],
+        Source::Folder { dir, .. } => {
+            let target = out.map_or_else(|| dir.clone(), PathBuf::from);
+            let same = same_dir(dir, &target);
+            entries
+                .iter()
+                .zip(new_bytes)
+                .filter(|(_, new)| new.is_some() || !same)
+                .map(|(e, _)| target.join(&e.name))
+                .collect()
+        }
     }
 }
 
@@ -595,36 +653,6 @@ fn package_values(info: &package::Info) -> Option<usize> {
     let whole = usize::from(info.protection_level == Some(3));
     let encrypted = info.encrypted?.saturating_sub(whole);
     Some(info.sensitive_clear? + encrypted + info.user_key.unwrap_or(0))
-}
-
-/// Packages and connection managers the manifest lists but the project lacks.
-fn warn_missing(entries: &[Entry], printer: &mut Printer) {
-    let Some(manifest) = entries
-        .iter()
-        .find(|e| matches!(e.kind, EntryKind::Project(Kind::Dtproj | Kind::Manifest)))
-    else {
-        return;
-    };
-    let Ok(s) = super::scan::scan(&manifest.bytes) else {
-        return;
-    };
-    let present: Vec<String> = entries.iter().map(|e| percent_decode(&e.name)).collect();
-    for (i, e) in s.elems.iter().enumerate() {
-        if !matches!(e.local(), "Package" | "ConnectionManager") || !s.elem_is_ssis(i) {
-            continue;
-        }
-        let parent_ok = e
-            .parent
-            .is_some_and(|p| matches!(s.elems[p].local(), "Packages" | "ConnectionManagers"));
-        if let (true, Some(a)) = (parent_ok, s.ssis_attr(i, "Name")) {
-            if !present.iter().any(|p| p == &a.value) {
-                printer.warn(&format!(
-                    "`{}` is listed in the project but not found; its entry in the manifest says the project's level",
-                    a.value
-                ));
-            }
-        }
-    }
 }
 
 /// A new zip: re-protected entries written afresh (same name, order, compression and

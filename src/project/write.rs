@@ -107,6 +107,14 @@ fn shown(path: &Path) -> String {
     format!("`{}`", path.display())
 }
 
+/// Whether `--out` names the project's own folder (or .ispac): written in place then.
+pub(super) fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
 /// `--out` names a new destination: what is there already is replaced only with
 /// `--overwrite`, as `/Q` and `batch --overwrite` allow elsewhere.
 pub(super) fn refuse_existing<'a>(
