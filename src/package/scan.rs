@@ -3,9 +3,9 @@
 //! nodes and DPAPI blobs. Everything else is left as bytes we never touch.
 
 use super::encrypted::{encrypted_node, EncryptedNode, EncryptedParts};
+use super::sensitive_mark::{sensitive_mark, unclear_mark};
 use super::tokens::{StartTag, Token, Tokens};
 use super::xml::{self, check_references, Span, MAX_DEPTH};
-use super::sensitive_mark::{sensitive_mark, unclear_mark};
 use super::PackageError;
 use quick_xml::events::{BytesDecl, BytesStart};
 
