@@ -11,6 +11,7 @@ mod inspect;
 mod level;
 pub mod objects;
 mod scan;
+mod sensitive_mark;
 pub mod target;
 mod text;
 pub mod tokens;
