@@ -133,6 +133,37 @@ impl Location {
         }
     }
 
+    /// Why msdb could not keep an item under its own name, for an msdb destination
+    /// (review user4 F4): a name past 128 characters is cut by the server, and a
+    /// trailing blank is ignored when it compares names, so either could land on
+    /// another package's row. (A package store root may be msdb too: its store
+    /// refuses a long name when it is written.)
+    pub fn destination_name_problem(&self, item: &Item) -> Option<String> {
+        if !matches!(self, Self::Sql { .. }) {
+            return None;
+        }
+        item.folders.iter().chain([&item.name]).find_map(|name| {
+            if name.ends_with(char::is_whitespace) {
+                return Some(format!(
+                    "the name `{}` ends with a blank, which msdb ignores when it compares names: it would be written as `{}`, maybe over another package; rename it",
+                    name.escape_debug(),
+                    name.trim_end().escape_debug()
+                ));
+            }
+            store::msdb::path::name_too_long(name)
+        })
+    }
+
+    /// What two destination paths share when they reach one package: names compare
+    /// case-insensitively everywhere (see `plan`), and in msdb as the server keeps and
+    /// compares them (cut to 128 characters, trailing blanks ignored).
+    pub fn destination_key(&self, path: &str) -> String {
+        match (self, store::msdb::path::row_key(path)) {
+            (Self::Sql { .. }, Some(names)) => names.join("\\"),
+            _ => path.to_lowercase(),
+        }
+    }
+
     /// True when this destination lies strictly inside `source` (each run, and each
     /// `--resume`, would read its own output again and nest it one level deeper).
     /// The same location is allowed: that is re-protecting in place (`--overwrite`).

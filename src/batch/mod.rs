@@ -239,7 +239,7 @@ impl<'a> Batch<'a> {
     /// side where they are deployed.
     fn plan(&self, items: &[Item]) -> Vec<Option<Record>> {
         let job = &self.job;
-        let destination_key = |item: &Item| job.destination_path(item).to_lowercase();
+        let destination_key = |item: &Item| job.to.destination_key(&job.destination_path(item));
         let mut seen = std::collections::HashMap::new();
         let mut preset: Vec<Option<Record>> = vec![None; items.len()];
         for (i, item) in items.iter().enumerate() {
@@ -256,14 +256,15 @@ impl<'a> Batch<'a> {
                 preset[i] = Some(r);
                 continue;
             }
-            if let Some(reason) = &item.skip {
+            let skip = (item.skip.clone()).or_else(|| job.to.destination_name_problem(item));
+            if let Some(reason) = skip {
                 let mut r = Record::new(
                     job.source_name(item),
                     job.destination_name(item),
                     Status::Skipped,
                 );
                 r.skip = Some(SkipKind::NotAFile);
-                r.reason = Some(reason.clone());
+                r.reason = Some(reason);
                 preset[i] = Some(r);
                 continue;
             }

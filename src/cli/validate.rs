@@ -183,6 +183,7 @@ fn build_action(v: &Validator, id: Id) -> Result<Action> {
             let kind = location_keyword(&option, switch, &f[0], &[Sql, Dts])?;
             check_folder_path(&option, kind, &f[1])?;
             check_folder_name(&option, "folder name", &f[2])?;
+            check_msdb_name_length(&option, kind, &f[2])?;
             let folder = v.folder(&option, kind)?;
             let (parent, name) = (f[1].clone(), f[2].clone());
             if id == Id::FCreate {
@@ -238,6 +239,7 @@ fn build_action(v: &Validator, id: Id) -> Result<Action> {
             check_folder_path(&option, kind, &f[1])?;
             check_folder_name(&option, "old folder name", &f[2])?;
             check_folder_name(&option, "new folder name", &f[3])?;
+            check_msdb_name_length(&option, kind, &f[3])?;
             Action::FolderRename {
                 folder: v.folder(&option, kind)?,
                 parent: f[1].clone(),
@@ -527,9 +529,27 @@ fn check_folder_path(option: &str, kind: LocationKind, path: &str) -> Result<()>
 /// Store paths never escape their root (FILE paths are the file system's own).
 fn check_store_path(option: &str, kind: LocationKind, path: &str) -> Result<()> {
     if kind != LocationKind::File {
-        values::store_path_names(option, kind, path)?;
+        let names = values::store_path_names(option, kind, path)?;
+        for name in &names {
+            check_msdb_name_length(option, kind, name)?;
+        }
     }
     Ok(())
+}
+
+/// msdb cuts a name past 128 characters without an error (review user4 F4): refused
+/// with exit 6 before anything is opened. (A package store root over msdb is caught by
+/// the msdb store itself.)
+fn check_msdb_name_length(option: &str, kind: LocationKind, name: &str) -> Result<()> {
+    if kind != LocationKind::Sql {
+        return Ok(());
+    }
+    match crate::store::path::msdb_name_too_long(name) {
+        Some(why) => Err(Error::command_line(format!(
+            "{option}: {why}; nothing was done"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// [`check_store_path`] for a package, which a path ending with a separator does not

@@ -118,6 +118,24 @@ pub fn unaddressable(name: &str) -> Option<String> {
     }
 }
 
+/// The longest package or folder name msdb holds: `sp_ssis_putpackage @name` and
+/// `sp_ssis_addfolder @name` are `sysname` (nvarchar(128), counted in UTF-16 code
+/// units), and SQL Server cuts a longer procedure argument without an error, so two
+/// names alike in their first 128 characters would be one row.
+pub const MSDB_NAME_LIMIT: usize = 128;
+
+/// Why msdb cannot hold `name` under that name (it is longer than [`MSDB_NAME_LIMIT`]).
+pub fn msdb_name_too_long(name: &str) -> Option<String> {
+    let name = name.trim();
+    let units = name.encode_utf16().count();
+    (units > MSDB_NAME_LIMIT).then(|| {
+        format!(
+            "the name `{}` is {units} characters long; msdb holds names of at most {MSDB_NAME_LIMIT} characters (sysname) and would silently cut it, so it could land on another package's row; use a shorter name",
+            name.escape_debug()
+        )
+    })
+}
+
 /// `parent\name`; the root (`""`, `\`) gives `\name`.
 pub fn join(parent: &str, name: &str) -> String {
     let parent = parent.trim_end_matches(['\\', '/']);

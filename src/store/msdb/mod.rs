@@ -503,6 +503,7 @@ impl Store for MsdbStore {
     fn folder_create(&self, parent: &str, name: &str) -> StoreResult<()> {
         let full = crate::store::path::join(&path::display(parent), name);
         let doing = format!("create {}", self.describe_folder(&full));
+        path::check_name_length(name)?;
         let parent_id = self.folder_id(parent, &doing)?;
         let mut cmd = Self::proc("sp_ssis_addfolder");
         cmd.bind_param("@parentfolderid", parent_id);
@@ -538,6 +539,7 @@ impl Store for MsdbStore {
     fn folder_rename(&self, parent: &str, old: &str, new: &str) -> StoreResult<()> {
         let full = crate::store::path::join(&path::display(parent), old);
         let doing = format!("rename {} to `{new}`", self.describe_folder(&full));
+        path::check_name_length(new)?;
         let id = self.folder_id(&full, &doing)?;
         if id == ROOT_FOLDER {
             return Err(StoreError::Failed(
