@@ -100,6 +100,13 @@ pub(super) fn walk_local(
             Some(stem) => &name[stem.len()..],
             None => EXT,
         };
+        // One look at the file now (walkdir's own listing has no sizes), so that a
+        // large package is held back before it is read (`--in-flight-bytes`).
+        let size = skip
+            .is_none()
+            .then(|| entry.metadata().ok())
+            .flatten()
+            .map(|m| m.len());
         items.push(Item {
             folders: folders.clone(),
             name: stem.to_string(),
@@ -107,6 +114,7 @@ pub(super) fn walk_local(
             source: entry.path().display().to_string(),
             skip,
             fail: None,
+            size,
         });
     }
 }
@@ -164,6 +172,7 @@ fn walk_failure(root: &Path, e: &walkdir::Error) -> Item {
         source: at.display().to_string(),
         skip: None,
         fail: Some(reason),
+        size: None,
     }
 }
 

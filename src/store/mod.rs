@@ -138,6 +138,12 @@ pub trait Store: Send + Sync {
     /// How to name a package of this store in messages.
     fn describe(&self, path: &str) -> String;
     fn read(&self, path: &str) -> StoreResult<Vec<u8>>;
+    /// [`Store::read`] and [`Store::file_mode`] together (a copy is made with its
+    /// source's bits): a store that opens a file gets both from the one open.
+    fn read_with_mode(&self, path: &str) -> StoreResult<(Vec<u8>, Option<u32>)> {
+        let bytes = self.read(path)?;
+        Ok((bytes, self.file_mode(path)))
+    }
     /// Replaces or creates the package atomically: readers see the old bytes or the
     /// new ones, never a part.
     fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()>;
