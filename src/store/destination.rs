@@ -57,7 +57,7 @@ pub fn regular_target(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::
             ErrorKind::InvalidInput,
             format!(
                 "it is {}, not a regular file; it is never replaced",
-                super::file::kind_name(&m.file_type())
+                kind_name(&m.file_type())
             ),
         )),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok((target, None)),
@@ -174,6 +174,34 @@ pub(super) fn refuse_planted_file(file: &Path, meta: &std::fs::Metadata) -> std:
 #[cfg(not(unix))]
 pub(super) fn refuse_planted_file(_file: &Path, _meta: &std::fs::Metadata) -> std::io::Result<()> {
     Ok(())
+}
+
+/// What a file that is not a regular file is, for messages (every refusal of a folder,
+/// FIFO, device or socket names it in the same words).
+pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
 }
 
 pub(super) fn parent_dir(path: &Path) -> PathBuf {

@@ -1,6 +1,7 @@
 //! FILE: packages on a local (or mounted) file system. Folder paths are native paths;
 //! the package store's `File System` roots are folders of this store.
 
+pub use super::destination::kind_name;
 use super::destination::{parent_dir, refuse_planted_file, regular_target, resolve};
 use super::{Entry, NewFileMode, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
 use std::io::{ErrorKind, Read, Write};
@@ -282,34 +283,6 @@ fn open_regular_with_meta(path: &Path) -> std::io::Result<(std::fs::File, std::f
         ));
     }
     Ok((file, meta))
-}
-
-/// What a file that is not a regular file is, for messages (every refusal of a folder,
-/// FIFO, device or socket names it in the same words).
-pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if kind.is_char_device() {
-            return "a character device";
-        }
-        if kind.is_block_device() {
-            return "a block device";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-    }
-    if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symbolic link"
-    } else {
-        "not a regular file"
-    }
 }
 
 /// A small file named by a variable or an option (a CA bundle, a federated token, a
