@@ -249,3 +249,67 @@ fn a_password_pasted_into_the_login_is_never_shown() {
 fn to_exists(path: &str) -> bool {
     std::path::Path::new(path).exists()
 }
+
+/// Review user3 F14: a level 3 package keeps its id, version and type inside the
+/// encryption. Copied into msdb without /Decrypt it got a made-up id (a new one on every
+/// copy) and version 1.0.0; now exit 5 naming /Decrypt, nothing written. With /Decrypt
+/// the row carries the package's own id and version.
+#[test]
+fn a_package_encrypted_whole_goes_into_msdb_with_its_password_only() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../shared/fixtures/real/shirashiki_security_test_pass_is_banana.EncryptAllWithPassword.fmt8.dtsx",
+    );
+    if !fixture.exists() {
+        eprintln!("skipped: the real fixtures are not here");
+        return;
+    }
+    let sql = tls().sql("sa", "Sa-Secret1");
+    let name = unique("sealed");
+    let dest = format!("SQL;{name}");
+    let copy = |decrypt: &[&str]| {
+        let mut args = vec![
+            "/FILE",
+            fixture.to_str().unwrap(),
+            "/DestServer",
+            &sql.server,
+            "/DestUser",
+            "sa",
+            "/DestPassword",
+            "env:DTUTIL_TEST_PW",
+        ];
+        args.extend_from_slice(decrypt);
+        args.extend_from_slice(&["/COPY", &dest]);
+        dtutil(&sql, None, &args)
+    };
+    let r = copy(&[]);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(
+        r.stderr.contains("level 3") && r.stderr.contains("give it with /Decrypt PASSWORD"),
+        "{r:?}"
+    );
+    assert!(package_row(&sql, &name).is_none(), "nothing written");
+
+    let r = copy(&["/Decrypt", "banana"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let row = package_row(&sql, &name).unwrap();
+    assert_eq!(row.id, guid("{09C230FC-3C98-494F-B04A-4F3BA00A8A90}"));
+    assert_eq!((row.vermajor, row.verminor, row.verbuild), (1, 0, 10));
+
+    // batch: that package's row fails the same way, the rest of the run goes on.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&fixture, dir.path().join("sealed.dtsx")).unwrap();
+    let folder = unique("sealedbatch");
+    let to = format!("sql://{}/{folder}", sql.server);
+    let from = dir.path().to_str().unwrap();
+    let batch = ["batch", "--from", from, "--to", &to, "--dest-user", "sa"];
+    let r = dtutil(
+        &sql,
+        None,
+        &[&batch[..], &["--dest-password", "env:DTUTIL_TEST_PW"]].concat(),
+    );
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("level 3") && r.stdout.contains("give it with --decrypt"),
+        "{r:?}"
+    );
+}

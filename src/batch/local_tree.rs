@@ -4,7 +4,7 @@
 //! (msdb, the package store, Azure Files) are listed by `location.rs`.
 
 use super::location::{package_stem, Item, EXT};
-use crate::store::path;
+use crate::store::{path, Listed};
 use globset::{GlobBuilder, GlobMatcher};
 use std::path::Path;
 use walkdir::WalkDir;
@@ -107,6 +107,10 @@ pub(super) fn walk_local(
             .then(|| entry.metadata().ok())
             .flatten()
             .map(|m| m.len());
+        let listed = skip.is_none().then(|| Listed {
+            follow_links,
+            id: file_id(&entry),
+        });
         items.push(Item {
             folders: folders.clone(),
             name: stem.to_string(),
@@ -115,7 +119,23 @@ pub(super) fn walk_local(
             skip,
             fail: None,
             size,
+            listed,
         });
+    }
+}
+
+/// The device and inode of a listed file (through links only with --follow-links), for
+/// the read to refuse another file swapped in at its name or on its path.
+fn file_id(entry: &walkdir::DirEntry) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        entry.metadata().ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = entry;
+        None
     }
 }
 
@@ -173,6 +193,7 @@ fn walk_failure(root: &Path, e: &walkdir::Error) -> Item {
         skip: None,
         fail: Some(reason),
         size: None,
+        listed: None,
     }
 }
 
@@ -247,5 +268,59 @@ mod tests {
         let bad = items.iter().find(|i| i.name.contains('\\')).unwrap();
         assert!(bad.skip.as_deref().unwrap().contains("folder separator"));
         assert!(items.iter().any(|i| i.name == "ok" && i.skip.is_none()));
+    }
+
+    /// Review adversary4 F4: a package file, or a folder above it, swapped for a link
+    /// between the walk and the read is not read through the link.
+    #[cfg(unix)]
+    #[test]
+    fn a_link_swapped_in_after_the_listing_is_not_followed() {
+        use super::super::location::Location;
+        use super::super::work::read_source;
+        use crate::store;
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let (from, outside) = (dir.path().join("from"), dir.path().join("outside"));
+        std::fs::create_dir_all(from.join("z")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        for (path, text) in [
+            (from.join("a.dtsx"), "listed a"),
+            (from.join("b.dtsx"), "listed b"),
+            (from.join("z").join("q.dtsx"), "listed q"),
+            (outside.join("secret.dtsx"), "OUTSIDE"),
+            (outside.join("q.dtsx"), "OUTSIDE"),
+        ] {
+            std::fs::write(path, text).unwrap();
+        }
+        let fs = store::file::FileStore;
+        let items = Location::Dir(from.clone())
+            .list(&fs, false, Some("--from"))
+            .unwrap();
+        assert_eq!(items.len(), 3);
+        std::fs::remove_file(from.join("a.dtsx")).unwrap();
+        symlink(outside.join("secret.dtsx"), from.join("a.dtsx")).unwrap();
+        std::fs::rename(from.join("z"), from.join("z.old")).unwrap();
+        symlink(&outside, from.join("z")).unwrap();
+        for item in &items {
+            let read = read_source(&fs, item);
+            if item.name == "b" {
+                assert_eq!(read.unwrap(), b"listed b");
+                continue;
+            }
+            let why = read.expect_err(&item.source).to_string();
+            assert!(why.contains("changed since the listing"), "{why}");
+            assert!(!why.contains("OUTSIDE"), "{why}");
+        }
+
+        // --follow-links reads through the links it listed, and still refuses a swap.
+        let items = Location::Dir(from.clone())
+            .list(&fs, true, Some("--from"))
+            .unwrap();
+        let a = items.iter().find(|i| i.name == "a").unwrap();
+        assert_eq!(read_source(&fs, a).unwrap(), b"OUTSIDE");
+        std::fs::remove_file(from.join("a.dtsx")).unwrap();
+        symlink(from.join("b.dtsx"), from.join("a.dtsx")).unwrap();
+        let why = read_source(&fs, a).unwrap_err().to_string();
+        assert!(why.contains("changed since the listing"), "{why}");
     }
 }

@@ -34,6 +34,8 @@ pub struct Item {
     /// The size the listing gave (a local file's), for `--in-flight-bytes` to hold a
     /// package back before it is read; `None`: known once read.
     pub size: Option<u64>,
+    /// How a walk of a local tree saw the file, for the read to check it is the same.
+    pub listed: Option<crate::store::Listed>,
 }
 
 /// Deepest folder nesting a store listing is followed to: a listing that names a
@@ -332,6 +334,7 @@ impl Location {
                 skip,
                 fail: None,
                 size: None,
+                listed: None,
             });
         }
         Ok(())

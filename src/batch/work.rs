@@ -170,8 +170,9 @@ impl Job {
             r.reason = Some(why);
         };
         // A new file is made as `cp` makes a copy: with a local source's bits.
-        let (bytes, source_mode) = match src.read_with_mode(&item.source) {
-            Ok(read) => read,
+        let source_mode = src.file_mode(&item.source);
+        let bytes = match read_source(src, item) {
+            Ok(b) => b,
             Err(e) => return fail(r, format!("cannot read the source: {e}")),
         };
         r.source_bytes = Some(bytes.len());
@@ -323,6 +324,9 @@ impl Job {
         ) {
             return fail(r, format!("not copied: {why}"));
         }
+        if let Err(why) = package.check_msdb_columns(dst, dest_path, "--decrypt") {
+            return fail(r, format!("not copied: {why}"));
+        }
 
         if let Some(why) = self.target_check(&package) {
             return fail(r, why);
@@ -331,7 +335,7 @@ impl Job {
         if exists && self.resuming && !ours_to_rewrite {
             // Killed after this write, before the report was saved: what is there is
             // this run's result, or it is someone else's and stays.
-            let source = || src.read(&item.source).ok();
+            let source = || read_source(src, item).ok();
             match self.same_result(dst, dest_path, &package.bytes, source) {
                 Ok(Earlier::ThisRunsResult) => {
                     r.status = Status::Ok;
@@ -569,6 +573,14 @@ impl Job {
 }
 
 /// The same protection level and ciphers (unreadable counts as not alike).
+/// A package of the source, read only if it is still the file a local walk listed.
+pub(super) fn read_source(src: &dyn Store, item: &Item) -> Result<Vec<u8>, StoreError> {
+    match &item.listed {
+        Some(listed) => src.read_listed(&item.source, listed),
+        None => src.read(&item.source),
+    }
+}
+
 fn protected_alike(a: &[u8], b: &[u8], password: Option<&str>) -> bool {
     let protection = |bytes: &[u8]| {
         crate::package::inspect(bytes, password)

@@ -302,6 +302,11 @@ fn run_package_action(
             }
             check_target(plan, &package, &source_name, printer, &mut report)?;
             let dest_store = open_dest(&package, destination, printer)?;
+            package
+                .check_msdb_columns(&*dest_store, &destination.path, "/Decrypt PASSWORD")
+                .map_err(|m| {
+                    Error::new(ExitCode::PackageCannotLoad, format!("{source_name}: {m}"))
+                })?;
             if is_move
                 && source_store.same_store(&*dest_store)
                 && source_store.same_package(&source.path, &destination.path)

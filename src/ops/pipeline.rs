@@ -148,6 +148,31 @@ impl Prepared<'_> {
         ))
     }
 
+    /// msdb files a package under its id, version and type, which a package encrypted
+    /// as a whole (level 3) keeps inside the encryption: without its password the row
+    /// would get a made-up id (a new one on every copy) and version 1.0.0. dtutil loads
+    /// a package it puts into msdb, which needs the password; so it is asked for here,
+    /// before anything is written. `Err`: why, in the caller's terms (`give`).
+    pub fn check_msdb_columns(
+        &self,
+        store: &dyn Store,
+        path: &str,
+        give: &str,
+    ) -> Result<(), String> {
+        let Ok(facts) = self.facts() else {
+            return Ok(());
+        };
+        let sealed =
+            facts.protection_level == Some(ProtectionLevel::EncryptAllWithPassword.number());
+        if !sealed || facts.package_id.is_some() || !store.secure_storage(path) {
+            return Ok(());
+        }
+        Err(format!(
+            "it is encrypted as a whole with a password (level 3, EncryptAllWithPassword), so its id, version and type, which {} files it under, cannot be read without the password; give it with {give} (the package is stored as it is); nothing written",
+            store.describe(path)
+        ))
+    }
+
     /// The columns msdb files the package with (defaults when it cannot be read).
     pub fn msdb_meta(&self) -> PackageMeta {
         match self.facts() {

@@ -30,9 +30,15 @@ pub struct ProjectFileInfo {
     pub protection_level_name: Option<String>,
     /// True when the level is not written in the file but read off its contents.
     pub level_inferred: bool,
-    /// Values encrypted with a password (attribute form: Salt and IV on the element).
+    /// Sensitive values encrypted with a password (attribute form: Salt and IV on the
+    /// element; a file encrypted as a whole counts as one, as a level 3 package does).
+    /// The `.dtproj`'s PasswordVerifier is no sensitive value: `password_verifier`.
     pub encrypted: usize,
     pub user_key: usize,
+    /// Sensitive values stored in the clear, blank ones included (as for packages).
+    pub sensitive_clear: usize,
+    /// Of those, the blank ones (as DontSaveSensitive leaves them).
+    pub sensitive_blank: usize,
     pub bytes: usize,
     /// With a password: whether it opens the file (for a `.dtproj` at level 2, whether
     /// the PasswordVerifier decrypts to `SSIS`).
@@ -78,7 +84,7 @@ pub fn inspect_with_password(
         }
     }
     if let Some(pw) = password {
-        if info.encrypted > 0 {
+        if info.encrypted > 0 || info.password_verifier.as_deref() == Some("password") {
             info.password_correct = match file::open(doc, kind, Some(pw)) {
                 Ok(_) => Some(true),
                 Err(ProjectError::WrongPassword) => Some(false),
@@ -100,8 +106,9 @@ pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
     let mut kind = None;
     let mut declared_level = None;
     let mut root_encrypted = false;
-    let (mut encrypted, mut user_key) = (0, 0);
-    let mut in_sensitive: Option<usize> = None;
+    let (mut encrypted, mut user_key, mut clear, mut blank) = (0, 0, 0, 0);
+    // The open sensitive element: its depth, and what its text was (Some(true): DPAPI).
+    let mut in_sensitive: Option<(usize, Option<bool>)> = None;
     loop {
         let event = reader.read_event().map_err(|e| {
             let (line, col) = xml::line_col(doc, reader.error_position() as usize);
@@ -122,13 +129,16 @@ pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
                 let local = name.rsplit(|b| *b == b':').next().unwrap_or(&name).to_vec();
                 let mut has_salt = false;
                 let mut sensitive = false;
+                let mut verifier = false;
+                let mut marked_user_key = false;
                 for a in e.attributes().flatten() {
                     let key = a.key.as_ref();
                     let key_local = key.rsplit(|b| *b == b':').next().unwrap_or(key);
                     match key_local {
                         b"Salt" => has_salt = true,
+                        b"Name" if a.value.as_ref() == b"PasswordVerifier" => verifier = true,
                         b"Sensitive" if xml::unescape(&a.value) == "1" => sensitive = true,
-                        b"Encrypted" if xml::unescape(&a.value) == "1" => user_key += 1,
+                        b"Encrypted" if xml::unescape(&a.value) == "1" => marked_user_key = true,
                         b"ProtectionLevel" if local == b"Project" => {
                             declared_level = ProtectionLevel::from_name(&xml::unescape(&a.value));
                         }
@@ -154,21 +164,36 @@ pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
                     };
                     root_encrypted = has_salt;
                 }
-                if has_salt {
+                if has_salt && !verifier {
                     encrypted += 1;
-                } else if sensitive && is_start {
-                    in_sensitive = Some(depth);
+                } else if marked_user_key {
+                    user_key += 1;
+                } else if sensitive && !has_salt && is_start {
+                    in_sensitive = Some((depth, None));
+                } else if sensitive && !has_salt {
+                    (clear, blank) = (clear + 1, blank + 1);
                 }
                 if is_start {
                     depth += 1;
                 }
             }
-            Event::Text(t) if in_sensitive.is_some() && t.starts_with(DPAPI_PREFIX.as_bytes()) => {
-                user_key += 1;
+            Event::Text(t) if in_sensitive.is_some() => {
+                let dpapi = t.starts_with(DPAPI_PREFIX.as_bytes());
+                let blank = t.iter().all(xml::is_xml_whitespace);
+                if let Some((_, seen)) = &mut in_sensitive {
+                    if !blank || dpapi {
+                        *seen = Some(seen.unwrap_or(false) || dpapi);
+                    }
+                }
             }
             Event::End(_) => {
                 depth = depth.saturating_sub(1);
-                if in_sensitive == Some(depth) {
+                if let Some((_, seen)) = in_sensitive.filter(|(at, _)| *at == depth) {
+                    match seen {
+                        Some(true) => user_key += 1,
+                        Some(false) => clear += 1,
+                        None => (clear, blank) = (clear + 1, blank + 1),
+                    }
                     in_sensitive = None;
                 }
             }
@@ -194,6 +219,8 @@ pub fn inspect(doc: &[u8]) -> Result<Option<ProjectFileInfo>, String> {
         level_inferred: declared_level.is_none(),
         encrypted,
         user_key,
+        sensitive_clear: clear,
+        sensitive_blank: blank,
         bytes: doc.len(),
         password_correct: None,
         password_verifier: None,

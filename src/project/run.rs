@@ -547,7 +547,7 @@ fn process(
                             .and_then(ProtectionLevel::from_number)
                             .map(|l| l.to_string()),
                         level_after: None,
-                        sensitive_values: None,
+                        sensitive_values: package_values(&info),
                         password_verifier: None,
                         changed: false,
                         lost_values: Vec::new(),
@@ -570,13 +570,14 @@ fn process(
             )
             .map_err(|e| package_error(name, e))?;
             let changed = r.bytes != entry.bytes;
+            let values = package::inspect(&entry.bytes, decrypt).ok();
             Ok((
                 Some(FileReport {
                     file: name.clone(),
                     kind: kind.into(),
                     level_before: Some(r.level_before.to_string()),
                     level_after: Some(r.level_after.to_string()),
-                    sensitive_values: None,
+                    sensitive_values: values.as_ref().and_then(package_values),
                     password_verifier: None,
                     changed,
                     lost_values: r.lost_values,
@@ -585,6 +586,15 @@ fn process(
             ))
         }
     }
+}
+
+/// A package's sensitive values, counted as for project files (`inspect` shows them by
+/// state): in the clear (blank ones too), password-encrypted, user-key; a package
+/// encrypted as a whole is no value of its own. `None` when they cannot be seen.
+fn package_values(info: &package::Info) -> Option<usize> {
+    let whole = usize::from(info.protection_level == Some(3));
+    let encrypted = info.encrypted?.saturating_sub(whole);
+    Some(info.sensitive_clear? + encrypted + info.user_key.unwrap_or(0))
 }
 
 /// Packages and connection managers the manifest lists but the project lacks.

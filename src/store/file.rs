@@ -3,14 +3,16 @@
 
 pub use super::destination::kind_name;
 use super::destination::{parent_dir, refuse_planted_file, regular_target, resolve};
-use super::{Entry, NewFileMode, PackageMeta, Store, StoreError, StoreResult, MAX_PACKAGE_BYTES};
-use std::io::{ErrorKind, Read, Write};
+use super::file_read::{open_listed, read_bounded_file};
+pub use super::file_read::{read_bounded, read_small_file};
+use super::{Entry, Listed, NewFileMode, PackageMeta, Store, StoreError, StoreResult};
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Clone)]
 pub struct FileStore;
 
-fn io_error(what: &str, path: &str, e: std::io::Error) -> StoreError {
+pub(super) fn io_error(what: &str, path: &str, e: std::io::Error) -> StoreError {
     match e.kind() {
         ErrorKind::NotFound => StoreError::NotFound(format!("{what} `{path}`: no such file")),
         ErrorKind::PermissionDenied => StoreError::PermissionDenied(format!(
@@ -37,9 +39,16 @@ impl Store for FileStore {
     fn read_with_mode(&self, path: &str) -> StoreResult<(Vec<u8>, Option<u32>)> {
         let p = Path::new(path);
         not_a_package_file(p)?;
-        let (bytes, meta) =
-            read_bounded_with_meta(p).map_err(|e| io_error("cannot read", path, e))??;
+        let (file, meta) =
+            open_regular_with_meta(p).map_err(|e| io_error("cannot read", path, e))?;
+        let bytes = read_bounded_file(p, file).map_err(|e| io_error("cannot read", path, e))??;
         Ok((bytes, mode_bits(&meta)))
+    }
+
+    fn read_listed(&self, path: &str, listed: &Listed) -> StoreResult<Vec<u8>> {
+        let p = Path::new(path);
+        let file = open_listed(p, listed)?;
+        read_bounded_file(p, file).map_err(|e| io_error("cannot read", path, e))?
     }
 
     fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
@@ -284,109 +293,6 @@ fn open_regular_with_meta(path: &Path) -> std::io::Result<(std::fs::File, std::f
     }
     Ok((file, meta))
 }
-
-/// A small file named by a variable or an option (a CA bundle, a federated token, a
-/// package store configuration): a regular file (a device or FIFO could never end or
-/// never answer) of at most `limit` bytes. The error says why, for the caller to name
-/// the variable.
-pub fn read_small_file(
-    path: impl AsRef<Path>,
-    limit: u64,
-) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        // Not blocking on a FIFO's open; the handle is checked below, so nothing can
-        // swap the file between the check and the read.
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path).map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err(format!(
-            "not a regular file (it is {}; a device, pipe or directory is refused)",
-            kind_name(&meta.file_type())
-        ));
-    }
-    let too_big = || format!("larger than {limit} bytes; is it the right file?");
-    if meta.len() > limit {
-        return Err(too_big());
-    }
-    let mut raw = zeroize::Zeroizing::new(Vec::new());
-    file.take(limit + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| e.to_string())?;
-    if raw.len() as u64 > limit {
-        return Err(too_big());
-    }
-    Ok(raw)
-}
-
-/// Reads a file of at most [`MAX_PACKAGE_BYTES`], without allocating more: a larger (or
-/// sparse) file is refused by its length, and one that grows while read by the bound.
-pub fn read_bounded(path: &Path) -> std::io::Result<StoreResult<Vec<u8>>> {
-    Ok(read_bounded_with_meta(path)?.map(|(bytes, _)| bytes))
-}
-
-/// [`read_bounded`], with the metadata of the file read.
-fn read_bounded_with_meta(
-    path: &Path,
-) -> std::io::Result<StoreResult<(Vec<u8>, std::fs::Metadata)>> {
-    let limit = MAX_PACKAGE_BYTES as u64;
-    let (file, meta) = open_regular_with_meta(path)?;
-    let len = meta.len();
-    let too_large = |n: u64| {
-        Ok(Err(StoreError::TooLarge(format!(
-            "`{}` is {n} bytes, over the {limit} byte package limit; not loaded",
-            path.display()
-        ))))
-    };
-    if len > limit {
-        return too_large(len);
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    large_pages(&mut bytes);
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return too_large(bytes.len() as u64);
-    }
-    Ok(Ok((bytes, meta)))
-}
-
-/// Asks Linux to back a large package's buffer with 2 MB pages: read into fresh 4 KB
-/// pages, 50 MB costs 12,000 page faults, a third of the read's time (issue 12).
-#[cfg(target_os = "linux")]
-fn large_pages(buffer: &mut Vec<u8>) {
-    const LARGE: usize = 4 << 20;
-    if buffer.capacity() < LARGE {
-        return;
-    }
-    // SAFETY: sysconf reads a constant of the system.
-    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-    let start = buffer.as_mut_ptr() as usize;
-    let end = start + buffer.capacity();
-    // The whole mapping the allocator made for the buffer: advice on part of a
-    // mapping splits it, and a split mapping cannot grow in place (`mremap`), so the
-    // edits that lengthen a package would copy it whole, twice the memory. The
-    // allocator's header shares the first page; its rounding (glibc: the size and 16
-    // bytes, to 16) takes one more page when the buffer ends just short of a page.
-    let from = start / page * page;
-    let mut to = end.next_multiple_of(page);
-    if to - end < 32 {
-        to += page;
-    }
-    // SAFETY: the advice changes how pages are backed, never what they hold or
-    // whether they are mapped; a page of the range that is not mapped, or not ours,
-    // is left as it is. Only a hint: if it fails, the pages are small ones.
-    unsafe {
-        libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn large_pages(_buffer: &mut Vec<u8>) {}
 
 /// Whether a write may replace an existing file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@ mod config;
 pub mod destination;
 pub mod dts;
 pub mod file;
+mod file_read;
 mod filepath;
 mod move_aside;
 pub mod msdb;
@@ -132,6 +133,16 @@ pub struct Entry {
     pub is_folder: bool,
 }
 
+/// How a walk of a local tree saw a package file: a link swapped in for it (or for
+/// one of its folders) between the listing and the read must not be followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed {
+    /// `--follow-links`: the walk went through links, so the read may too.
+    pub follow_links: bool,
+    /// The file's device and inode as listed (Unix; `None` where unknown).
+    pub id: Option<(u64, u64)>,
+}
+
 /// A package location: the file system, msdb, the package store, Azure Files.
 /// Paths are in the backend's own terms (`Folder\Name` for msdb).
 pub trait Store: Send + Sync {
@@ -143,6 +154,12 @@ pub trait Store: Send + Sync {
     fn read_with_mode(&self, path: &str) -> StoreResult<(Vec<u8>, Option<u32>)> {
         let bytes = self.read(path)?;
         Ok((bytes, self.file_mode(path)))
+    }
+    /// Reads a package a walk of the local file system listed, only if `path` still
+    /// names the file the walk saw (a store without local files just reads it).
+    fn read_listed(&self, path: &str, listed: &Listed) -> StoreResult<Vec<u8>> {
+        let _ = listed;
+        self.read(path)
     }
     /// Replaces or creates the package atomically: readers see the old bytes or the
     /// new ones, never a part.
