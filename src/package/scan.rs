@@ -411,12 +411,15 @@ fn open_element(
         frame.property_name = value(attrs.dts_name).map(xml::unescape);
     }
     frame.object_name = value(attrs.object_name).map(xml::unescape);
+    let mark = |attr: &str, span: Option<Span>, words: bool| match read(span) {
+        None => Ok(false),
+        Some(v) => sensitive_mark(&v, words).ok_or_else(|| unclear_mark(doc, before, attr, &v)),
+    };
     if name == b"DTS:PackageParameter" {
-        frame.sensitive_parameter = read(attrs.dts_sensitive)
-            .is_some_and(|v| v.eq_ignore_ascii_case(b"true") || *v == *b"1");
+        frame.sensitive_parameter = mark("DTS:Sensitive", attrs.dts_sensitive, true)?;
     }
 
-    let sensitive = read(attrs.sensitive).is_some_and(|v| *v == *b"1");
+    let sensitive = mark("Sensitive", attrs.sensitive, false)?;
     if depth == 0 && name == b"DTS:Executable" && sensitive {
         // Blanking or encrypting it would replace the whole package.
         return Err(err_at(
@@ -451,6 +454,31 @@ fn open_element(
         }
     }
     Ok(frame)
+}
+
+/// A Sensitive mark as SSIS writes it: `1` or `0`, and on a package parameter
+/// (`words`) `True` or `False` in any case. `None` for any other value (blanks around
+/// it, `-1`, `True` on an inner property), which SSIS's reader may take either way.
+fn sensitive_mark(v: &[u8], words: bool) -> Option<bool> {
+    match v {
+        b"1" => Some(true),
+        b"0" => Some(false),
+        _ if v.eq_ignore_ascii_case(b"false") => Some(false),
+        _ if words && v.eq_ignore_ascii_case(b"true") => Some(true),
+        _ => None,
+    }
+}
+
+/// A Sensitive mark dtutil cannot classify: its value would be neither left in the
+/// clear nor encrypted on a guess, so the package is refused (review adversary4 F5).
+fn unclear_mark(doc: &[u8], offset: usize, attr: &str, value: &[u8]) -> PackageError {
+    let (line, column) = xml::line_col(doc, offset);
+    let shown: String = String::from_utf8_lossy(value).chars().take(24).collect();
+    let true_spelling = if attr == "Sensitive" { "1" } else { "True" };
+    PackageError::Unsupported(format!(
+        "line {line}, column {column}: the mark {attr}=\"{}\" is not one SSIS writes, so whether SSIS reads the value as sensitive cannot be told; nothing is written rather than leaving it in the clear or encrypting it on a guess. Write {attr}=\"{true_spelling}\" (sensitive) or remove the mark",
+        shown.escape_debug()
+    ))
 }
 
 /// An attribute value with its entity and character references replaced.

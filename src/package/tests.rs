@@ -405,3 +405,42 @@ fn the_first_failing_value_is_reported() {
         }
     }
 }
+
+/// Review adversary4 F5: a Sensitive mark SSIS does not write is never left in the
+/// clear under a level that promises encryption: the package is refused (exit 5).
+#[test]
+fn an_unclear_sensitive_mark_is_refused() {
+    let password = r#"Sensitive="1">s3cr&amp;t<"#;
+    let parameter = r#"DTS:Sensitive="True">"#;
+    let cases = [
+        (password, r#"Sensitive="True">s3cr&amp;t<"#),
+        (password, r#"Sensitive=" 1">s3cr&amp;t<"#),
+        (password, r#"Sensitive="1 ">s3cr&amp;t<"#),
+        (password, r#"Sensitive="-1">s3cr&amp;t<"#),
+        (parameter, r#"DTS:Sensitive=" True ">"#),
+        (parameter, r#"DTS:Sensitive="-1">"#),
+        (parameter, r#"DTS:Sensitive="yes">"#),
+    ];
+    for (from, to) in cases {
+        let package = PKG8.replace(from, to);
+        assert_ne!(package, PKG8);
+        let refused = rw(package.as_bytes(), None, 2, Some("pw"));
+        let Err(PackageError::Unsupported(why)) = &refused else {
+            panic!("{to}: {refused:?}");
+        };
+        assert!(why.contains("is not one SSIS writes"), "{why}");
+        assert!(!why.contains("s3cr") && !why.contains("pv"), "{why}");
+        assert!(inspect(package.as_bytes(), None).is_err(), "{to}");
+    }
+    // What SSIS writes, in either case, still reads; `0` and `False` are not sensitive.
+    for (from, to, clear) in [
+        (parameter, r#"DTS:Sensitive="true">"#, 2),
+        (parameter, r#"DTS:Sensitive="1">"#, 2),
+        (parameter, r#"DTS:Sensitive="False">"#, 1),
+        (password, r#"Sensitive="0">s3cr&amp;t<"#, 1),
+    ] {
+        let package = PKG8.replace(from, to);
+        let info = inspect(package.as_bytes(), None).unwrap();
+        assert_eq!(info.sensitive_clear, Some(clear), "{to}");
+    }
+}
