@@ -380,6 +380,8 @@ pub struct BatchPlan {
     pub overwrite: bool,
     pub skip_existing: bool,
     pub jobs: usize,
+    /// `--in-flight-bytes`: the packages in flight hold at most this much together.
+    pub in_flight_bytes: u64,
     pub dry_run: bool,
     pub json: bool,
     pub report: Option<String>,

@@ -299,3 +299,76 @@ fn links_and_fifos_in_the_source_are_skipped_not_followed() {
     assert!(skipped[0].0.ends_with("f.dtsx") && skipped[0].1.contains("FIFO"));
     assert!(skipped[1].0.ends_with("link.dtsx") && skipped[1].1.contains("symbolic link"));
 }
+
+/// Issue 12: `--jobs` is set for many small packages; large ones are held back by
+/// `--in-flight-bytes` so that they are never all in memory at once. The `--json`
+/// summary line shows what was in flight at most.
+#[test]
+fn large_packages_are_not_all_in_flight_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // About 100 KB each: two of them do not fit in 150 KB.
+    generate_tree(&dir.join("src"), 12, 3500);
+    let size = std::fs::metadata(dir.join("src/Pkg0000.dtsx"))
+        .unwrap()
+        .len();
+    assert!((75_000..150_000).contains(&size), "{size}");
+    let run = |out_dir: &str, limit: &str| {
+        let args = [
+            "batch",
+            "--from",
+            "src",
+            "--to",
+            out_dir,
+            "--decrypt",
+            "env:OLD_PW",
+            "--encrypt",
+            "2;env:NEW_PW",
+            "--allow-lost-sensitive",
+            "--jobs",
+            "8",
+            "--in-flight-bytes",
+            limit,
+            "--json",
+        ];
+        let out = dtutil(dir, &args, &no_env());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().last().unwrap().to_string();
+        let summary: serde_json::Value = serde_json::from_str(&last).unwrap();
+        assert_eq!(summary["summary"]["ok"], 12, "{last}");
+        assert_eq!(files_under(&dir.join(out_dir)), 12);
+        summary["in_flight"].clone()
+    };
+
+    let one_at_a_time = run("out1", "150K");
+    assert_eq!(one_at_a_time["limit_bytes"], 150 * 1024);
+    assert_eq!(one_at_a_time["peak_packages"], 1, "{one_at_a_time}");
+    // Each larger than the budget: they go one at a time, none is refused.
+    let over = run("out2", "50K");
+    assert_eq!(over["peak_packages"], 1, "{over}");
+    // Room for several: never more bytes than the budget.
+    let some = run("out3", "1M");
+    assert!(some["peak_bytes"].as_u64().unwrap() <= 1 << 20, "{some}");
+    assert!(some["peak_packages"].as_u64().unwrap() <= 8, "{some}");
+
+    let bad = dtutil(
+        dir,
+        &[
+            "batch",
+            "--from",
+            "src",
+            "--to",
+            "o",
+            "--in-flight-bytes",
+            "12X",
+        ],
+        &no_env(),
+    );
+    assert_eq!(bad.status.code(), Some(6), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("--in-flight-bytes `12X` is not a size"),
+        "{}",
+        text(&bad)
+    );
+}

@@ -100,6 +100,13 @@ pub(super) fn walk_local(
             Some(stem) => &name[stem.len()..],
             None => EXT,
         };
+        // One look at the file now (walkdir's own listing has no sizes), so that a
+        // large package is held back before it is read (`--in-flight-bytes`).
+        let size = skip
+            .is_none()
+            .then(|| entry.metadata().ok())
+            .flatten()
+            .map(|m| m.len());
         let listed = skip.is_none().then(|| Listed {
             follow_links,
             id: file_id(&entry),
@@ -111,6 +118,7 @@ pub(super) fn walk_local(
             source: entry.path().display().to_string(),
             skip,
             fail: None,
+            size,
             listed,
         });
     }
@@ -184,6 +192,7 @@ fn walk_failure(root: &Path, e: &walkdir::Error) -> Item {
         source: at.display().to_string(),
         skip: None,
         fail: Some(reason),
+        size: None,
         listed: None,
     }
 }

@@ -31,6 +31,9 @@ pub struct Item {
     /// Why this part of the tree could not be listed (an unreadable folder, a link
     /// loop): reported as a failure of its own; the rest of the tree goes on.
     pub fail: Option<String>,
+    /// The size the listing gave (a local file's), for `--in-flight-bytes` to hold a
+    /// package back before it is read; `None`: known once read.
+    pub size: Option<u64>,
     /// How a walk of a local tree saw the file, for the read to check it is the same.
     pub listed: Option<crate::store::Listed>,
 }
@@ -364,6 +367,7 @@ impl Location {
                 source: child,
                 skip,
                 fail: None,
+                size: None,
                 listed: None,
             });
         }

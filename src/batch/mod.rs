@@ -25,6 +25,7 @@ macro_rules! out {
     }};
 }
 
+mod budget;
 mod local_tree;
 pub mod location;
 pub mod progress;
@@ -59,6 +60,17 @@ fn credentials(sql: &SqlConnection, side: &str) -> Result<SqlCredentials> {
 
 type MaybeStore = Option<Box<dyn Store>>;
 
+/// What the workers share: the packages, which are decided already, where the next
+/// one is, whether to stop, and the bytes in flight.
+#[derive(Clone, Copy)]
+struct Queue<'a> {
+    items: &'a [Item],
+    preset: &'a [bool],
+    stop: &'a AtomicBool,
+    next: &'a AtomicUsize,
+    budget: &'a budget::Budget,
+}
+
 /// Set by Ctrl-C: no new package starts.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -87,6 +99,7 @@ fn options_json(args: &BatchPlan) -> serde_json::Value {
         "existing": if args.overwrite { "overwrite" } else if args.skip_existing { "skip" } else { "fail" },
         "allow_lost_sensitive": args.allow_lost_sensitive,
         "jobs": args.jobs,
+        "in_flight_bytes": args.in_flight_bytes,
         "fail_fast": args.fail_fast,
     })
 }
@@ -129,6 +142,7 @@ struct Batch<'a> {
 struct Outcome {
     records: Vec<Option<Record>>,
     stopped_by_failure: bool,
+    in_flight: budget::Peak,
 }
 
 impl<'a> Batch<'a> {
@@ -373,17 +387,22 @@ impl<'a> Batch<'a> {
         let mut last_write = Instant::now();
 
         let jobs = args.jobs.min(items.len()).max(1);
+        let budget = budget::Budget::new(args.in_flight_bytes);
         std::thread::scope(|scope| {
             let mut mains = Some((src_main, dst_main));
             for w in 0..jobs {
                 let tx = tx.clone();
-                let (stop, next, preset_flags) = (&stop, &next, &preset_flags);
+                let queue = Queue {
+                    items,
+                    preset: &preset_flags,
+                    stop: &stop,
+                    next: &next,
+                    budget: &budget,
+                };
                 let given = mains.take();
                 std::thread::Builder::new()
                     .name(format!("batch-{w}"))
-                    .spawn_scoped(scope, move || {
-                        self.worker(items, preset_flags, given, stop, next, tx)
-                    })
+                    .spawn_scoped(scope, move || self.worker(queue, given, tx))
                     .expect("spawn a worker thread");
             }
             drop(tx);
@@ -423,6 +442,7 @@ impl<'a> Batch<'a> {
         Outcome {
             records,
             stopped_by_failure,
+            in_flight: budget.peak(),
         }
     }
 
@@ -490,13 +510,17 @@ impl<'a> Batch<'a> {
     /// One worker: its own stores (the first worker is given the ones already open).
     fn worker(
         &self,
-        items: &[Item],
-        preset: &[bool],
+        queue: Queue<'_>,
         given: Option<(Box<dyn Store>, Box<dyn Store>)>,
-        stop: &AtomicBool,
-        next: &AtomicUsize,
         tx: mpsc::Sender<(usize, Record)>,
     ) {
+        let Queue {
+            items,
+            preset,
+            stop,
+            next,
+            budget,
+        } = queue;
         let job = &self.job;
         let (mut src, mut dst): (MaybeStore, MaybeStore) = match given {
             Some((s, d)) => (Some(s), Some(d)),
@@ -514,6 +538,11 @@ impl<'a> Batch<'a> {
                 continue;
             }
             let item: &Item = &items[i];
+            let mut share = budget.admit(item.size.unwrap_or(0));
+            // Held back for the budget meanwhile: not started after all.
+            if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
             let record = match open_both(
                 job,
                 &mut src,
@@ -521,7 +550,7 @@ impl<'a> Batch<'a> {
                 &self.source_creds,
                 &self.dest_creds,
             ) {
-                Ok((s, d)) => job.process(item, s, d),
+                Ok((s, d)) => job.process(item, s, d, &mut |read| share.resize(read as u64)),
                 Err(e) => {
                     let mut r = Record::new(
                         job.source_name(item),
@@ -532,6 +561,7 @@ impl<'a> Batch<'a> {
                     r
                 }
             };
+            drop(share);
             // The worker stops itself: waiting for the collector to notice would let
             // it start more packages after the failure.
             if self.args.fail_fast && !record.success() {
@@ -595,6 +625,7 @@ impl<'a> Batch<'a> {
                 "{}",
                 serde_json::json!({
                     "summary": report.summary,
+                    "in_flight": outcome.in_flight,
                     "report": report_shown,
                     "failures": records.iter().filter(|r| !r.success()).map(|r| serde_json::json!({
                         "source": r.source, "status": r.status, "reason": r.reason

@@ -258,6 +258,7 @@ pub fn summary_text(s: &Summary, records: &[Record], report: Option<&str>) -> St
     out
 }
 
+/// `--dry-run`'s plan: a table (or the report as JSON), then what it adds up to.
 pub fn print_plan(report: &Report, json: bool) {
     if json {
         let mut shown = report.clone();

@@ -51,6 +51,14 @@ pub struct Job {
     pub assess: Option<crate::assess::Options>,
 }
 
+/// Where one package comes from and goes to: the worker's stores, the destination path.
+#[derive(Clone, Copy)]
+struct Sides<'a> {
+    src: &'a dyn Store,
+    dst: &'a dyn Store,
+    dest_path: &'a str,
+}
+
 impl Job {
     /// What every package of this job goes through.
     fn recipe(&self) -> Recipe<'_> {
@@ -100,8 +108,15 @@ impl Job {
         r
     }
 
-    /// Carries one package through; the stores are the worker's own.
-    pub fn process(&self, item: &Item, src: &dyn Store, dst: &dyn Store) -> Record {
+    /// Carries one package through; the stores are the worker's own. `read` is told
+    /// the package's size once it is read (`--in-flight-bytes` may hold it there).
+    pub fn process(
+        &self,
+        item: &Item,
+        src: &dyn Store,
+        dst: &dyn Store,
+        read: &mut dyn FnMut(usize),
+    ) -> Record {
         let started = Instant::now();
         let dest_path = self.destination_path(item);
         let mut r = Record::new(
@@ -110,7 +125,12 @@ impl Job {
             Status::Failed,
         );
         let mut rewriting = None;
-        self.steps(item, &dest_path, src, dst, &mut r, &mut rewriting);
+        let sides = Sides {
+            src,
+            dst,
+            dest_path: &dest_path,
+        };
+        self.steps(item, sides, read, &mut r, &mut rewriting);
         if r.done && r.skip != Some(SkipKind::Resumed) {
             r.protection = Some(self.protection.recorded.clone());
         } else if let (Some(earlier), false) = (rewriting, self.dry_run) {
@@ -135,21 +155,28 @@ impl Job {
     fn steps(
         &self,
         item: &Item,
-        dest_path: &str,
-        src: &dyn Store,
-        dst: &dyn Store,
+        sides: Sides<'_>,
+        read: &mut dyn FnMut(usize),
         r: &mut Record,
         rewriting: &mut Option<Record>,
     ) {
+        let Sides {
+            src,
+            dst,
+            dest_path,
+        } = sides;
         let fail = |r: &mut Record, why: String| {
             r.status = Status::Failed;
             r.reason = Some(why);
         };
+        // A new file is made as `cp` makes a copy: with a local source's bits.
+        let source_mode = src.file_mode(&item.source);
         let bytes = match read_source(src, item) {
             Ok(b) => b,
             Err(e) => return fail(r, format!("cannot read the source: {e}")),
         };
         r.source_bytes = Some(bytes.len());
+        read(bytes.len());
         // Set when an earlier run's "done" did not hold: said on the row when redone.
         let mut redo: Option<String> = None;
         // The destination is an earlier run's output that this run writes again.
@@ -352,10 +379,7 @@ impl Job {
             return;
         }
 
-        // A new file is made as `cp` makes a copy: with a local source's bits.
-        let new_mode = src
-            .file_mode(&item.source)
-            .map_or(NewFileMode::Umask, NewFileMode::LikeSource);
+        let new_mode = source_mode.map_or(NewFileMode::Umask, NewFileMode::LikeSource);
         // Nothing was there when looked at: create it only if that still holds, so
         // that of two runs creating one package exactly one wins (a check, then a
         // plain replace, let the later run silently replace the other's package).

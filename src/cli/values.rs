@@ -96,6 +96,33 @@ pub(super) fn target_year(value: &str) -> Result<u32> {
         })
 }
 
+/// A number of bytes as `option` takes it: digits, then K, M or G (binary: 1K is
+/// 1024; `MB`, `MiB` and lower case too).
+pub(super) fn byte_size(option: &str, value: &str) -> Result<u64> {
+    let t = value.trim();
+    let at = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(at);
+    let unit = unit.trim().to_ascii_uppercase();
+    let shift = match unit
+        .strip_suffix("IB")
+        .or(unit.strip_suffix('B'))
+        .unwrap_or(&unit)
+    {
+        "" => Some(0),
+        "K" => Some(10),
+        "M" => Some(20),
+        "G" => Some(30),
+        _ => None,
+    };
+    shift
+        .and_then(|shift| digits.parse::<u64>().ok()?.checked_mul(1 << shift))
+        .ok_or_else(|| {
+            Error::command_line(format!(
+                "{option} `{value}` is not a size: give bytes, or a number with K, M or G (256M, 1G)"
+            ))
+        })
+}
+
 /// `--algorithm 3des|aes256`.
 pub(super) fn algorithm_name(name: &str) -> Result<Algorithm> {
     Algorithm::parse(name).ok_or_else(|| {
@@ -119,4 +146,28 @@ pub(super) fn store_path_names(
             kind.keyword()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn byte_sizes() {
+        let size = |v: &str| super::byte_size("--in-flight-bytes", v).ok();
+        assert_eq!(size("1000"), Some(1000));
+        assert_eq!(size("64K"), Some(64 << 10));
+        assert_eq!(size("256M"), Some(256 << 20));
+        assert_eq!(size("2GiB"), Some(2 << 30));
+        assert_eq!(size("1 mb"), Some(1 << 20));
+        for bad in [
+            "",
+            "M",
+            "1T",
+            "-1",
+            "1.5G",
+            "99999999999999999999",
+            "20000000000G",
+        ] {
+            assert_eq!(size(bad), None, "{bad}");
+        }
+    }
 }

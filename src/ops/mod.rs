@@ -263,7 +263,7 @@ fn run_package_action(
         Action::Copy { destination } | Action::Move { destination } => {
             // Taken before the read: a change during the read moves it too.
             let stamped = source_store.stamp(&source.path);
-            let bytes = read_source(&*source_store, &source.path, &source_name)?;
+            let (bytes, source_mode) = read_source(&*source_store, &source.path, &source_name)?;
             // A source that cannot be stamped but read is a store failure of its own.
             let source_stamp = stamped.map_err(|e| store_error(e, ExitCode::Failure))?;
             let source_sha256 = is_move.then(|| hex_sha256(&bytes));
@@ -335,7 +335,7 @@ fn run_package_action(
             };
             // A moved file keeps its mode, as a rename would; a copy is made as `cp`
             // makes one, with its source's bits.
-            let new_mode = match source_store.file_mode(&source.path) {
+            let new_mode = match source_mode {
                 Some(mode) if is_move => NewFileMode::Exactly(mode),
                 source_mode => new_file_like(source_mode),
             };
@@ -393,7 +393,7 @@ fn run_package_action(
             level,
             password,
         } => {
-            let bytes = read_source(&*source_store, &source.path, &source_name)?;
+            let (bytes, source_mode) = read_source(&*source_store, &source.path, &source_name)?;
             let password = secrets::resolve_new(password.as_ref(), "/ENCRYPT password", *level)?;
             let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
             let target = Target::Level {
@@ -413,7 +413,7 @@ fn run_package_action(
                 &*dest_store,
                 destination,
                 &package,
-                new_file_like(source_store.file_mode(&source.path)),
+                new_file_like(source_mode),
                 printer,
                 &mut report,
             )?;
@@ -421,7 +421,7 @@ fn run_package_action(
             ExitCode::Success
         }
         Action::RegenerateId => {
-            let bytes = read_source(&*source_store, &source.path, &source_name)?;
+            let bytes = read_source(&*source_store, &source.path, &source_name)?.0;
             let decrypt = secrets::resolve_opt(plan.decrypt.as_ref(), "/Decrypt")?;
             let recipe = Recipe {
                 decrypt: decrypt.as_deref().map(|s| s.as_str()),
@@ -487,8 +487,9 @@ fn open_destination(
     Ok(dest_store)
 }
 
-fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<Vec<u8>> {
-    store.read(path).map_err(|e| match e {
+/// The package and its file's permission bits, where the store has them.
+fn read_source(store: &dyn Store, path: &str, name: &str) -> Result<(Vec<u8>, Option<u32>)> {
+    store.read_with_mode(path).map_err(|e| match e {
         StoreError::NotFound(_) => Error::not_found(format!(
             "{name}: the package does not exist (check the path and the location keyword){}",
             cmd_variable_hint(path).unwrap_or_default()

@@ -20,6 +20,14 @@ const VALUES_PER_THREAD: usize = if cfg!(fuzzing) { 1 } else { 64 };
 /// Threads at most: the values of a large package take tens of milliseconds in all.
 const MAX_THREADS: usize = 8;
 
+/// The cores this process may use, asked once: Linux answers from the affinity mask
+/// and the cgroup's CPU quota (three files read), which a batch of small packages
+/// would otherwise pay for each package.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// `f` of each item, in order, or the error of the first item (in order) that fails,
 /// as a loop that stops there would give. The items are split in runs, one per core;
 /// once an item fails, later items are skipped.
@@ -32,11 +40,9 @@ where
     R: Send,
     E: Send,
 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores
-        .min(MAX_THREADS)
-        .min(items.len() / VALUES_PER_THREAD)
-        .max(1);
+    let wanted = (items.len() / VALUES_PER_THREAD).min(MAX_THREADS);
+    // Most packages have too few values to share: the cores are not even asked.
+    let threads = if wanted < 2 { 1 } else { cores().min(wanted) };
     if threads == 1 {
         return items.iter().map(f).collect();
     }

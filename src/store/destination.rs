@@ -19,6 +19,14 @@ const MAX_LINKS: usize = 40;
 
 /// The file a write to `path` lands in; `Err` says why it must not be written.
 pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
+    resolve(path).map(|(target, _)| target)
+}
+
+/// [`write_target`], with the look at it that ended the walk through links (what is
+/// there now; `NotFound`: nothing), which the writer then need not take again.
+pub(super) fn resolve(
+    path: &Path,
+) -> std::io::Result<(PathBuf, std::io::Result<std::fs::Metadata>)> {
     let mut target = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         refuse_proc(path, &target)?;
@@ -28,7 +36,7 @@ pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
                 let link = std::fs::read_link(&target)?;
                 target = parent_dir(&target).join(link);
             }
-            _ => return Ok(target),
+            seen => return Ok((target, seen)),
         }
     }
     Err(std::io::Error::other(format!(
@@ -39,8 +47,8 @@ pub fn write_target(path: &Path) -> std::io::Result<PathBuf> {
 
 /// [`write_target`], which must be a regular file or nothing yet, with its metadata.
 pub fn regular_target(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::Metadata>)> {
-    let target = write_target(path)?;
-    match std::fs::symlink_metadata(&target) {
+    let (target, seen) = resolve(path)?;
+    match seen {
         Ok(m) if m.is_file() => {
             refuse_planted_file(&target, &m)?;
             Ok((target, Some(m)))
@@ -49,7 +57,7 @@ pub fn regular_target(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::
             ErrorKind::InvalidInput,
             format!(
                 "it is {}, not a regular file; it is never replaced",
-                super::file::kind_name(&m.file_type())
+                kind_name(&m.file_type())
             ),
         )),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok((target, None)),
@@ -58,10 +66,7 @@ pub fn regular_target(path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::
 }
 
 fn refuse_proc(asked: &Path, target: &Path) -> std::io::Result<()> {
-    let in_proc = |p: &Path| p.starts_with("/proc");
-    let folder = std::fs::canonicalize(parent_dir(target)).unwrap_or_default();
-    let absolute = std::path::absolute(target).unwrap_or_default();
-    if in_proc(&absolute) || in_proc(&folder) {
+    if absolute(target).starts_with("/proc") || folder_in_proc(&parent_dir(target)) {
         return Err(std::io::Error::new(
             ErrorKind::InvalidInput,
             format!(
@@ -71,6 +76,46 @@ fn refuse_proc(asked: &Path, target: &Path) -> std::io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The folder is procfs (through any links: `/dev/fd` is `/proc/self/fd`). One
+/// `statfs` asks the file system itself, where resolving the path would take a look
+/// at each of its names (a batch asks this for every package).
+#[cfg(target_os = "linux")]
+fn folder_in_proc(folder: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(name) = std::ffi::CString::new(folder.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs fills the zeroed struct it is given and reads the NUL-terminated
+    // name; both outlive the call.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(name.as_ptr(), &mut fs) } != 0 {
+        return false;
+    }
+    // `f_type` and the constant are c_long on most targets, not on all (s390x).
+    #[allow(clippy::unnecessary_cast)]
+    let same = fs.f_type as i64 == libc::PROC_SUPER_MAGIC as i64;
+    same
+}
+
+#[cfg(not(target_os = "linux"))]
+fn folder_in_proc(folder: &Path) -> bool {
+    std::fs::canonicalize(folder).is_ok_and(|f| f.starts_with("/proc"))
+}
+
+/// `path` made absolute against the current directory, as the kernel resolves it.
+/// The directory is asked once: nothing in dtutil changes it, and a batch would
+/// otherwise ask it for every package.
+pub fn absolute(path: &Path) -> PathBuf {
+    static CURRENT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    match CURRENT.get_or_init(|| std::env::current_dir().ok()) {
+        Some(dir) => dir.join(path),
+        None => std::path::absolute(path).unwrap_or_default(),
+    }
 }
 
 /// The kernel follows a symlink in a sticky world-writable folder only for the link's
@@ -129,6 +174,34 @@ pub(super) fn refuse_planted_file(file: &Path, meta: &std::fs::Metadata) -> std:
 #[cfg(not(unix))]
 pub(super) fn refuse_planted_file(_file: &Path, _meta: &std::fs::Metadata) -> std::io::Result<()> {
     Ok(())
+}
+
+/// What a file that is not a regular file is, for messages (every refusal of a folder,
+/// FIFO, device or socket names it in the same words).
+pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
 }
 
 pub(super) fn parent_dir(path: &Path) -> PathBuf {

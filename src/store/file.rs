@@ -1,7 +1,8 @@
 //! FILE: packages on a local (or mounted) file system. Folder paths are native paths;
 //! the package store's `File System` roots are folders of this store.
 
-use super::destination::{parent_dir, refuse_planted_file, regular_target, write_target};
+pub use super::destination::kind_name;
+use super::destination::{parent_dir, refuse_planted_file, regular_target, resolve};
 use super::file_read::{open_listed, read_bounded_file};
 pub use super::file_read::{read_bounded, read_small_file};
 use super::{Entry, Listed, NewFileMode, PackageMeta, Store, StoreError, StoreResult};
@@ -31,9 +32,17 @@ impl Store for FileStore {
     }
 
     fn read(&self, path: &str) -> StoreResult<Vec<u8>> {
+        self.read_with_mode(path).map(|(bytes, _)| bytes)
+    }
+
+    /// The mode comes from the file as opened and read, not from a second look.
+    fn read_with_mode(&self, path: &str) -> StoreResult<(Vec<u8>, Option<u32>)> {
         let p = Path::new(path);
         not_a_package_file(p)?;
-        read_bounded(p).map_err(|e| io_error("cannot read", path, e))?
+        let (file, meta) =
+            open_regular_with_meta(p).map_err(|e| io_error("cannot read", path, e))?;
+        let bytes = read_bounded_file(p, file).map_err(|e| io_error("cannot read", path, e))??;
+        Ok((bytes, mode_bits(&meta)))
     }
 
     fn read_listed(&self, path: &str, listed: &Listed) -> StoreResult<Vec<u8>> {
@@ -91,18 +100,7 @@ impl Store for FileStore {
     }
 
     fn file_mode(&self, path: &str) -> Option<u32> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(path)
-                .ok()
-                .map(|m| m.permissions().mode() & 0o7777)
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = path;
-            None
-        }
+        mode_bits(&std::fs::metadata(path).ok()?)
     }
 
     /// Through a symbolic link, as the write goes through it.
@@ -232,6 +230,20 @@ impl Store for FileStore {
     }
 }
 
+/// A file's permission bits (`None` where files have none).
+fn mode_bits(meta: &std::fs::Metadata) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(meta.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
 fn folder_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
     let msg = format!("{what} `{}`: {e}", path.display());
     match e.kind() {
@@ -255,6 +267,12 @@ fn same_dir_entry(a: &Path, b: &Path) -> bool {
 /// FIFO would block the open or the read forever, `/dev/zero` would read to the bound.
 /// Opened without blocking, then checked on the open handle, so nothing can swap it.
 pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    open_regular_with_meta(path).map(|(file, _)| file)
+}
+
+/// [`open_regular`], with the metadata of the open file (one look serves the check and
+/// the caller).
+fn open_regular_with_meta(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -263,45 +281,17 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
         options.custom_flags(libc::O_NONBLOCK);
     }
     let file = options.open(path)?;
-    let kind = file.metadata()?.file_type();
-    if !kind.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(std::io::Error::new(
             ErrorKind::InvalidInput,
             format!(
                 "not a regular file (it is {}); only package files are read",
-                kind_name(&kind)
+                kind_name(&meta.file_type())
             ),
         ));
     }
-    Ok(file)
-}
-
-/// What a file that is not a regular file is, for messages (every refusal of a folder,
-/// FIFO, device or socket names it in the same words).
-pub fn kind_name(kind: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if kind.is_char_device() {
-            return "a character device";
-        }
-        if kind.is_block_device() {
-            return "a block device";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-    }
-    if kind.is_dir() {
-        "a directory"
-    } else if kind.is_symlink() {
-        "a symbolic link"
-    } else {
-        "not a regular file"
-    }
+    Ok((file, meta))
 }
 
 /// Whether a write may replace an existing file.
@@ -339,7 +329,7 @@ fn write_package(
     replace: Replace,
 ) -> StoreResult<()> {
     let shown = path.display().to_string();
-    let target = write_target(path).map_err(|e| io_error("cannot write", &shown, e))?;
+    let (target, seen) = resolve(path).map_err(|e| io_error("cannot write", &shown, e))?;
     let dir = parent_dir(&target);
     if !dir.is_dir() {
         return Err(StoreError::Failed(format!(
@@ -347,7 +337,7 @@ fn write_package(
             dir.display()
         )));
     }
-    let existing = match std::fs::symlink_metadata(&target) {
+    let existing = match seen {
         Ok(m) => Some(m),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(io_error("cannot write", &shown, e)),
@@ -553,7 +543,8 @@ fn stage_in(
     existing: Option<&std::fs::Metadata>,
     new_mode: NewFileMode,
 ) -> std::io::Result<StagedFile> {
-    let dir = parent_dir(target);
+    // Absolute, or tempfile asks the current directory for every file.
+    let dir = super::destination::absolute(&parent_dir(target));
     let mut builder = tempfile::Builder::new();
     builder.prefix(".dtutil-").suffix(".tmp");
     #[cfg(unix)]

@@ -149,6 +149,12 @@ pub trait Store: Send + Sync {
     /// How to name a package of this store in messages.
     fn describe(&self, path: &str) -> String;
     fn read(&self, path: &str) -> StoreResult<Vec<u8>>;
+    /// [`Store::read`] and [`Store::file_mode`] together (a copy is made with its
+    /// source's bits): a store that opens a file gets both from the one open.
+    fn read_with_mode(&self, path: &str) -> StoreResult<(Vec<u8>, Option<u32>)> {
+        let bytes = self.read(path)?;
+        Ok((bytes, self.file_mode(path)))
+    }
     /// Reads a package a walk of the local file system listed, only if `path` still
     /// names the file the walk saw (a store without local files just reads it).
     fn read_listed(&self, path: &str, listed: &Listed) -> StoreResult<Vec<u8>> {

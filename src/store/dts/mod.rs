@@ -468,6 +468,11 @@ impl Store for DtsStore {
         root.store.read(&target)
     }
 
+    fn read_with_mode(&self, path: &str) -> StoreResult<(Vec<u8>, Option<u32>)> {
+        let (root, target) = self.package_target(path)?;
+        root.store.read_with_mode(&target)
+    }
+
     fn write(&self, path: &str, bytes: &[u8], meta: &PackageMeta) -> StoreResult<()> {
         let (root, target) = self.package_target(path)?;
         let written = root.store.write(&target, bytes, meta);
