@@ -11,6 +11,7 @@
 //! .ispac).
 
 use crate::error::{Error, Result};
+use crate::store::file::same_file;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -125,21 +126,4 @@ fn busy(path: &Path) -> Error {
         "the report `{}` is in use by another dtutil batch run now; nothing was copied. Give this run its own --report, or run it when the other has finished (two runs would leave the report holding only one run's rows)",
         crate::redact::one_line(&path.display().to_string())
     ))
-}
-
-/// Whether `path` still names the file `file` has open (not replaced by a rename).
-fn same_file(file: &File, path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (file.metadata(), std::fs::metadata(path)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, path);
-        true
-    }
 }

@@ -10,6 +10,7 @@
 //! the old file as the previous writer finished finds it replaced and is refused too.
 
 use crate::error::{Error, Result};
+use crate::store::file::same_file;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -65,21 +66,4 @@ fn busy(path: &str) -> Error {
         "`{}`: another dtutil project run is re-protecting this project now; nothing written. Run again when it has finished (two runs at once would leave files with different passwords)",
         crate::redact::one_line(path)
     ))
-}
-
-/// Whether `path` still names the file `file` has open (not replaced by a rename).
-fn same_file(file: &File, path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (file.metadata(), std::fs::metadata(path)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, path);
-        true
-    }
 }

@@ -4,7 +4,7 @@
 pub use super::destination::kind_name;
 use super::destination::{parent_dir, refuse_planted_file, regular_target, resolve};
 use super::file_read::{open_listed, read_bounded_file};
-pub use super::file_read::{read_bounded, read_small_file};
+pub use super::file_read::{read_bounded, read_small_file, same_file};
 use super::{Entry, Listed, NewFileMode, PackageMeta, Store, StoreError, StoreResult};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};

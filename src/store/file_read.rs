@@ -160,3 +160,20 @@ fn large_pages(buffer: &mut Vec<u8>) {
 
 #[cfg(not(target_os = "linux"))]
 fn large_pages(_buffer: &mut Vec<u8>) {}
+
+/// Whether `path` still names the file `file` has open (not replaced by a rename).
+pub fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
